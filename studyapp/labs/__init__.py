@@ -1,0 +1,1 @@
+"""The labs: one Qt module per area of the book."""

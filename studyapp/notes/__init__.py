@@ -1,0 +1,1 @@
+"""Notes files become flashcards: parsing and rendering (no Qt)."""

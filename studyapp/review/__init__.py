@@ -1,0 +1,1 @@
+"""Spaced-repetition review: scheduler, SQLite store, queue and statistics (no Qt)."""
