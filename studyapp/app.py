@@ -1,0 +1,86 @@
+"""Building the application: QApplication, data folder, settings, model session, main window."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from studyapp.settings import APPLICATION, ORGANIZATION
+
+
+def resolve_data_dir(cli_value: str | None) -> Path:
+    """--data-dir, else $STUDYAPP_DATA_DIR, else the platform's user data folder."""
+    value = cli_value or os.environ.get("STUDYAPP_DATA_DIR")
+    if value:
+        path = Path(value).expanduser()
+    else:
+        from platformdirs import user_data_dir
+
+        path = Path(user_data_dir(APPLICATION, ORGANIZATION))
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def ensure_qapplication(argv: list[str] | None = None):
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv or [sys.argv[0]])
+        app.setOrganizationName(ORGANIZATION)
+        app.setApplicationName(APPLICATION)
+        from studyapp import __version__
+
+        app.setApplicationVersion(__version__)
+    return app
+
+
+def build_context(data_dir: Path, notes_path: Path | None = None):
+    from studyapp.context import AppContext, default_notes_path
+    from studyapp.model_session import ModelSession
+    from studyapp.navigation import Navigator
+    from studyapp.settings import Settings
+
+    return AppContext(
+        data_dir=data_dir,
+        settings=Settings(data_dir / "settings.ini"),
+        models=ModelSession(),
+        notes_path=Path(notes_path).resolve() if notes_path else default_notes_path(),
+        navigator=Navigator(),
+    )
+
+
+def teardown(window=None) -> None:
+    """Stop background jobs and delete widgets while the QApplication still exists.
+
+    pyqtgraph and PySide6 can crash at interpreter exit when widgets outlive the application, so
+    everything is deleted here, on purpose, before returning.
+    """
+    from PySide6.QtWidgets import QApplication
+
+    from studyapp.workers import JobThread
+
+    JobThread.stop_all(2000)
+    app = QApplication.instance()
+    if window is not None:
+        window.hide()
+        window.deleteLater()
+    if app is not None:
+        for widget in QApplication.topLevelWidgets():
+            widget.deleteLater()
+        app.sendPostedEvents(None, 0)
+        app.processEvents()
+
+
+def run_gui(data_dir: Path, notes_path: Path | None = None) -> int:
+    app = ensure_qapplication()
+    from studyapp.main_window import MainWindow
+
+    ctx = build_context(data_dir, notes_path)
+    window = MainWindow(ctx)
+    window.show()
+    ctx.models.start_loading()  # after show(): the window paints before torch loads
+    code = app.exec()
+    teardown(window)
+    return code

@@ -1,0 +1,145 @@
+"""Background jobs (rule 5): a generator function driven on a QThread, emitting plain data.
+
+A job is any `fn(token) -> iterable of records`. The worker only drives it: it emits each record,
+reports a failure as a message, and says why it ended. Stopping is cooperative (the generator
+checks `token.stopped`, and the worker stops pulling), never `QThread.terminate()`. Workers never
+touch widgets; views connect to the signals, which Qt delivers on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+import weakref
+from typing import Callable, Iterable
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+COMPLETED, STOPPED, FAILED = "completed", "stopped", "failed"
+
+
+class StopToken:
+    """Shared between the GUI and a job: stop and pause requests, checked by the job."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused job must wake up to see the stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def check_pause(self) -> bool:
+        """Block while paused; returns False when a stop was requested."""
+        while not self._running.wait(0.05):
+            pass
+        return not self.stopped
+
+
+class _Worker(QObject):
+    record = Signal(object)
+    failed = Signal(str)
+    finished = Signal(str)
+
+    def __init__(self, fn: Callable[[StopToken], Iterable], token: StopToken):
+        super().__init__()
+        self._fn = fn
+        self._token = token
+
+    @Slot()
+    def run(self) -> None:
+        reason = COMPLETED
+        try:
+            for item in self._fn(self._token):
+                self.record.emit(item)
+                if self._token.stopped:
+                    reason = STOPPED
+                    break
+            else:
+                if self._token.stopped:
+                    reason = STOPPED
+        except Exception as exc:  # reported to the GUI as a message, never a silent death
+            reason = FAILED
+            message = str(exc) or type(exc).__name__
+            if not isinstance(exc, (ValueError, OSError, RuntimeError)):
+                message = f"{type(exc).__name__}: {message}\n" + traceback.format_exc(limit=3)
+            self.failed.emit(message)
+        self.finished.emit(reason)
+
+
+class JobThread(QObject):
+    """Owns one QThread and one worker for one run of `fn`. Connect signals, then start()."""
+
+    record = Signal(object)
+    failed = Signal(str)
+    finished = Signal(str)
+
+    _live: "weakref.WeakSet[JobThread]" = weakref.WeakSet()
+
+    def __init__(self, fn: Callable[[StopToken], Iterable], name: str = "job", parent=None):
+        super().__init__(parent)
+        self.token = StopToken()
+        self._thread = QThread()
+        self._thread.setObjectName(name)
+        self._worker = _Worker(fn, self.token)
+        self._worker.moveToThread(self._thread)
+        self._worker.record.connect(self.record)
+        self._worker.failed.connect(self.failed)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.finished.connect(self._thread.quit)
+        self._thread.started.connect(self._worker.run)
+        self._started = False
+
+    def start(self) -> None:
+        if self._started:
+            raise RuntimeError("a JobThread runs once; make a new one")
+        self._started = True
+        JobThread._live.add(self)
+        self._thread.start()
+
+    def _on_finished(self, reason: str) -> None:
+        self._thread.wait(2000)
+        JobThread._live.discard(self)
+        self.finished.emit(reason)
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def request_stop(self) -> None:
+        self.token.stop()
+
+    def pause(self) -> None:
+        self.token.pause()
+
+    def resume(self) -> None:
+        self.token.resume()
+
+    def wait(self, ms: int = 5000) -> bool:
+        return self._thread.wait(ms) if self._started else True
+
+    @classmethod
+    def stop_all(cls, timeout_ms: int = 2000) -> bool:
+        """Ask every running job to stop and wait for them (used when the app quits)."""
+        jobs = list(cls._live)
+        for job in jobs:
+            job.request_stop()
+        return all(job.wait(timeout_ms) for job in jobs)
+
+    @classmethod
+    def running(cls) -> list["JobThread"]:
+        return [job for job in cls._live if job.is_running()]
