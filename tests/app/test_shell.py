@@ -1,0 +1,122 @@
+"""The shell: one place per area, navigation, settings restored, the CLI, clean exits."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studyapp.areas import AREAS
+
+AREA_KEYS = ["flashcards", "tokenizer", "embeddings", "attention", "generate", "training"]
+
+
+def test_main_window_has_one_place_per_area_and_navigates(qtbot, ctx):
+    from studyapp.main_window import MainWindow
+
+    assert [a.key for a in AREAS] == AREA_KEYS
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    assert window.sidebar.count() == 6
+    ctx.navigator.open("attention", {})
+    assert window.current_area_key() == "attention"
+    assert window.stack.currentWidget() is window.areas["attention"]
+    assert "tiny" in window._model_label.text()
+
+
+def test_geometry_and_last_area_are_restored(qtbot, ctx):
+    from studyapp.main_window import MainWindow
+
+    first = MainWindow(ctx)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(760, 540)  # within the offscreen screen (800x600)
+    first.open_area("generate", {})
+    first.save_settings()
+    second = MainWindow(ctx)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.current_area_key() == "generate"
+    assert (second.width(), second.height()) == (760, 540)
+
+
+def test_model_session_loads_a_model_in_the_background(qtbot, tmp_path):
+    from studyapp.app import build_context
+
+    ctx = build_context(tmp_path)
+    with qtbot.waitSignal(ctx.models.current_changed, timeout=60000) as blocker:
+        ctx.models.start_loading()
+    entry = blocker.args[0]
+    assert ctx.models.current is entry and entry.model.cfg.vocab_size == 50257
+    qtbot.waitUntil(lambda: not ctx.models.is_loading, timeout=10000)
+
+
+def test_job_thread_streams_records_and_stops_cooperatively(qtbot):
+    from studyapp.workers import JobThread
+
+    def counting(token):
+        n = 0
+        while not token.stopped:
+            token.check_pause()
+            n += 1
+            yield n
+
+    job = JobThread(counting)
+    seen = []
+    job.record.connect(seen.append)
+    with qtbot.waitSignal(job.finished, timeout=5000) as blocker:
+        job.start()
+        qtbot.waitUntil(lambda: len(seen) > 3)
+        job.request_stop()
+    assert blocker.args == ["stopped"] and seen[:3] == [1, 2, 3]
+
+    def failing(token):
+        yield 1
+        raise ValueError("corpus is empty")
+
+    job = JobThread(failing)
+    messages = []
+    job.failed.connect(messages.append)
+    with qtbot.waitSignal(job.finished, timeout=5000) as blocker:
+        job.start()
+    assert messages == ["corpus is empty"] and blocker.args == ["failed"]
+
+
+def _studyapp(*args, cwd=None, timeout=240):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    return subprocess.run([sys.executable, "-m", "studyapp", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=cwd)
+
+
+def test_version_and_bad_arguments():
+    from studyapp import __version__
+
+    result = _studyapp("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"studyapp {__version__}"
+    result = _studyapp("--notes", "/no/such/notes.md", "--data-dir", "/tmp")
+    assert result.returncode == 2 and "no such notes file" in result.stderr
+
+
+def test_screenshot_writes_every_area_and_exits_zero_every_time(tmp_path):
+    # PySide6 + pyqtgraph can segfault at exit when widgets outlive the QApplication: run the
+    # whole app ten times, two at a time, and require exit code 0 from each.
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    codes = []
+    for pair in range(5):
+        procs = []
+        for i in range(2):
+            run_dir = tmp_path / f"run{pair}{i}"
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "studyapp", "--data-dir", str(run_dir / "data"),
+                 "screenshot", str(run_dir / "shots")],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        for proc in procs:
+            out, err = proc.communicate(timeout=300)
+            codes.append(proc.returncode)
+            assert proc.returncode == 0, err[-2000:]
+    assert codes == [0] * 10
+    shots = sorted(p.name for p in (tmp_path / "run00" / "shots").iterdir())
+    assert shots == sorted(f"{key}.png" for key in AREA_KEYS)
+    for name in shots:
+        assert (tmp_path / "run00" / "shots" / name).stat().st_size > 5000
