@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import threading
 import traceback
-import weakref
 from typing import Callable, Iterable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 COMPLETED, STOPPED, FAILED = "completed", "stopped", "failed"
 
@@ -89,7 +88,9 @@ class JobThread(QObject):
     failed = Signal(str)
     finished = Signal(str)
 
-    _live: "weakref.WeakSet[JobThread]" = weakref.WeakSet()
+    # Strong references while running: a job dropped by its owner must not be destroyed (Qt
+    # aborts on "QThread: Destroyed while thread is still running").
+    _live: "set[JobThread]" = set()
 
     def __init__(self, fn: Callable[[StopToken], Iterable], name: str = "job", parent=None):
         super().__init__(parent)
@@ -100,9 +101,12 @@ class JobThread(QObject):
         self._worker.moveToThread(self._thread)
         self._worker.record.connect(self.record)
         self._worker.failed.connect(self.failed)
-        self._worker.finished.connect(self._on_finished)
-        self._worker.finished.connect(self._thread.quit)
+        # The worker ends its thread's event loop from inside the thread; JobThread.finished is
+        # emitted only once the thread has really stopped, so dropping the JobThread is safe.
+        self._worker.finished.connect(self._remember_reason, Qt.ConnectionType.DirectConnection)
         self._thread.started.connect(self._worker.run)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._reason = COMPLETED
         self._started = False
 
     def start(self) -> None:
@@ -112,10 +116,13 @@ class JobThread(QObject):
         JobThread._live.add(self)
         self._thread.start()
 
-    def _on_finished(self, reason: str) -> None:
-        self._thread.wait(2000)
+    def _remember_reason(self, reason: str) -> None:  # runs in the worker thread
+        self._reason = reason
+        self._thread.quit()
+
+    def _on_thread_finished(self) -> None:
         JobThread._live.discard(self)
-        self.finished.emit(reason)
+        self.finished.emit(self._reason)
 
     def is_running(self) -> bool:
         return self._thread.isRunning()
