@@ -170,9 +170,25 @@ def _read_pth(path: Path) -> dict[str, torch.Tensor]:
     return obj
 
 
+def _from_hf_layout(path: Path, state_dict: dict, meta: dict) -> dict:
+    # GPT-2 in the Hugging Face layout (wte, h.N.attn.c_attn, ...) is renamed to the book's.
+    from model.hf_gpt2 import HFLayoutError, hf_to_book, is_hf_gpt2
+
+    if not is_hf_gpt2(state_dict):
+        return state_dict
+    try:
+        converted = hf_to_book(state_dict)
+    except HFLayoutError as exc:
+        raise CheckpointError(f"{path.name} looks like GPT-2 in the Hugging Face layout, but "
+                              f"{exc}") from None
+    meta.setdefault("layout", "Hugging Face GPT-2 (mapped onto the book's names)")
+    return converted
+
+
 def load_checkpoint(path: str | os.PathLike, config: GPTConfig | Mapping[str, Any] | None = None,
                     n_heads: int | None = None) -> LoadedModel:
-    """Load the app's checkpoint, or a book-layout state dict (.pth / .safetensors).
+    """Load the app's checkpoint, a book-layout state dict (.pth / .safetensors), or GPT-2 in
+    the Hugging Face layout (`model.safetensors`; see model.hf_gpt2).
 
     `config` overrides what the file says or what shapes suggest; `n_heads` helps inference.
     """
@@ -190,6 +206,7 @@ def load_checkpoint(path: str | os.PathLike, config: GPTConfig | Mapping[str, An
                 raise CheckpointError(f"{path.name} has a damaged config header: {exc}") from None
     else:
         state_dict = _read_pth(path)
+    state_dict = _from_hf_layout(path, state_dict, meta)
     cfg = GPTConfig.coerce(config) if config is not None else infer_config(state_dict, n_heads)
     model = GPTModel(cfg)
     load_weights(model, state_dict)
