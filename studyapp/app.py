@@ -51,6 +51,16 @@ def build_context(data_dir: Path, notes_path: Path | None = None):
     )
 
 
+def build_window(ctx):
+    """Apply the saved appearance, then build the main window for `ctx`."""
+    from studyapp.main_window import MainWindow
+    from studyapp.theme import DEFAULT_FONT_PT, apply_theme
+
+    apply_theme(ensure_qapplication(), ctx.settings.get("appearance/theme", "system"),
+                ctx.settings.get("appearance/font_pt", DEFAULT_FONT_PT))
+    return MainWindow(ctx)
+
+
 def teardown(window=None) -> None:
     """Stop background jobs and delete widgets while the QApplication still exists.
 
@@ -75,10 +85,8 @@ def teardown(window=None) -> None:
 
 def run_gui(data_dir: Path, notes_path: Path | None = None) -> int:
     app = ensure_qapplication()
-    from studyapp.main_window import MainWindow
-
     ctx = build_context(data_dir, notes_path)
-    window = MainWindow(ctx)
+    window = build_window(ctx)
     window.show()
     ctx.models.start_loading()  # after show(): the window paints before torch loads
     code = app.exec()

@@ -6,12 +6,13 @@ Geometry and the last area are saved and restored through `Settings` (Qt's appli
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
-                               QSplitter, QStackedWidget)
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QApplication, QLabel, QListWidget, QListWidgetItem, QMainWindow,
+                               QMessageBox, QSplitter, QStackedWidget)
 
 from studyapp import __version__
 from studyapp.areas import AREAS, create_area_widget
+from studyapp.theme import DEFAULT_FONT_PT, MODES, apply_theme
 
 
 class MainWindow(QMainWindow):
@@ -23,14 +24,17 @@ class MainWindow(QMainWindow):
 
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")
-        self.sidebar.setMaximumWidth(170)
+        self.sidebar.setFixedWidth(150)
+        self.sidebar.setStyleSheet("QListWidget#sidebar { font-size: 11pt; }"
+                                   "QListWidget#sidebar::item { padding: 9px 10px; }")
         self.stack = QStackedWidget()
         for area in AREAS:
             widget = create_area_widget(area, ctx)
             self.areas[area.key] = widget
             self.stack.addWidget(widget)
             item = QListWidgetItem(area.title)
-            item.setToolTip(area.chapter)
+            row = self.sidebar.count()
+            item.setToolTip(f"{area.chapter} (Ctrl+{row + 1})")
             self.sidebar.addItem(item)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
 
@@ -71,10 +75,64 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
             self.addAction(action)
 
+        view_menu.addSeparator()
+        theme_menu = view_menu.addMenu("&Appearance")
+        theme_group = QActionGroup(self)
+        current_theme = self.ctx.settings.get("appearance/theme", "system")
+        for mode in MODES:
+            action = QAction(mode.capitalize(), self, checkable=True)
+            action.setChecked(mode == current_theme)
+            action.setToolTip("Light or dark; System follows your desktop")
+            action.triggered.connect(lambda _=False, m=mode: self._set_theme(m))
+            theme_group.addAction(action)
+            theme_menu.addAction(action)
+        for text, keys, delta in (("Larger text", "Ctrl++", 1), ("Smaller text", "Ctrl+-", -1),
+                                  ("Default text size", "Ctrl+0", 0)):
+            action = QAction(text, self, shortcut=QKeySequence(keys))
+            action.triggered.connect(lambda _=False, d=delta: self._change_font(d))
+            view_menu.addAction(action)
+
         help_menu = self.menuBar().addMenu("&Help")
+        shortcuts = QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("F1"))
+        shortcuts.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(shortcuts)
         about = QAction("&About studyapp", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
+
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        """(keys, what they do) for the window's actions and every area's own keys."""
+        rows = []
+        for action in self.findChildren(QAction):
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys:
+                rows.append((keys, action.text().replace("&", "")))
+        for area in AREAS:
+            for keys, what in getattr(self.areas[area.key], "shortcuts", lambda: [])():
+                rows.append((keys, f"{area.title}: {what}"))
+        return sorted(set(rows), key=lambda row: (row[1].split(":")[0], row[0]))
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{w}</td></tr>"
+                       for k, w in self.shortcut_table())
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setText(f"<table>{rows}</table>")
+        box.exec()
+
+    def _set_theme(self, mode: str) -> None:
+        self.ctx.settings.set("appearance/theme", mode)
+        apply_theme(QApplication.instance(), mode,
+                    self.ctx.settings.get("appearance/font_pt", DEFAULT_FONT_PT))
+        self.statusBar().showMessage(
+            "Appearance changed; plots pick it up when they are next created", 6000)
+
+    def _change_font(self, delta: int) -> None:
+        size = self.ctx.settings.get("appearance/font_pt", DEFAULT_FONT_PT)
+        size = DEFAULT_FONT_PT if delta == 0 else max(7, min(24, size + delta))
+        self.ctx.settings.set("appearance/font_pt", size)
+        apply_theme(QApplication.instance(), self.ctx.settings.get("appearance/theme", "system"),
+                    size)
 
     def open_area(self, key: str, payload: dict) -> None:
         keys = [area.key for area in AREAS]

@@ -21,15 +21,14 @@ def _spin(ms: int) -> None:
 def take_screenshots(out_dir: Path, data_dir: Path, notes_path: Path | None = None,
                      size=(1280, 820), model_timeout_s: float = 120.0) -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from studyapp.app import build_context, ensure_qapplication, teardown
+    from studyapp.app import build_context, build_window, ensure_qapplication, teardown
 
     app = ensure_qapplication()
     from studyapp.areas import AREAS
-    from studyapp.main_window import MainWindow
 
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(data_dir, notes_path)
-    window = MainWindow(ctx)
+    window = build_window(ctx)
     window.resize(*size)
     window.show()
     ctx.models.start_loading()

@@ -120,3 +120,32 @@ def test_screenshot_writes_every_area_and_exits_zero_every_time(tmp_path):
     assert shots == sorted(f"{key}.png" for key in AREA_KEYS)
     for name in shots:
         assert (tmp_path / "run00" / "shots" / name).stat().st_size > 5000
+
+
+def test_appearance_and_font_size_are_saved_and_applied(qtbot, ctx):
+    from PySide6.QtWidgets import QApplication
+
+    from studyapp.app import build_window
+
+    window = build_window(ctx)
+    qtbot.addWidget(window)
+    try:
+        window._set_theme("dark")
+        assert QApplication.instance().palette().window().color().lightness() < 80
+        window._change_font(+2)
+        assert ctx.settings.get("appearance/font_pt", 0) == 12
+        assert QApplication.instance().font().pointSize() == 12
+    finally:
+        window._set_theme("light")
+        window._change_font(0)
+    assert QApplication.instance().palette().window().color().lightness() > 200
+
+
+def test_shortcut_table_lists_area_switching_and_help(qtbot, ctx):
+    from studyapp.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    table = dict((what, keys) for keys, what in window.shortcut_table())
+    assert table["Flashcards"] == "Ctrl+1" and table["Training"] == "Ctrl+6"
+    assert table["Keyboard shortcuts"] == "F1"
