@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QApplication, QLabel, QListWidget, QListWidgetIte
 from studyapp import __version__
 from studyapp.areas import AREAS, create_area_widget
 from studyapp.theme import DEFAULT_FONT_PT, MODES, apply_theme
+from studyapp.widgets.area_header import with_header
 
 
 class MainWindow(QMainWindow):
@@ -31,7 +32,8 @@ class MainWindow(QMainWindow):
         for area in AREAS:
             widget = create_area_widget(area, ctx)
             self.areas[area.key] = widget
-            self.stack.addWidget(widget)
+            self.stack.addWidget(widget if area.key == "flashcards"
+                                 else with_header(area, ctx, widget))
             item = QListWidgetItem(area.title)
             row = self.sidebar.count()
             item.setToolTip(f"{area.chapter} (Ctrl+{row + 1})")

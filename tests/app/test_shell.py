@@ -21,7 +21,7 @@ def test_main_window_has_one_place_per_area_and_navigates(qtbot, ctx):
     assert window.sidebar.count() == 6
     ctx.navigator.open("attention", {})
     assert window.current_area_key() == "attention"
-    assert window.stack.currentWidget() is window.areas["attention"]
+    assert window.areas["attention"].isVisibleTo(window.stack.currentWidget())
     assert "tiny" in window._model_label.text()
 
 
@@ -149,3 +149,18 @@ def test_shortcut_table_lists_area_switching_and_help(qtbot, ctx):
     table = dict((what, keys) for keys, what in window.shortcut_table())
     assert table["Flashcards"] == "Ctrl+1" and table["Training"] == "Ctrl+6"
     assert table["Keyboard shortcuts"] == "F1"
+
+
+def test_related_cards_of_a_lab_come_from_the_notes_and_open_a_review(qtbot, ctx):
+    from studyapp.widgets.area_header import AreaHeader, related_cards
+
+    attention = [card.question for card in related_cards(ctx.notes_path, "attention")]
+    assert "3 step process for self-attention ?" in attention
+    header = AreaHeader(next(a for a in AREAS if a.key == "attention"), ctx)
+    qtbot.addWidget(header)
+    header._fill_menu()
+    review = header._menu.actions()[0]
+    assert review.text() == f"Review these {len(attention)} cards"
+    with qtbot.waitSignal(ctx.navigator.open_requested) as blocker:
+        review.trigger()
+    assert blocker.args[0] == "flashcards" and len(blocker.args[1]["review_keys"]) == len(attention)
