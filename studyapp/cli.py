@@ -15,6 +15,7 @@ from studyapp import __version__
 
 SUBCOMMAND_MODULES = [
     "studyapp.screenshot",
+    "studyapp.review.cli",  # notes, stats (issue 3)
 ]
 
 

@@ -1,0 +1,312 @@
+"""Card markdown to safe rich-text HTML (no Qt).
+
+The output is the HTML subset Qt's rich text (QTextDocument) and Anki both show: headings,
+nested lists, bold, italics, inline code, code blocks, links, tables, emoji. Lines carrying the
+legend's markers (⭐ 🔥 💡 ⚠️ ...) get a class so they stand out (`CARD_CSS` colours them).
+
+Safety: rendering never loads anything from the network and never runs anything. Raw HTML in a
+notes file is passed through a whitelist (unknown tags dropped, their text kept and escaped;
+`<script>`, `<style>`, `<iframe>`... dropped with their content; no attributes except the few
+listed; only http/https/mailto/file links). Images are resolved relative to the notes file:
+a local file that exists is shown, anything else (missing, remote, data: URLs) becomes a visible
+placeholder naming it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import struct
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from markdown_it import MarkdownIt
+
+# Marker -> (css class, meaning); earlier entries win when a line carries several.
+HIGHLIGHTS: tuple[tuple[str, str, str], ...] = (
+    ("🔥", "hl-fire", "super important"),
+    ("⚠", "hl-warn", "warning"),
+    ("🚫", "hl-no", "cannot be used"),
+    ("⭐", "hl-star", "important"),
+    ("💡", "hl-idea", "key concept"),
+    ("🚀", "hl-adv", "advanced"),
+)
+
+#: Style for rendered cards; Qt's rich-text CSS subset (tag and class selectors) and Anki alike.
+CARD_CSS = """
+body { font-size: 15px; }
+h1, h2, h3, h4, h5, h6 { margin-top: 10px; margin-bottom: 4px; }
+p { margin-top: 4px; margin-bottom: 4px; }
+li { margin-top: 2px; margin-bottom: 2px; }
+code { font-family: monospace; background-color: #eef0f3; color: #8a1538; }
+pre { font-family: monospace; background-color: #f4f5f7; padding: 6px; }
+table { border-collapse: collapse; }
+th { background-color: #eef0f3; padding: 3px 6px; }
+td { padding: 3px 6px; }
+.hl-fire { background-color: #ffe1de; }
+.hl-warn { background-color: #ffedd2; }
+.hl-no { background-color: #ececec; }
+.hl-star { background-color: #fff5c2; }
+.hl-idea { background-color: #e0f0ff; }
+.hl-adv { background-color: #efe7ff; }
+.missing-image { color: #7a5c00; background-color: #fff8e1; }
+.open-question { color: #9a4d00; font-weight: bold; }
+.section { color: #5f6b7a; }
+"""
+
+_DANGEROUS = {"script", "style", "iframe", "object", "embed", "noscript", "template",
+              "textarea", "select", "applet", "frame", "frameset", "svg", "math", "head",
+              "title", "link", "meta", "base", "form", "button", "input"}
+_ALLOWED = {
+    "p": (), "br": (), "hr": (), "b": (), "strong": (), "i": (), "em": (), "u": (), "s": (),
+    "del": (), "strike": (), "sub": (), "sup": (), "code": (), "kbd": (), "pre": (),
+    "blockquote": (), "ul": (), "ol": ("start",), "li": (), "span": (), "div": (),
+    "h1": (), "h2": (), "h3": (), "h4": (), "h5": (), "h6": (), "small": (), "big": (),
+    "table": (), "thead": (), "tbody": (), "tr": (), "th": ("colspan", "rowspan", "align"),
+    "td": ("colspan", "rowspan", "align"), "a": ("href", "title"), "img": ("src", "alt"),
+    "dl": (), "dt": (), "dd": (), "mark": (), "center": (),
+}
+_RENAME = {"mark": "span", "center": "div"}
+_VOID = {"br", "hr", "img"}
+_SAFE_SCHEMES = {"http", "https", "mailto", "file", ""}
+_BR_LINE_RE = re.compile(r"^\s*(?:<br\s*/?>\s*)+$", re.IGNORECASE)
+_TABLE_ATTRS = ' border="1" cellspacing="0" cellpadding="4"'
+MAX_IMAGE_WIDTH = 640
+
+
+def _safe_href(url: str) -> str | None:
+    url = url.strip()
+    scheme = urlparse(url).scheme.lower()
+    return url if scheme in _SAFE_SCHEMES else None
+
+
+class _Sanitizer(HTMLParser):
+    """Whitelist filter for raw HTML found in notes."""
+
+    def __init__(self, image_html):
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.skip_depth = 0
+        self.skip_tag: str | None = None
+        self.image_html = image_html
+
+    def handle_starttag(self, tag, attrs):
+        if self.skip_depth:
+            if tag == self.skip_tag:
+                self.skip_depth += 1
+            return
+        if tag in _DANGEROUS:
+            if tag not in _VOID and tag not in {"link", "meta", "base", "input"}:
+                self.skip_tag, self.skip_depth = tag, 1
+            return
+        if tag == "details":
+            self.out.append("<div>")
+            return
+        if tag == "summary":
+            self.out.append("<p><b>")
+            return
+        if tag not in _ALLOWED:
+            return
+        if tag == "img":
+            attrs_d = dict(attrs)
+            self.out.append(self.image_html(attrs_d.get("src") or "", attrs_d.get("alt") or ""))
+            return
+        kept = []
+        for name, value in attrs:
+            if name in _ALLOWED[tag] and value is not None:
+                if name == "href":
+                    value = _safe_href(value)
+                    if value is None:
+                        continue
+                kept.append(f' {name}="{html.escape(value, quote=True)}"')
+        name = _RENAME.get(tag, tag)
+        extra = _TABLE_ATTRS if tag == "table" else ""
+        self.out.append(f"<{name}{''.join(kept)}{extra}>")
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if self.skip_depth:
+            if tag == self.skip_tag:
+                self.skip_depth -= 1
+            return
+        if tag == "details":
+            self.out.append("</div>")
+        elif tag == "summary":
+            self.out.append("</b></p>")
+        elif tag in _ALLOWED and tag not in _VOID:
+            self.out.append(f"</{_RENAME.get(tag, tag)}>")
+
+    def handle_data(self, data):
+        if not self.skip_depth:
+            self.out.append(html.escape(data, quote=False))
+
+    def handle_comment(self, data):
+        pass
+
+    def result(self) -> str:
+        self.close()
+        return "".join(self.out)
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    """Width and height of a PNG, GIF or JPEG from its header (no image library needed)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(32)
+            if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+                return struct.unpack(">II", head[16:24])
+            if head[:6] in (b"GIF87a", b"GIF89a"):
+                return struct.unpack("<HH", head[6:10])
+            if head.startswith(b"\xff\xd8"):
+                fh.seek(2)
+                while True:
+                    marker = fh.read(2)
+                    if len(marker) < 2 or marker[0] != 0xFF:
+                        return None
+                    if marker[1] in (0xC0, 0xC1, 0xC2):
+                        fh.read(3)
+                        h, w = struct.unpack(">HH", fh.read(4))
+                        return w, h
+                    (length,) = struct.unpack(">H", fh.read(2))
+                    fh.seek(length - 2, 1)
+    except (OSError, struct.error):
+        return None
+    return None
+
+
+class Renderer:
+    """Renders card markdown; `base_dir` is the notes file's folder (for relative images)."""
+
+    def __init__(self, base_dir: str | Path | None = None):
+        self.base_dir = Path(base_dir) if base_dir is not None else None
+        self.md = MarkdownIt("commonmark", {"html": True}).enable("table").enable(
+            "strikethrough")
+        rules = self.md.add_render_rule
+        rules("html_block", lambda _r, tokens, idx, options, env: self.sanitize(tokens[idx].content))
+        rules("html_inline", lambda _r, tokens, idx, options, env: self.sanitize(tokens[idx].content))
+        rules("image", lambda _r, tokens, idx, options, env: self._render_image(tokens, idx))
+        rules("table_open", lambda _r, tokens, idx, options, env: f"<table{_TABLE_ATTRS}>\n")
+        self.images: list[Path] = []  # local images referenced by the last render (for export)
+
+    # -- images --
+    def resolve_image(self, src: str) -> Path | None:
+        """The local file an image source points to, or None (remote, missing, no base)."""
+        src = src.strip()
+        parsed = urlparse(src)
+        if parsed.scheme.lower() in ("http", "https", "ftp", "data") or src.startswith("//"):
+            return None
+        if parsed.scheme.lower() == "file":
+            path = Path(unquote(parsed.path))
+        elif len(parsed.scheme) > 1:
+            return None
+        else:
+            path = Path(unquote(src))
+            if not path.is_absolute():
+                if self.base_dir is None:
+                    return None
+                path = self.base_dir / path
+        try:
+            return path.resolve() if path.is_file() else None
+        except OSError:
+            return None
+
+    def image_html(self, src: str, alt: str) -> str:
+        label = html.escape(alt or "", quote=False)
+        scheme = urlparse(src.strip()).scheme.lower()
+        if scheme in ("http", "https", "ftp") or src.strip().startswith("//"):
+            return (f'<span class="missing-image">[remote image not loaded: '
+                    f'{html.escape(src, quote=False)}]</span>')
+        path = self.resolve_image(src)
+        name = html.escape(Path(unquote(urlparse(src).path or src)).name or src, quote=False)
+        if path is None:
+            extra = f" ({label})" if label and label != "alt text" else ""
+            return f'<span class="missing-image">[image not found: {name}{extra}]</span>'
+        self.images.append(path)
+        size = _image_size(path)
+        width = ""
+        if size and size[0] > MAX_IMAGE_WIDTH:
+            width = f' width="{MAX_IMAGE_WIDTH}" height="{round(size[1] * MAX_IMAGE_WIDTH / size[0])}"'
+        return (f'<img src="{html.escape(path.as_uri(), quote=True)}" '
+                f'alt="{html.escape(alt, quote=True)}"{width} />')
+
+    def _render_image(self, tokens, idx):
+        token = tokens[idx]
+        alt = "".join(child.content for child in (token.children or []))
+        return self.image_html(token.attrGet("src") or "", alt)
+
+    def sanitize(self, fragment: str) -> str:
+        s = _Sanitizer(self.image_html)
+        s.feed(fragment)
+        return s.result()
+
+    # -- rendering --
+    def _prepare(self, tokens) -> None:
+        """Drop dangerous inline elements with their content; mark legend lines."""
+        for i, tok in enumerate(tokens):
+            if tok.type != "inline":
+                continue
+            if tok.children:
+                tok.children = _drop_dangerous_inline(tok.children)
+            cls = _highlight_class(tok.content)
+            if cls is None or i == 0:
+                continue
+            opener = tokens[i - 1]
+            if opener.type in ("paragraph_open", "heading_open"):
+                if opener.hidden:  # tight list: show the <p> so the line can carry the class
+                    opener.hidden = False
+                    tokens[i + 1].hidden = False
+                    opener.attrSet("style", "margin-top:0px; margin-bottom:0px;")
+                opener.attrSet("class", cls)
+
+    def render(self, markdown: str) -> str:
+        """Block markdown (an answer) to HTML."""
+        text = "\n".join("" if _BR_LINE_RE.match(ln) else ln for ln in markdown.split("\n"))
+        tokens = self.md.parse(text)
+        self._prepare(tokens)
+        return self.md.renderer.render(tokens, self.md.options, {})
+
+    def render_inline(self, markdown: str) -> str:
+        """One line of markdown (a question) to inline HTML."""
+        tokens = self.md.parseInline(markdown.strip())
+        for tok in tokens:
+            if tok.children:
+                tok.children = _drop_dangerous_inline(tok.children)
+        return self.md.renderer.render(tokens, self.md.options, {}).strip()
+
+
+def _highlight_class(text: str) -> str | None:
+    for marker, cls, _meaning in HIGHLIGHTS:
+        if marker in text:
+            return cls
+    return None
+
+
+def _drop_dangerous_inline(children):
+    out, skipping = [], None
+    for child in children:
+        if child.type == "html_inline":
+            m = re.match(r"<\s*(/?)\s*([a-zA-Z0-9]+)", child.content)
+            if m:
+                closing, tag = m.group(1) == "/", m.group(2).lower()
+                if skipping:
+                    if closing and tag == skipping:
+                        skipping = None
+                    continue
+                if tag in _DANGEROUS and not closing and not child.content.rstrip().endswith("/>"):
+                    skipping = tag
+                    continue
+        elif skipping:
+            continue
+        out.append(child)
+    return out
+
+
+def render_markdown(markdown: str, base_dir: str | Path | None = None) -> str:
+    return Renderer(base_dir).render(markdown)
+
+
+def render_inline(markdown: str) -> str:
+    return Renderer(None).render_inline(markdown)

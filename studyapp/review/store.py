@@ -1,0 +1,427 @@
+"""The review database: card schedules and the full review log, in SQLite (no Qt).
+
+One file (`reviews.sqlite3` in the data dir) holds every deck; a deck is a notes file (kept by
+path; a newer copy of the same notes opened from elsewhere adopts the deck whose questions it
+shares, see `deck_for_notes`). The notes file itself is never written: the schedule lives here.
+
+Durability: WAL journal with synchronous=FULL, and each grade is one transaction (card row +
+review-log row) committed before the caller shows the next card, so killing the process right
+after a grade loses nothing.
+
+Safety: `ReviewStore.open` refuses, with a clear `StoreError`, a file that is not a SQLite
+database, is corrupt, is read-only, or was written by a newer schema; it never writes to such a
+file. `ReviewStore.temporary()` gives an in-memory database (optionally a copy of a read-only
+one) so the app can still run.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from studyapp.review.scheduler import NEW, CardState, now_ms
+
+SCHEMA_VERSION = 1
+DB_NAME = "reviews.sqlite3"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decks (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deck_paths (
+    path TEXT PRIMARY KEY,
+    deck_id INTEGER NOT NULL REFERENCES decks(id),
+    last_opened INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cards (
+    deck_id INTEGER NOT NULL REFERENCES decks(id),
+    key TEXT NOT NULL,
+    section TEXT NOT NULL,
+    section_key TEXT NOT NULL,
+    question TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    present INTEGER NOT NULL DEFAULT 1,
+    open_question INTEGER NOT NULL DEFAULT 0,
+    added INTEGER NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0,
+    step INTEGER,
+    stability REAL,
+    difficulty REAL,
+    due INTEGER,
+    last_review INTEGER,
+    reps INTEGER NOT NULL DEFAULT 0,
+    lapses INTEGER NOT NULL DEFAULT 0,
+    suspended INTEGER NOT NULL DEFAULT 0,
+    buried_until INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (deck_id, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revlog (
+    id INTEGER PRIMARY KEY,
+    deck_id INTEGER NOT NULL,
+    card_key TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    rating INTEGER NOT NULL,
+    state_before INTEGER NOT NULL,
+    state_after INTEGER NOT NULL,
+    interval_before REAL NOT NULL,
+    interval_after REAL NOT NULL,
+    stability_before REAL,
+    stability_after REAL,
+    difficulty_before REAL,
+    difficulty_after REAL,
+    due_before INTEGER,
+    due_after INTEGER,
+    duration_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS revlog_deck_ts ON revlog (deck_id, ts);
+CREATE INDEX IF NOT EXISTS revlog_card ON revlog (deck_id, card_key, ts);
+"""
+
+_STATE_COLS = ("state", "step", "stability", "difficulty", "due", "last_review", "reps",
+               "lapses", "suspended", "buried_until")
+
+
+class StoreError(Exception):
+    """The review database cannot be used; `kind` is corrupt, readonly, newer or io."""
+
+    def __init__(self, message: str, kind: str = "io"):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class StoredCard:
+    key: str
+    section: str
+    section_key: str
+    question: str
+    ord: int
+    present: bool
+    open_question: bool
+    added: int
+    state: CardState
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    added: int  # questions seen for the first time
+    kept: int  # questions already known (history kept)
+    hidden: int  # questions no longer in the file (history kept, hidden)
+    returned: int  # hidden questions that came back
+
+
+@dataclass(frozen=True)
+class DeckInfo:
+    id: int
+    name: str
+    paths: tuple[str, ...]  # most recently opened first
+
+
+def _state_from_row(row: Sequence) -> CardState:
+    (state, step, stability, difficulty, due, last_review, reps, lapses, suspended,
+     buried_until) = row
+    return CardState(state=state, step=step, stability=stability, difficulty=difficulty, due=due,
+                     last_review=last_review, reps=reps, lapses=lapses,
+                     suspended=bool(suspended), buried_until=buried_until)
+
+
+def _state_values(cs: CardState) -> tuple:
+    return (cs.state, cs.step, cs.stability, cs.difficulty, cs.due, cs.last_review, cs.reps,
+            cs.lapses, int(cs.suspended), cs.buried_until)
+
+
+def check_database_file(path: Path) -> None:
+    """Raise StoreError if an existing file cannot safely be used read-write. Writes nothing."""
+    if not path.exists():
+        parent = path.parent
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"The folder {parent} is read-only, so the review history cannot "
+                             "be saved there.", "readonly")
+        return
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a review database.", "corrupt")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise StoreError(f"The review database {path} cannot be read: {exc.strerror}.", "io")
+    if head and head != _SQLITE_MAGIC:
+        raise StoreError(f"The review database {path} is damaged (it is not a SQLite file). "
+                         "It was left untouched.", "corrupt")
+    if head:
+        try:
+            con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=2.0)
+            try:
+                result = con.execute("PRAGMA quick_check").fetchone()
+                version = None
+                has_meta = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
+                                       "AND name='meta'").fetchone()
+                if has_meta:
+                    row = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                    version = int(row[0]) if row else None
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"The review database {path} is damaged ({exc}). It was left "
+                             "untouched.", "corrupt") from exc
+        if not result or result[0] != "ok":
+            raise StoreError(f"The review database {path} is damaged ({result[0] if result else '?'}"
+                             "). It was left untouched.", "corrupt")
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(f"The review database {path} was written by a newer version of "
+                             "studyapp. It was left untouched.", "newer")
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+        raise StoreError(f"The review database {path} is read-only, so grades cannot be "
+                         "saved.", "readonly")
+
+
+class ReviewStore:
+    """Card schedules and the review log of every deck."""
+
+    def __init__(self, con, path: Path | None, create: bool = True):
+        self.con = con
+        self.path = path  # None for a temporary (in-memory) database
+        self.read_only = not create
+        if not create:
+            return
+        con.execute("PRAGMA foreign_keys=ON")
+        with self.con:
+            self.con.executescript(_SCHEMA)
+            self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
+                             (str(SCHEMA_VERSION),))
+
+    # -- opening ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path) -> "ReviewStore":
+        path = Path(path)
+        check_database_file(path)
+        try:
+            con = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
+            con.execute("PRAGMA busy_timeout=5000")
+            mode = con.execute("PRAGMA journal_mode=WAL").fetchone()
+            if mode and str(mode[0]).lower() != "wal":
+                con.execute("PRAGMA journal_mode=DELETE")
+            con.execute("PRAGMA synchronous=FULL")
+            return cls(_Autocommit(con), path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"The review database {path} cannot be opened ({exc}).",
+                             "corrupt" if "malformed" in str(exc) or "not a database" in str(exc)
+                             else "io") from exc
+
+    @classmethod
+    def open_readonly(cls, path: str | Path) -> "ReviewStore":
+        """Open for reading only (statistics); never writes, never creates the file."""
+        path = Path(path)
+        try:
+            con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                  isolation_level=None)
+            con.execute("SELECT COUNT(*) FROM cards").fetchone()
+            con.execute("SELECT COUNT(*) FROM revlog").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"The review database {path} cannot be read ({exc}).",
+                             "corrupt") from exc
+        return cls(_Autocommit(con), path, create=False)
+
+    @classmethod
+    def open_in(cls, data_dir: str | Path) -> "ReviewStore":
+        return cls.open(Path(data_dir) / DB_NAME)
+
+    @classmethod
+    def temporary(cls, copy_from: str | Path | None = None) -> "ReviewStore":
+        """An in-memory database; with `copy_from`, a copy of that (readable) database."""
+        con = sqlite3.connect(":memory:", isolation_level=None)
+        if copy_from is not None:
+            try:
+                src = sqlite3.connect(f"{Path(copy_from).as_uri()}?mode=ro", uri=True)
+                try:
+                    src.backup(con)
+                finally:
+                    src.close()
+            except sqlite3.DatabaseError:
+                con.close()
+                con = sqlite3.connect(":memory:", isolation_level=None)
+        return cls(_Autocommit(con), None)
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- decks --------------------------------------------------------------------------------
+    def decks(self) -> list[DeckInfo]:
+        out = []
+        for deck_id, name in self.con.execute("SELECT id, name FROM decks ORDER BY id"):
+            paths = tuple(p for (p,) in self.con.execute(
+                "SELECT path FROM deck_paths WHERE deck_id=? ORDER BY last_opened DESC",
+                (deck_id,)))
+            out.append(DeckInfo(deck_id, name, paths))
+        return out
+
+    def deck_for_notes(self, path_key: str, name: str, card_keys: Iterable[str],
+                       now: int | None = None) -> tuple[int, bool]:
+        """The deck of a notes file: (deck_id, adopted).
+
+        A path seen before keeps its deck. A new path adopts an existing deck whose questions
+        it mostly shares (the same notes, newer, saved elsewhere); `adopted` says so. Otherwise
+        a new deck is made.
+        """
+        now = now_ms() if now is None else now
+        row = self.con.execute("SELECT deck_id FROM deck_paths WHERE path=?",
+                               (path_key,)).fetchone()
+        adopted = False
+        with self.con:
+            if row:
+                deck_id = row[0]
+            else:
+                keys = set(card_keys)
+                best, best_overlap = None, 0
+                for (deck_id_, ) in self.con.execute("SELECT id FROM decks"):
+                    known = {k for (k,) in self.con.execute(
+                        "SELECT key FROM cards WHERE deck_id=?", (deck_id_,))}
+                    overlap = len(keys & known)
+                    if overlap > best_overlap:
+                        best, best_overlap = deck_id_, overlap
+                if best is not None and keys and best_overlap >= max(1, len(keys) // 2):
+                    deck_id, adopted = best, True
+                else:
+                    deck_id = self.con.execute("INSERT INTO decks (name, created) VALUES (?, ?)",
+                                               (name, now)).lastrowid
+            self.con.execute("INSERT OR REPLACE INTO deck_paths VALUES (?, ?, ?)",
+                             (path_key, deck_id, now))
+        return deck_id, adopted
+
+    # -- cards --------------------------------------------------------------------------------
+    def sync_cards(self, deck_id: int, cards: Sequence, now: int | None = None) -> SyncReport:
+        """Make the deck's cards match a parse: new questions added as new cards, known ones
+        updated (section, wording, order), missing ones hidden with their history kept."""
+        now = now_ms() if now is None else now
+        existing = {key: bool(present) for key, present in self.con.execute(
+            "SELECT key, present FROM cards WHERE deck_id=?", (deck_id,))}
+        seen = set()
+        added = kept = returned = 0
+        with self.con:
+            for c in cards:
+                seen.add(c.key)
+                if c.key in existing:
+                    kept += 1
+                    if not existing[c.key]:
+                        returned += 1
+                    self.con.execute(
+                        "UPDATE cards SET section=?, section_key=?, question=?, ord=?, present=1, "
+                        "open_question=? WHERE deck_id=? AND key=?",
+                        (c.section, c.section_key, c.question, c.ord, int(c.open_question),
+                         deck_id, c.key))
+                else:
+                    added += 1
+                    self.con.execute(
+                        "INSERT INTO cards (deck_id, key, section, section_key, question, ord, "
+                        "present, open_question, added) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                        (deck_id, c.key, c.section, c.section_key, c.question, c.ord,
+                         int(c.open_question), now))
+            gone = [k for k, present in existing.items() if present and k not in seen]
+            self.con.executemany("UPDATE cards SET present=0 WHERE deck_id=? AND key=?",
+                                 [(deck_id, k) for k in gone])
+        return SyncReport(added=added, kept=kept - returned, hidden=len(gone), returned=returned)
+
+    def cards(self, deck_id: int, present_only: bool = True) -> list[StoredCard]:
+        sql = ("SELECT key, section, section_key, question, ord, present, open_question, added, "
+               + ", ".join(_STATE_COLS) + " FROM cards WHERE deck_id=?"
+               + (" AND present=1" if present_only else "") + " ORDER BY ord")
+        return [StoredCard(r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6]), r[7],
+                           _state_from_row(r[8:])) for r in self.con.execute(sql, (deck_id,))]
+
+    def states(self, deck_id: int) -> dict[str, CardState]:
+        sql = "SELECT key, " + ", ".join(_STATE_COLS) + " FROM cards WHERE deck_id=?"
+        return {r[0]: _state_from_row(r[1:]) for r in self.con.execute(sql, (deck_id,))}
+
+    def set_state(self, deck_id: int, key: str, cs: CardState) -> None:
+        """Store a state change that is not a grade (bury, suspend, forget), in one transaction."""
+        with self.con:
+            self._write_state(deck_id, key, cs)
+
+    def _write_state(self, deck_id: int, key: str, cs: CardState) -> None:
+        cur = self.con.execute(
+            "UPDATE cards SET " + ", ".join(f"{c}=?" for c in _STATE_COLS)
+            + " WHERE deck_id=? AND key=?", (*_state_values(cs), deck_id, key))
+        if cur.rowcount != 1:
+            raise KeyError(key)
+
+    # -- grades -------------------------------------------------------------------------------
+    def record_grade(self, deck_id: int, key: str, before: CardState, after: CardState,
+                     rating: int, ts: int, duration_ms: int | None) -> int:
+        """One grade as one transaction: the card's new state and its review-log row.
+        Returns the log row id (for undo). Committed (durable) when this returns."""
+        with self.con:
+            self._write_state(deck_id, key, after)
+            cur = self.con.execute(
+                "INSERT INTO revlog (deck_id, card_key, ts, rating, state_before, state_after, "
+                "interval_before, interval_after, stability_before, stability_after, "
+                "difficulty_before, difficulty_after, due_before, due_after, duration_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (deck_id, key, ts, rating, before.state, after.state, before.interval_days,
+                 after.interval_days, before.stability, after.stability, before.difficulty,
+                 after.difficulty, before.due, after.due, duration_ms))
+            return int(cur.lastrowid)
+
+    def undo_grade(self, deck_id: int, key: str, before: CardState, log_id: int) -> None:
+        """Undo a grade: restore the card's previous state and drop its log row, atomically."""
+        with self.con:
+            self._write_state(deck_id, key, before)
+            self.con.execute("DELETE FROM revlog WHERE id=? AND deck_id=?", (log_id, deck_id))
+
+    def new_cards_introduced(self, deck_id: int, since_ms: int) -> int:
+        return self.con.execute(
+            "SELECT COUNT(*) FROM revlog WHERE deck_id=? AND ts>=? AND state_before=?",
+            (deck_id, since_ms, NEW)).fetchone()[0]
+
+    def review_log(self, deck_id: int, key: str | None = None) -> list[tuple]:
+        """(ts, card_key, rating, state_before, state_after, interval_before, interval_after,
+        duration_ms) rows, oldest first."""
+        sql = ("SELECT ts, card_key, rating, state_before, state_after, interval_before, "
+               "interval_after, duration_ms FROM revlog WHERE deck_id=?")
+        args: tuple = (deck_id,)
+        if key is not None:
+            sql += " AND card_key=?"
+            args += (key,)
+        return list(self.con.execute(sql + " ORDER BY ts, id", args))
+
+
+class _Autocommit:
+    """sqlite3 connection in autocommit mode whose `with` block is an explicit transaction
+    (BEGIN IMMEDIATE ... COMMIT/ROLLBACK), nestable: only the outermost block commits."""
+
+    def __init__(self, con: sqlite3.Connection):
+        self._con = con
+        self._depth = 0
+
+    def __enter__(self):
+        if self._depth == 0:
+            self._con.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._depth -= 1
+        if self._depth == 0:
+            self._con.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False
+
+    def execute(self, *args):
+        return self._con.execute(*args)
+
+    def executemany(self, *args):
+        return self._con.executemany(*args)
+
+    def executescript(self, script: str):
+        # executescript would COMMIT our open transaction first; run statements one by one.
+        for statement in script.split(";"):
+            if statement.strip():
+                self._con.execute(statement)
+
+    def close(self):
+        self._con.close()
