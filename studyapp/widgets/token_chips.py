@@ -1,0 +1,289 @@
+"""Token chips: a text drawn as a flow of coloured boxes, one per token (chapter 2).
+
+A custom-painted scroll area rather than one QLabel per token: laying out and painting thousands
+of chips stays within a few milliseconds, and only the visible rows are painted. Each chip shows
+either the token's text or its ID; a chip whose bytes are only part of a character has a dashed
+border, a special token is drawn dark. A newline token ends its row, so the text keeps its lines.
+
+    view = TokenChipsView()
+    view.set_chips([Chip("Hello", 15496), Chip("\u00b7world", 995), ...])
+    view.set_show_ids(True)
+    view.set_highlight(3)                     # outline one chip (e.g. the one hovered elsewhere)
+    signals: hovered(int index) (-1 on leaving), clicked(int index)
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtWidgets import QAbstractScrollArea, QToolTip
+
+# Pastel fills cycling per token (readable with dark text), as tokenizer playgrounds do.
+PALETTE = ("#ffd6a5", "#caffbf", "#9bf6ff", "#bdb2ff", "#ffc6ff", "#fdffb6", "#a0c4ff",
+           "#ffadad")
+SPECIAL_FILL = "#37474f"
+NEWLINE_MARK = "\u21b5"
+
+
+@dataclass(frozen=True)
+class Chip:
+    label: str  # visible text of the token (whitespace already made visible)
+    id: int
+    partial: bool = False  # only part of a character's bytes
+    special: bool = False
+    tooltip: str = ""
+    line_break: bool | None = None  # None: break after labels ending in the newline mark
+
+
+class TokenChipsView(QAbstractScrollArea):
+    hovered = Signal(int)
+    clicked = Signal(int)
+
+    PAD_X, PAD_Y, GAP_X, GAP_Y, MARGIN = 4, 2, 3, 4, 6
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._chips: list[Chip] = []
+        self._show_ids = False
+        self._highlight = -1
+        self._hover = -1
+        self._empty_text = ""
+        self._rects: list[QRect] = []
+        self._row_tops: list[int] = []  # y of each row, for finding visible rows
+        self._row_first: list[int] = []  # first chip index of each row
+        self._content_height = 0
+        self._layout_width = -1
+        font = QFont(self.font())
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setFamily("monospace")
+        self._font = font
+        self._metrics = QFontMetrics(font)
+        self._width_cache: dict[str, int] = {}
+        self._tooltip_provider = None
+        self.viewport().setMouseTracking(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.verticalScrollBar().setSingleStep(self._metrics.height() + self.GAP_Y)
+
+    # -- data ----------------------------------------------------------------------------------
+    def set_chips(self, chips: list[Chip]) -> None:
+        self._chips = list(chips)
+        self._highlight = -1
+        self._hover = -1
+        self._layout_width = -1
+        self._relayout()
+        self.verticalScrollBar().setValue(0)
+        self.viewport().update()
+
+    def set_tooltip_provider(self, provider) -> None:
+        """`provider(index) -> str`, asked only for the chip under the pointer."""
+        self._tooltip_provider = provider
+
+    def tooltip_for(self, index: int) -> str:
+        if not 0 <= index < len(self._chips):
+            return ""
+        chip = self._chips[index]
+        if chip.tooltip:
+            return chip.tooltip
+        return self._tooltip_provider(index) if self._tooltip_provider is not None else ""
+
+    def chips(self) -> list[Chip]:
+        return list(self._chips)
+
+    def chip_count(self) -> int:
+        return len(self._chips)
+
+    def set_empty_text(self, text: str) -> None:
+        """What to say when there are no chips (e.g. "Type some text above")."""
+        self._empty_text = text
+        self.viewport().update()
+
+    def set_show_ids(self, show: bool) -> None:
+        if show != self._show_ids:
+            self._show_ids = show
+            self._layout_width = -1
+            self._relayout()
+            self.viewport().update()
+
+    def show_ids(self) -> bool:
+        return self._show_ids
+
+    def set_highlight(self, index: int) -> None:
+        if index != self._highlight:
+            self._highlight = index
+            if 0 <= index < len(self._rects):
+                self.ensure_visible(index)
+            self.viewport().update()
+
+    def highlight(self) -> int:
+        return self._highlight
+
+    def chip_rect(self, index: int) -> QRect:
+        """A chip's rectangle in viewport coordinates (for tests and tooltips)."""
+        rect = QRect(self._rects[index])
+        rect.translate(0, -self.verticalScrollBar().value())
+        return rect
+
+    def ensure_visible(self, index: int) -> None:
+        rect = self._rects[index]
+        bar = self.verticalScrollBar()
+        top, height = bar.value(), self.viewport().height()
+        if rect.top() < top:
+            bar.setValue(rect.top() - self.MARGIN)
+        elif rect.bottom() > top + height:
+            bar.setValue(rect.bottom() - height + self.MARGIN)
+
+    def index_at(self, pos: QPoint) -> int:
+        """The chip under a viewport position, or -1."""
+        y = pos.y() + self.verticalScrollBar().value()
+        row = bisect_right(self._row_tops, y) - 1
+        if row < 0:
+            return -1
+        first = self._row_first[row]
+        last = self._row_first[row + 1] if row + 1 < len(self._row_first) else len(self._rects)
+        point = QPoint(pos.x(), y)
+        for i in range(first, last):
+            if self._rects[i].contains(point):
+                return i
+        return -1
+
+    # -- layout --------------------------------------------------------------------------------
+    def _text(self, chip: Chip) -> str:
+        return str(chip.id) if self._show_ids else chip.label
+
+    def _width(self, text: str) -> int:
+        w = self._width_cache.get(text)
+        if w is None:
+            w = self._metrics.horizontalAdvance(text) + 2 * self.PAD_X
+            if len(self._width_cache) < 200_000:
+                self._width_cache[text] = w
+        return w
+
+    def _relayout(self) -> None:
+        width = max(60, self.viewport().width())
+        if width == self._layout_width:
+            return
+        self._layout_width = width
+        chip_h = self._metrics.height() + 2 * self.PAD_Y
+        row_h = chip_h + self.GAP_Y
+        limit = width - self.MARGIN
+        x, y = self.MARGIN, self.MARGIN
+        rects: list[QRect] = []
+        row_tops = [y]
+        row_first = [0]
+        for i, chip in enumerate(self._chips):
+            w = min(self._width(self._text(chip)), limit - self.MARGIN)
+            if x + w > limit and x > self.MARGIN:
+                x = self.MARGIN
+                y += row_h
+                row_tops.append(y)
+                row_first.append(i)
+            rects.append(QRect(x, y, w, chip_h))
+            x += w + self.GAP_X
+            breaks = chip.line_break if chip.line_break is not None else \
+                chip.label.endswith(NEWLINE_MARK)
+            if breaks and i + 1 < len(self._chips):
+                x = self.MARGIN
+                y += row_h
+                row_tops.append(y)
+                row_first.append(i + 1)
+        self._rects = rects
+        self._row_tops = row_tops
+        self._row_first = row_first
+        self._content_height = (y + row_h + self.MARGIN) if self._chips else 0
+        bar = self.verticalScrollBar()
+        bar.setPageStep(self.viewport().height())
+        bar.setRange(0, max(0, self._content_height - self.viewport().height()))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._relayout()
+        self.verticalScrollBar().setPageStep(self.viewport().height())
+        self.verticalScrollBar().setRange(
+            0, max(0, self._content_height - self.viewport().height()))
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(400, 160)
+
+    # -- painting ------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self.viewport())
+        painter.fillRect(self.viewport().rect(), QColor("#ffffff"))
+        if not self._chips:
+            if self._empty_text:
+                painter.setPen(QColor("#666666"))
+                painter.drawText(self.viewport().rect().adjusted(12, 12, -12, -12),
+                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+                                 | Qt.TextFlag.TextWordWrap, self._empty_text)
+            return
+        if self._layout_width != max(60, self.viewport().width()):
+            self._relayout()
+        painter.setFont(self._font)
+        offset = self.verticalScrollBar().value()
+        top = offset + event.rect().top()
+        bottom = offset + event.rect().bottom()
+        first_row = max(0, bisect_right(self._row_tops, top) - 1)
+        last_row = bisect_right(self._row_tops, bottom)
+        first = self._row_first[first_row]
+        last = self._row_first[last_row] if last_row < len(self._row_first) else len(self._rects)
+        painter.translate(0, -offset)
+        plain_pen = QPen(QColor("#90a4ae"))
+        dashed_pen = QPen(QColor("#c62828"))
+        dashed_pen.setStyle(Qt.PenStyle.DashLine)
+        highlight_pen = QPen(QColor("#d50000"))
+        highlight_pen.setWidth(2)
+        hover_pen = QPen(QColor("#1565c0"))
+        hover_pen.setWidth(2)
+        text_color = QColor("#1b1b1b")
+        special_text = QColor("#ffffff")
+        fills = [QColor(c) for c in PALETTE]
+        special_fill = QColor(SPECIAL_FILL)
+        align = Qt.AlignmentFlag.AlignCenter
+        for i in range(first, last):
+            chip = self._chips[i]
+            rect = self._rects[i]
+            painter.setBrush(special_fill if chip.special else fills[i % len(fills)])
+            if i == self._highlight:
+                painter.setPen(highlight_pen)
+            elif i == self._hover:
+                painter.setPen(hover_pen)
+            else:
+                painter.setPen(dashed_pen if chip.partial else plain_pen)
+            painter.drawRoundedRect(rect.adjusted(0, 0, -1, -1), 3, 3)
+            painter.setPen(special_text if chip.special else text_color)
+            painter.drawText(rect, align, self._metrics.elidedText(
+                self._text(chip), Qt.TextElideMode.ElideRight, rect.width() - 2 * self.PAD_X + 2))
+        painter.end()
+
+    def scrollContentsBy(self, dx, dy) -> None:  # noqa: N802
+        self.viewport().update()
+
+    # -- mouse ---------------------------------------------------------------------------------
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        index = self.index_at(event.position().toPoint())
+        if index != self._hover:
+            self._hover = index
+            self.viewport().update()
+            self.hovered.emit(index)
+            tip = self.tooltip_for(index)
+            if tip:
+                QToolTip.showText(event.globalPosition().toPoint(), tip, self.viewport())
+            else:
+                QToolTip.hideText()
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        if self._hover != -1:
+            self._hover = -1
+            self.viewport().update()
+            self.hovered.emit(-1)
+        super().leaveEvent(event)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            index = self.index_at(event.position().toPoint())
+            if index >= 0:
+                self.clicked.emit(index)
+        super().mousePressEvent(event)
