@@ -22,7 +22,8 @@ class Area:
 
 
 AREAS: tuple[Area, ...] = (
-    Area("flashcards", "Flashcards", None, "Your chapter notes, reviewed with spaced repetition"),
+    Area("flashcards", "Flashcards", "studyapp.labs.flashcards",
+         "Your chapter notes, reviewed with spaced repetition"),
     Area("tokenizer", "Tokenizer", "studyapp.labs.tokenizer", "Chapter 2: tokenizing text, BPE"),
     Area("embeddings", "Embeddings", None, "Chapter 2: token and positional embeddings"),
     Area("attention", "Attention", None, "Chapter 3: attention mechanisms"),

@@ -55,6 +55,29 @@ td { padding: 3px 6px; }
 .section { color: #5f6b7a; }
 """
 
+#: The same for a dark palette: the highlight colours darkened so light text stays readable.
+DARK_CARD_CSS = CARD_CSS.replace("#eef0f3; color: #8a1538", "#33363c; color: #ff9db5").replace(
+    "#f4f5f7", "#2a2d32").replace("#eef0f3", "#33363c").replace("#ffe1de", "#5a2622").replace(
+    "#ffedd2", "#553a12").replace("#ececec", "#3a3a3a").replace("#fff5c2", "#4d4314").replace(
+    "#e0f0ff", "#1d3a57").replace("#efe7ff", "#3a2e5a").replace(
+    "color: #7a5c00; background-color: #fff8e1", "color: #ffd479; background-color: #3d3418").replace(
+    "#9a4d00", "#ffb366").replace("#5f6b7a", "#9aa5b4")
+
+
+def card_css(dark: bool = False) -> str:
+    return DARK_CARD_CSS if dark else CARD_CSS
+
+
+def legend_html(dark: bool = False) -> str:
+    """One line explaining the highlight colours (the notes' emoji legend), as rich text."""
+    colours = dict(re.findall(r"\.(hl-[a-z]+) \{ background-color: (#[0-9a-f]+)", card_css(dark)))
+    order = ("hl-star", "hl-fire", "hl-idea", "hl-warn", "hl-adv", "hl-no")
+    by_cls = {cls: (marker, meaning) for marker, cls, meaning in HIGHLIGHTS}
+    return " ".join(
+        f'<span style="background-color:{colours[cls]}">&nbsp;'
+        f'{by_cls[cls][0].replace("⚠", "⚠️")} {by_cls[cls][1]}&nbsp;</span>'
+        for cls in order if cls in colours)
+
 _DANGEROUS = {"script", "style", "iframe", "object", "embed", "noscript", "template",
               "textarea", "select", "applet", "frame", "frameset", "svg", "math", "head",
               "title", "link", "meta", "base", "form", "button", "input"}

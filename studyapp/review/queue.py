@@ -73,6 +73,7 @@ class ReviewSession:
         self.order: list[str] = []
         self.states: dict[str, CardState] = {}
         self.sections: set[str] | None = None  # filter by section name; None = all
+        self.keys: set[str] | None = None  # filter by card (e.g. a lab's related cards)
         self.cram = False
         self.shuffle = False
         self._seed = 0
@@ -100,10 +101,16 @@ class ReviewSession:
             self.current = None
         self.refresh()
 
-    def set_filter(self, sections: set[str] | None) -> None:
+    def set_filter(self, sections: set[str] | None = None, keys: set[str] | None = None) -> None:
+        """Only these sections and/or these cards (None: no restriction)."""
         self.sections = set(sections) if sections else None
+        self.keys = set(keys) if keys is not None else None
         self.current = None
         self.refresh()
+
+    def _in_filter(self, key: str) -> bool:
+        return ((self.sections is None or self.cards[key].section in self.sections)
+                and (self.keys is None or key in self.keys))
 
     def set_cram(self, on: bool) -> None:
         self.cram = bool(on)
@@ -128,7 +135,7 @@ class ReviewSession:
         cs = self.states[key]
         if cs.suspended or cs.buried_until > today:
             return False
-        return self.sections is None or self.cards[key].section in self.sections
+        return self._in_filter(key)
 
     def refresh(self) -> None:
         """Rebuild the queues from the states (new day, filter, reload, undo)."""
@@ -140,8 +147,8 @@ class ReviewSession:
         self._learning, self._reviews, self._new = [], [], []
         rng = random.Random(self._seed)
         if self.cram:
-            keys = [k for k in self.order if not self.states[k].suspended and (
-                self.sections is None or self.cards[k].section in self.sections)]
+            keys = [k for k in self.order
+                    if not self.states[k].suspended and self._in_filter(k)]
             if self.shuffle:
                 rng.shuffle(keys)
             self._cram_queue = keys
@@ -188,8 +195,7 @@ class ReviewSession:
         self._check_day()
         now = self.clock()
         key: str | None = None
-        if self._front is not None and self._front in self.cards and (
-                self.cram or self._eligible(self._front, self._day)):
+        if self._front is not None and self._front in self.cards:
             key = self._front
         elif self.cram:
             key = self._cram_queue[0] if self._cram_queue else None
@@ -203,6 +209,15 @@ class ReviewSession:
             key = self._learning[0][2]
         self.current = key
         return key
+
+    def bring_to_front(self, key: str) -> None:
+        """Show this card next (opened from the browser, or a lab's related card)."""
+        if key not in self.cards:
+            raise KeyError(key)
+        if self.cram and key not in self._cram_queue:
+            self._cram_queue.insert(0, key)
+        self._front = key
+        self.current = key
 
     def next_due_ms(self) -> int | None:
         """When the next learning card becomes due today (for "come back in 5 minutes")."""

@@ -1,0 +1,1135 @@
+"""The Flashcards area: review the learner's notes with spaced repetition (Qt).
+
+Opens on the review with keyboard focus on the card: Space or Enter reveals the answer, 1-4
+grade (Again, Hard, Good, Easy; the buttons show the next interval), Space on the answer side is
+Good, Ctrl+Z undoes (several levels), "-" buries until tomorrow, "@" suspends. Tabs: Review,
+Browse (search, filter, sort by due, open a card) and Statistics (pyqtgraph).
+
+The logic lives in the Qt-free core: studyapp.notes (parse, render) and studyapp.review
+(scheduler, store, queue, stats, export); this module only wires it to widgets.
+
+Integration points for the rest of the app:
+- `create_area(ctx)` -> FlashcardsArea. Notes come from `ctx.notes_path` (or, when that is the
+  bundled deck, the notes file the learner opened last); the review database is
+  `ctx.data_dir/reviews.sqlite3`; settings under "flashcards/" in `ctx.settings`.
+- `file_actions()`: QActions for the File menu (Open notes..., Reload, Export to Anki..., Parse
+  warnings). `shortcuts()`: (keys, what) rows for the shortcuts dialog.
+- `open_notes(path)`: load another notes file (what File > Open notes... does).
+- `apply_state(payload)`: {"card_key": key} shows that card; {"review_keys": [...], "label": s}
+  reviews just those cards (studying them without touching the schedule when none is due);
+  {"tab": "review"|"browse"|"stats"} switches tab.
+- "Try it": `set_try_it(provider)`. `provider(card) -> (label, callback) | None` is asked for each
+  card shown; a tuple makes the "Try it" button show `label` and call `callback()` when pressed,
+  None leaves the slot showing that no lab is linked. `set_try_it(None)` empties the slot. By
+  default the provider is studyapp.links' card-to-lab map, opening the lab via `ctx.navigator`.
+- `shutdown()` closes the database (the main window calls it on close).
+
+A damaged, read-only or newer review database is never written: a banner says so and the review
+runs on a temporary in-memory database (a copy, when the file could still be read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import sqlite3
+import time
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QPalette, QShortcut
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFileDialog, QFormLayout, QFrame, QHBoxLayout, QHeaderView,
+                               QLabel, QPushButton, QSpinBox, QStackedWidget, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QTextBrowser, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from studyapp.labs.flashcards_browse import BrowsePanel, BrowseRow
+from studyapp.labs.flashcards_stats import StatsPanel
+from studyapp.notes.parser import Card, NotesError
+from studyapp.notes.render import Renderer, card_css, legend_html
+from studyapp.review.deck import OpenedDeck, bundled_notes_path, open_deck
+from studyapp.review.queue import ReviewSession
+from studyapp.review.scheduler import (
+    AGAIN, DAY_MS, EASY, GOOD, HARD, LEARNING, NEW, RATING_NAMES, RELEARNING, REVIEW, STATE_NAMES,
+    Scheduler, day_index, format_interval, now_ms)
+from studyapp.review.stats import compute_stats
+from studyapp.review.store import DB_NAME, ReviewStore, StoreError
+
+TryIt = tuple[str, Callable[[], None]]
+TryItProvider = Callable[[Card], "TryIt | None"]
+
+DEFAULT_NEW_PER_DAY = 20
+DEFAULT_RETENTION = 0.9
+RATING_COLOURS = {AGAIN: "#c0392b", HARD: "#b9770e", GOOD: "#1e8449", EASY: "#2471a3"}
+RATING_COLOURS_DARK = {AGAIN: "#ff8a7a", HARD: "#f2b65a", GOOD: "#6fdc9a", EASY: "#7dbdff"}
+COUNT_COLOURS = ("#2471a3", "#c0392b", "#1e8449", "#8e44ad")  # new, learning, review, cram
+COUNT_COLOURS_DARK = ("#7dbdff", "#ff8a7a", "#6fdc9a", "#d7a6f0")
+
+
+def _is_dark(widget: QWidget) -> bool:
+    return widget.palette().color(QPalette.ColorRole.Base).lightness() < 128
+
+
+class CardView(QTextBrowser):
+    """The card itself. Keeps keyboard focus: Space/Enter reveal or grade Good, 1-4 grade."""
+
+    reveal_requested = Signal()
+    grade_requested = Signal(int)
+    command_requested = Signal(str)  # "undo", "bury", "suspend"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.answer_shown = False
+        self.active = False  # a card is on screen
+        self.setOpenLinks(False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.anchorClicked.connect(self._open_link)
+
+    def keyPressEvent(self, event):
+        # The area's shortcuts (Ctrl+Z, -, @) normally fire first; these cover the case where
+        # the window is not active (shortcuts only fire in the active window).
+        if event.matches(QKeySequence.StandardKey.Undo):
+            self.command_requested.emit("undo")
+            return
+        if event.text() == "-" and self.active:
+            self.command_requested.emit("bury")
+            return
+        if event.text() == "@" and self.active:
+            self.command_requested.emit("suspend")
+            return
+        key = event.key()
+        if self.active and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            if key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                if self.answer_shown:
+                    self.grade_requested.emit(GOOD)
+                else:
+                    self.reveal_requested.emit()
+                return
+            if self.answer_shown and Qt.Key.Key_1 <= key <= Qt.Key.Key_4:
+                self.grade_requested.emit(int(key) - int(Qt.Key.Key_1) + 1)
+                return
+        super().keyPressEvent(event)
+
+    @staticmethod
+    def _open_link(url: QUrl) -> None:
+        # Only a link the learner clicks opens, in their browser; nothing is fetched here.
+        if url.scheme() in ("http", "https", "mailto", "file"):
+            QDesktopServices.openUrl(url)
+
+
+class WarningsDialog(QDialog):
+    """Parse warnings with their line numbers (non-modal; stays open while you fix the file)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Notes: parse warnings")
+        self.resize(720, 360)
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["Line", "Warning"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(buttons)
+
+    def set_warnings(self, path: Path, warnings, cards: int) -> None:
+        self.intro.setText(
+            f"<b>{html.escape(path.name)}</b>: {cards} cards read. These lines were not "
+            "understood, or were read in a particular way. Nothing was lost; fix the file "
+            "and it reloads by itself.")
+        self.table.setRowCount(len(warnings))
+        for i, w in enumerate(warnings):
+            line = QTableWidgetItem(str(w.line))
+            line.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(i, 0, line)
+            self.table.setItem(i, 1, QTableWidgetItem(w.message))
+        self.table.resizeRowsToContents()
+
+
+class OptionsDialog(QDialog):
+    def __init__(self, new_per_day: int, retention: float, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Review options")
+        self.new_per_day = QSpinBox()
+        self.new_per_day.setRange(0, 9999)
+        self.new_per_day.setValue(new_per_day)
+        self.retention = QDoubleSpinBox()
+        self.retention.setRange(0.70, 0.99)
+        self.retention.setSingleStep(0.01)
+        self.retention.setDecimals(2)
+        self.retention.setValue(retention)
+        form = QFormLayout(self)
+        form.addRow("New cards per day", self.new_per_day)
+        form.addRow("Desired retention", self.retention)
+        note = QLabel("Higher retention means more reviews. A review day starts at 4 AM.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class ReviewPanel(QWidget):
+    """What the Review tab shows: section, counts, the card, the buttons, the Try-it slot."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.section_label = QLabel()
+        self.section_label.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label = QLabel()
+        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label.setToolTip("Left today: new / learning / to review")
+        self.undo_button = QToolButton()
+        self.undo_button.setText("Undo")
+        self.bury_button = QToolButton()
+        self.bury_button.setText("Bury")
+        self.bury_button.setToolTip("Hide this card until tomorrow (-)")
+        self.suspend_button = QToolButton()
+        self.suspend_button.setText("Suspend")
+        self.suspend_button.setToolTip("Take this card out of reviews until you unsuspend it "
+                                       "in Browse (@)")
+        header = QHBoxLayout()
+        header.addWidget(self.section_label, 1)
+        header.addWidget(self.counts_label)
+        header.addSpacing(12)
+        for b in (self.undo_button, self.bury_button, self.suspend_button):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            header.addWidget(b)
+
+        self.card = CardView()
+        self.card.setMinimumHeight(220)
+
+        self.try_label = QLabel("Try it")
+        self.try_label.setStyleSheet("font-weight: bold;")
+        self.try_button = QPushButton()
+        self.try_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.try_hint = QLabel()
+        self.try_hint.setStyleSheet("color: palette(placeholder-text);")
+        try_box = QFrame()
+        try_box.setObjectName("tryIt")
+        try_box.setFrameShape(QFrame.Shape.StyledPanel)
+        try_layout = QHBoxLayout(try_box)
+        try_layout.setContentsMargins(8, 4, 8, 4)
+        try_layout.addWidget(self.try_label)
+        try_layout.addWidget(self.try_button)
+        try_layout.addWidget(self.try_hint, 1)
+        self.try_box = try_box
+
+        self.buttons = QStackedWidget()
+        show_page = QWidget()
+        sp = QHBoxLayout(show_page)
+        sp.setContentsMargins(0, 0, 0, 0)
+        self.show_button = QPushButton("Show answer   (Space)")
+        self.show_button.setMinimumHeight(40)
+        self.show_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        sp.addStretch(1)
+        sp.addWidget(self.show_button, 2)
+        sp.addStretch(1)
+        grade_page = QWidget()
+        gp = QHBoxLayout(grade_page)
+        gp.setContentsMargins(0, 0, 0, 0)
+        self.grade_buttons: dict[int, QPushButton] = {}
+        for rating in (AGAIN, HARD, GOOD, EASY):
+            b = QPushButton()
+            b.setMinimumHeight(46)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.grade_buttons[rating] = b
+            gp.addWidget(b)
+        done_page = QWidget()
+        dp = QHBoxLayout(done_page)
+        dp.setContentsMargins(0, 0, 0, 0)
+        self.cram_button = QPushButton("Study all cards (no schedule change)")
+        self.cram_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        dp.addStretch(1)
+        dp.addWidget(self.cram_button)
+        dp.addStretch(1)
+        self.buttons.addWidget(show_page)
+        self.buttons.addWidget(grade_page)
+        self.buttons.addWidget(done_page)
+
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setToolTip("What the highlighted lines in the answers mean "
+                               "(the notes' own emoji legend)")
+        legend_row = QHBoxLayout()
+        legend_row.addStretch(1)
+        legend_row.addWidget(self.legend)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.card, 1)
+        layout.addLayout(legend_row)
+        layout.addWidget(try_box)
+        layout.addWidget(self.buttons)
+        self.setFocusProxy(self.card)
+
+
+class FlashcardsArea(QWidget):
+    """Review, browse and statistics for one notes file at a time."""
+
+    deck_loaded = Signal(str)  # notes path
+    card_shown = Signal(str)  # card key ("" when nothing is due)
+    graded = Signal(str, int)  # card key, rating
+
+    def __init__(self, ctx, parent=None, clock: Callable[[], int] = now_ms):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.clock = clock
+        self.deck: OpenedDeck | None = None
+        self.session: ReviewSession | None = None
+        self.renderer = Renderer(None)
+        self._shown_at = 0.0
+        self._try_provider: TryItProvider | None = None
+        self._try_callback: Callable[[], None] | None = None
+        self._stats_dirty = True
+        self._notes_digest = b""
+        self._key_filter: tuple[str, set[str]] | None = None
+        self.warnings_dialog: WarningsDialog | None = None
+        self.options_dialog: OptionsDialog | None = None
+        self.store_problem: str | None = None
+
+        self._build()
+        self._open_store()
+        self._install_default_try_it()
+        self.open_notes(self._initial_notes_path(), user=False)
+        self._shortcuts()
+
+    # ================================================================ construction
+    def _build(self) -> None:
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setVisible(False)
+        self.banner.linkActivated.connect(self._banner_link)
+        self.problem = QLabel()  # store problems: stays until the app restarts
+        self.problem.setWordWrap(True)
+        self.problem.setVisible(False)
+        self.problem.setStyleSheet("QLabel { background: #fdecea; color: #611a15; "
+                                   "padding: 6px; border-radius: 4px; }")
+
+        self.deck_label = QLabel()
+        self.deck_label.setTextFormat(Qt.TextFormat.RichText)
+        self.deck_label.linkActivated.connect(self._banner_link)
+        self.open_button = QToolButton()
+        self.open_button.setText("Open notes...")
+        self.open_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.filter_box = QComboBox()
+        self.filter_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.filter_box.setMinimumContentsLength(22)
+        self.filter_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.filter_box.setToolTip("Review only one section (chapter)")
+        self.cram_check = QCheckBox("Study all")
+        self.cram_check.setToolTip("Go through every card of the filter, due or not; grades "
+                                   "here do not change the schedule (cram)")
+        self.cram_check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.shuffle_check = QCheckBox("Shuffle")
+        self.shuffle_check.setToolTip("Mix the order of reviews and new cards")
+        self.shuffle_check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.shuffle_check.setChecked(self.settings.get("flashcards/shuffle", False))
+        self.options_button = QToolButton()
+        self.options_button.setText("Options...")
+        self.options_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        top = QHBoxLayout()
+        top.addWidget(self.deck_label, 1)
+        top.addWidget(self.open_button)
+        top.addWidget(self.filter_box)
+        top.addWidget(self.cram_check)
+        top.addWidget(self.shuffle_check)
+        top.addWidget(self.options_button)
+
+        self.review = ReviewPanel()
+        self.browse = BrowsePanel()
+        self.browse.render_card = self._card_html_for_browse
+        self.stats = StatsPanel()
+        self.tabs = QTabWidget()
+        self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tabs.addTab(self.review, "Review")
+        self.tabs.addTab(self.browse, "Browse")
+        self.tabs.addTab(self.stats, "Statistics")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.addLayout(top)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setFocusProxy(self.review.card)
+
+        # Actions (the main window puts file_actions() in its File menu).
+        self.open_action = QAction("Open notes...", self)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.setToolTip("Study another notes file written the same way")
+        self.open_action.triggered.connect(self.choose_notes)
+        self.reload_action = QAction("Reload notes", self)
+        self.reload_action.triggered.connect(lambda: self.reload(force=True))
+        self.export_action = QAction("Export deck to Anki...", self)
+        self.export_action.triggered.connect(self.choose_export)
+        self.warnings_action = QAction("Notes parse warnings...", self)
+        self.warnings_action.triggered.connect(self.show_warnings)
+        self.undo_action = QAction("Undo", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.undo_action.triggered.connect(self.undo)
+        self.addAction(self.undo_action)
+        self.open_button.clicked.connect(self.choose_notes)
+
+        r = self.review
+        r.card.reveal_requested.connect(self.reveal)
+        r.card.grade_requested.connect(self.grade)
+        r.card.command_requested.connect(
+            lambda what: {"undo": self.undo, "bury": self.bury, "suspend": self.suspend}[what]())
+        r.show_button.clicked.connect(self.reveal)
+        for rating, b in r.grade_buttons.items():
+            b.clicked.connect(lambda _=False, rt=rating: self.grade(rt))
+        r.undo_button.clicked.connect(self.undo)
+        r.bury_button.clicked.connect(self.bury)
+        r.suspend_button.clicked.connect(self.suspend)
+        r.cram_button.clicked.connect(lambda: self.cram_check.setChecked(True))
+        r.try_button.clicked.connect(self._try_it)
+        self.filter_box.currentIndexChanged.connect(self._filter_changed)
+        self.cram_check.toggled.connect(self._cram_toggled)
+        self.shuffle_check.toggled.connect(self._shuffle_toggled)
+        self.options_button.clicked.connect(self.show_options)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.browse.open_card.connect(self.show_card)
+        self.browse.toggle_suspend.connect(self._toggle_suspend)
+
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.fileChanged.connect(self._notes_changed_on_disk)
+        self.watcher.directoryChanged.connect(self._notes_changed_on_disk)
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(300)  # editors write in several steps
+        self._reload_timer.timeout.connect(self.reload)
+        self._wake_timer = QTimer(self)  # a learning card becomes due, or a new day starts
+        self._wake_timer.setSingleShot(True)
+        self._wake_timer.timeout.connect(self._wake)
+
+    def _shortcuts(self) -> None:
+        for keys, slot in (("-", self.bury), ("@", self.suspend)):
+            sc = QShortcut(QKeySequence(keys), self.review)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(slot)
+
+    def file_actions(self) -> list[QAction]:
+        return [self.open_action, self.reload_action, self.export_action, self.warnings_action]
+
+    def actions_list(self) -> list[QAction]:
+        return [*self.file_actions(), self.undo_action]
+
+    def shortcuts(self) -> list[tuple[str, str]]:
+        return [("Space / Enter", "show the answer; on the answer: Good"),
+                ("1 2 3 4", "grade Again / Hard / Good / Easy"),
+                ("Ctrl+Z", "undo the last grade (several levels)"),
+                ("-", "bury the card until tomorrow"), ("@", "suspend the card")]
+
+    # ================================================================ store
+    def _open_store(self) -> None:
+        path = Path(self.ctx.data_dir) / DB_NAME
+        try:
+            self.store = ReviewStore.open(path)
+        except StoreError as exc:
+            copy = exc.kind in ("readonly", "newer")
+            self.store = ReviewStore.temporary(copy_from=path if copy else None)
+            self.store_problem = str(exc)
+            what = ("Your history is shown, but grades" if copy else "Grades")
+            self.problem.setText(
+                f"Review history unavailable: {exc}\n{what} made now are kept in a temporary "
+                "database and are lost when you quit. The file itself was not changed.")
+            self.problem.setVisible(True)
+
+    def shutdown(self) -> None:
+        self._wake_timer.stop()
+        self._reload_timer.stop()
+        try:
+            self.store.close()
+        except sqlite3.Error:
+            pass
+
+    # ================================================================ notes
+    def _initial_notes_path(self) -> Path:
+        path = Path(self.ctx.notes_path)
+        try:
+            is_bundled = path.resolve() == bundled_notes_path().resolve()
+        except OSError:
+            is_bundled = False
+        last = self.settings.get("flashcards/notes_path", "")
+        if is_bundled and last and Path(last).is_file():
+            return Path(last)  # the learner's own notes, opened last time
+        return path
+
+    def choose_notes(self) -> None:
+        start = str(self.deck.path.parent if self.deck else Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open notes", start,
+                                              "Markdown notes (*.md *.markdown *.txt);;"
+                                              "All files (*)")
+        if path:
+            self.open_notes(path)
+
+    def open_notes(self, path, user: bool = True) -> bool:
+        """Load a notes file as the deck. On failure the current deck stays and a message says
+        why. `user`: opened by the learner (remembered; warnings shown in a dialog)."""
+        path = Path(path)
+        try:
+            opened = open_deck(self.store, path, self.clock())
+        except NotesError as exc:
+            self._say(f"Could not open notes: {html.escape(str(exc))}"
+                      + (" The current deck stays open." if self.deck else ""), error=True)
+            return False
+        except (sqlite3.Error, StoreError) as exc:
+            self._say(f"Could not record the deck in the review database: "
+                      f"{html.escape(str(exc))}", error=True)
+            return False
+        self._set_deck(opened)
+        if user:
+            try:
+                is_bundled = path.resolve() == bundled_notes_path().resolve()
+            except OSError:
+                is_bundled = False
+            self.settings.set("flashcards/notes_path", "" if is_bundled else str(path.resolve()))
+        notes = []
+        if opened.adopted:
+            notes.append("These notes share their questions with a deck you studied before: "
+                         "its history carries over.")
+        if opened.sync.hidden:
+            notes.append(f"{opened.sync.hidden} question(s) no longer in the file: their "
+                         "history is kept, hidden, and comes back with them.")
+        if notes:
+            self._say(" ".join(notes))
+        else:
+            self._say("")
+        if user and opened.parse.warnings:
+            self.show_warnings()
+        self.deck_loaded.emit(str(path))
+        return True
+
+    def _set_deck(self, opened: OpenedDeck) -> None:
+        self.deck = opened
+        self.renderer = Renderer(opened.path.resolve().parent)
+        self._watch(opened.path)
+        self._notes_digest = self._digest(opened.path)
+        if self._key_filter is not None:
+            self._key_filter = None
+        self.session = ReviewSession(
+            self.store, opened.deck_id, opened.parse.cards, self._scheduler(),
+            new_per_day=self.settings.get("flashcards/new_per_day", DEFAULT_NEW_PER_DAY),
+            clock=self.clock)
+        if self.shuffle_check.isChecked():
+            self.session.set_shuffle(True)
+        self.cram_check.blockSignals(True)
+        self.cram_check.setChecked(False)
+        self.cram_check.blockSignals(False)
+        self._fill_filter()
+        self._update_deck_label()
+        self.browse.set_sections([s.name for s in opened.parse.card_sections])
+        self.show_next()
+        self._refresh_browse()
+        self._stats_dirty = True
+        if self.tabs.currentWidget() is self.stats:
+            self.refresh_stats()
+
+    def _scheduler(self) -> Scheduler:
+        retention = self.settings.get("flashcards/desired_retention", DEFAULT_RETENTION)
+        try:
+            return Scheduler(desired_retention=float(retention))
+        except ValueError:
+            return Scheduler(desired_retention=DEFAULT_RETENTION)
+
+    def _update_deck_label(self) -> None:
+        if self.deck is None:
+            self.deck_label.setText("No notes loaded")
+            return
+        p = self.deck.parse
+        warn = (f" · <a href='warnings'>{len(p.warnings)} warning"
+                f"{'s' if len(p.warnings) != 1 else ''}</a>" if p.warnings else "")
+        open_q = f" · {p.open_questions} open" if p.open_questions else ""
+        self.deck_label.setText(
+            f"<b>{html.escape(self.deck.path.name)}</b> · {len(p.cards)} cards{open_q}{warn}")
+        self.deck_label.setToolTip(f"{html.escape(str(self.deck.path))}<br><br><b>Legend</b>"
+                                   f"<br>{self.legend_html()}")
+
+    def _fill_filter(self) -> None:
+        assert self.deck is not None
+        current = self.filter_box.currentData()
+        self.filter_box.blockSignals(True)
+        self.filter_box.clear()
+        self.filter_box.addItem(f"All sections ({len(self.deck.parse.cards)})", None)
+        if self._key_filter is not None:
+            label, keys = self._key_filter
+            self.filter_box.addItem(f"{label} ({len(keys)})", "__keys__")
+        for s in self.deck.parse.card_sections:
+            self.filter_box.addItem(f"{s.name} ({s.cards})", s.name)
+        idx = self.filter_box.findData(current)
+        self.filter_box.setCurrentIndex(max(0, idx))
+        self.filter_box.blockSignals(False)
+        if idx < 0 and current is not None:
+            self._filter_changed()
+
+    def _watch(self, path: Path) -> None:
+        old = self.watcher.files() + self.watcher.directories()
+        if old:
+            self.watcher.removePaths(old)
+        # The folder too: editors that save by replacing the file drop the file watch.
+        self.watcher.addPaths([str(path), str(path.resolve().parent)])
+
+    @staticmethod
+    def _digest(path: Path) -> bytes:
+        try:
+            return hashlib.sha1(path.read_bytes()).digest()
+        except OSError:
+            return b""
+
+    def _notes_changed_on_disk(self, _path: str) -> None:
+        self._reload_timer.start()
+
+    def reload(self, force: bool = False) -> None:
+        """Re-read the notes file after it changed on disk (history kept by card identity)."""
+        if self.deck is None:
+            return
+        path = self.deck.path
+        if str(path) not in self.watcher.files() and path.exists():
+            self.watcher.addPath(str(path))
+        digest = self._digest(path)
+        if not force and digest == self._notes_digest:
+            return
+        if not path.exists():
+            self._say(f"{html.escape(path.name)} was moved or deleted; showing the last "
+                      "version read.", error=True)
+            return
+        current = self.session.current if self.session else None
+        revealed = self.review.card.answer_shown
+        try:
+            opened = open_deck(self.store, path, self.clock())
+        except NotesError as exc:
+            self._say(f"Could not reload the notes: {html.escape(str(exc))} The last good "
+                      "version stays loaded.", error=True)
+            return
+        except (sqlite3.Error, StoreError) as exc:
+            self._say(f"Could not update the review database: {html.escape(str(exc))}",
+                      error=True)
+            return
+        self._notes_digest = digest
+        before = len(self.deck.parse.cards)
+        self.deck = opened
+        self.renderer = Renderer(path.resolve().parent)
+        assert self.session is not None
+        self.session.set_cards(opened.parse.cards)
+        self._fill_filter()
+        self._update_deck_label()
+        self.browse.set_sections([s.name for s in opened.parse.card_sections])
+        if current is not None and current in self.session.cards and not self.session.cram:
+            self.session.bring_to_front(current)
+            self._show(current, revealed)
+        else:
+            self.show_next()
+        self._refresh_browse()
+        self._stats_dirty = True
+        s = opened.sync
+        parts = [f"Notes reloaded: {len(opened.parse.cards)} cards"]
+        if s.added:
+            parts.append(f"{s.added} new")
+        if s.hidden:
+            parts.append(f"{s.hidden} no longer in the file (history kept)")
+        if s.returned:
+            parts.append(f"{s.returned} back with their history")
+        if opened.parse.warnings:
+            parts.append(f"<a href='warnings'>{len(opened.parse.warnings)} warnings</a>")
+        self._say(", ".join(parts) + "." if len(opened.parse.cards) != before or s.added
+                  or s.hidden or opened.parse.warnings else parts[0] + ".")
+        if self.warnings_dialog is not None and self.warnings_dialog.isVisible():
+            self.show_warnings()
+
+    def show_warnings(self) -> None:
+        if self.deck is None:
+            return
+        if self.warnings_dialog is None:
+            self.warnings_dialog = WarningsDialog(self)
+        self.warnings_dialog.set_warnings(self.deck.path, self.deck.parse.warnings,
+                                          len(self.deck.parse.cards))
+        self.warnings_dialog.show()
+        self.warnings_dialog.raise_()
+
+    # ================================================================ messages
+    def _say(self, text: str, error: bool = False) -> None:
+        self.banner.setVisible(bool(text))
+        self.banner.setText(text)
+        if error:
+            self.banner.setStyleSheet("QLabel { background: #fdecea; color: #611a15; "
+                                      "padding: 6px; border-radius: 4px; }")
+        else:
+            self.banner.setStyleSheet("QLabel { background: palette(alternate-base); "
+                                      "padding: 6px; border-radius: 4px; }")
+
+    def _banner_link(self, link: str) -> None:
+        if link == "warnings":
+            self.show_warnings()
+
+    # ================================================================ review
+    def _card_html(self, card: Card, answer: bool) -> str:
+        css = card_css(_is_dark(self))
+        q = self.renderer.render_inline(card.question)
+        parts = [f"<html><head><style>{css}</style></head><body>",
+                 f"<p style='font-size:20px; font-weight:bold; margin-top:8px;'>{q}</p>"]
+        if card.open_question:
+            parts.append("<p class='open-question'>Open question: the notes say TODO. Think "
+                         "it through, then grade how well you could answer.</p>")
+        if answer:
+            parts.append("<hr/>")
+            parts.append(self.renderer.render(card.answer))
+        parts.append("</body></html>")
+        return "".join(parts)
+
+    def _card_html_for_browse(self, key: str) -> str:
+        if self.session is None or key not in self.session.cards:
+            row = next((r for r in self.browse.model.rows if r.key == key), None)
+            q = html.escape(row.question) if row else ""
+            return f"<p><b>{q}</b></p><p><i>This question is no longer in the notes file; " \
+                   "its history is kept and returns if the question does.</i></p>"
+        card = self.session.cards[key]
+        return (f"<p class='section'>{html.escape(card.section)} · line {card.line}</p>"
+                + self._card_html(card, True))
+
+    def show_next(self) -> None:
+        if self.session is None:
+            return
+        key = self.session.next_card()
+        if key is None:
+            self._show_done()
+        else:
+            self._show(key, False)
+
+    def _show(self, key: str, answer: bool) -> None:
+        assert self.session is not None
+        card = self.session.cards[key]
+        r = self.review
+        r.card.setHtml(self._card_html(card, answer))
+        r.card.answer_shown = answer
+        r.card.active = True
+        r.section_label.setText(f"<span style='color:gray'>Section</span> "
+                                f"<b>{html.escape(card.section)}</b>")
+        r.buttons.setCurrentIndex(1 if answer else 0)
+        r.legend.setText(legend_html(_is_dark(self)) if answer else "")
+        r.legend.setVisible(answer)
+        if answer:
+            self._label_grade_buttons(key)
+        else:
+            self._shown_at = time.monotonic()
+        r.bury_button.setEnabled(True)
+        r.suspend_button.setEnabled(True)
+        self._update_try_it(card)
+        self._update_counts()
+        self._wake_timer.stop()
+        if r.isVisible():
+            r.card.setFocus()
+        self.card_shown.emit(key)
+
+    def _label_grade_buttons(self, key: str) -> None:
+        assert self.session is not None
+        now = self.clock()
+        colours = RATING_COLOURS_DARK if _is_dark(self) else RATING_COLOURS
+        for rating, b in self.review.grade_buttons.items():
+            b.setStyleSheet(f"QPushButton {{ color: {colours[rating]}; font-weight: bold; }}")
+        if self.session.cram:
+            for rating, b in self.review.grade_buttons.items():
+                b.setText(f"{RATING_NAMES[rating]}\n"
+                          + ("again soon" if rating == AGAIN else "done") + f"  ({rating})")
+            return
+        preview = self.session.preview(key)
+        for rating, b in self.review.grade_buttons.items():
+            due = preview[rating].due or now
+            b.setText(f"{RATING_NAMES[rating]}\n{format_interval(due - now)}  ({rating})")
+
+    def _show_done(self) -> None:
+        assert self.session is not None
+        r = self.review
+        r.card.active = False
+        r.card.answer_shown = False
+        r.section_label.setText("")
+        s = self.session
+        lines = ["<h2>Nothing more to review now</h2>"]
+        next_due = s.next_due_ms()
+        now = self.clock()
+        if s.cram:
+            lines = ["<h2>You went through every card of this filter</h2>",
+                     "<p>Untick <b>Study all</b> to return to the schedule.</p>"]
+        elif next_due is not None:
+            lines.append(f"<p>A learning card comes back in "
+                         f"<b>{format_interval(max(0, next_due - now))}</b>.</p>")
+            self._wake_timer.start(int(min(max(1000, next_due - now + 500), 3_600_000)))
+        else:
+            limit = s.new_per_day
+            lines.append(f"<p>Today's reviews are done (new cards per day: {limit}). Come back "
+                         "tomorrow; a new day starts at 4 AM.</p>")
+            self._wake_timer.start(15 * 60_000)
+        if not s.cram:
+            lines.append("<p>To go through cards anyway, use <b>Study all</b>: it does not "
+                         "change their schedule.</p>")
+        r.card.setHtml(f"<html><head><style>{card_css(_is_dark(self))}</style></head><body>"
+                       + "".join(lines) + "</body></html>")
+        r.buttons.setCurrentIndex(2)
+        r.legend.setVisible(False)
+        r.cram_button.setVisible(not s.cram)
+        r.bury_button.setEnabled(False)
+        r.suspend_button.setEnabled(False)
+        self._update_try_it(None)
+        self._update_counts()
+        self.card_shown.emit("")
+
+    def _wake(self) -> None:
+        if self.session is not None and not self.review.card.active:
+            self.show_next()
+
+    def _update_counts(self) -> None:
+        if self.session is None:
+            return
+        c = self.session.counts()
+        new_c, learn_c, review_c, cram_c = COUNT_COLOURS_DARK if _is_dark(self) else COUNT_COLOURS
+        if self.session.cram:
+            text = (f"<span style='color:{cram_c}'><b>Study all</b> (schedule untouched): "
+                    f"{c.cram} left</span>")
+        else:
+            text = (f"<span style='color:{new_c}'>New <b>{c.new}</b></span> &nbsp; "
+                    f"<span style='color:{learn_c}'>Learning <b>{c.learning}</b></span> &nbsp; "
+                    f"<span style='color:{review_c}'>Review <b>{c.review}</b></span>")
+        self.review.counts_label.setText(text)
+        self.review.undo_button.setEnabled(self.session.can_undo())
+        self.review.undo_button.setToolTip(
+            f"Undo the last {self.session.undo_label()} (Ctrl+Z)" if self.session.can_undo()
+            else "Nothing to undo")
+
+    def reveal(self) -> None:
+        if self.session is None or self.session.current is None:
+            return
+        if self.review.card.answer_shown:
+            return
+        self._show(self.session.current, True)
+
+    def grade(self, rating: int) -> None:
+        s = self.session
+        if s is None or s.current is None or not self.review.card.answer_shown:
+            return
+        key = s.current
+        duration = int((time.monotonic() - self._shown_at) * 1000)
+        try:
+            s.grade(rating, duration)
+        except (sqlite3.Error, StoreError) as exc:
+            self._say(f"The grade could not be saved ({html.escape(str(exc))}). Nothing was "
+                      "changed; try again.", error=True)
+            return
+        self._after_change()
+        self.graded.emit(key, rating)
+        self.show_next()
+
+    def undo(self) -> None:
+        s = self.session
+        if s is None or not s.can_undo():
+            return
+        try:
+            key = s.undo()
+        except (sqlite3.Error, StoreError) as exc:
+            self._say(f"Undo failed ({html.escape(str(exc))}).", error=True)
+            return
+        self._after_change()
+        if key is not None:
+            self._show(key, False)
+
+    def bury(self) -> None:
+        self._set_flag("bury")
+
+    def suspend(self) -> None:
+        self._set_flag("suspend")
+
+    def _set_flag(self, what: str) -> None:
+        s = self.session
+        if s is None or s.current is None or not self.review.card.active:
+            return
+        try:
+            s.bury() if what == "bury" else s.suspend()
+        except (sqlite3.Error, StoreError) as exc:
+            self._say(f"Could not {what} the card ({html.escape(str(exc))}).", error=True)
+            return
+        self._after_change()
+        self.show_next()
+
+    def _after_change(self) -> None:
+        self._stats_dirty = True
+        self._refresh_browse()
+        if self.tabs.currentWidget() is self.stats:
+            self.refresh_stats()
+
+    def show_card(self, key: str) -> None:
+        """Show one card in the review (from Browse, or a lab's related card)."""
+        if self.session is None or key not in self.session.cards:
+            return
+        self.session.bring_to_front(key)
+        self.tabs.setCurrentWidget(self.review)
+        self._show(key, False)
+        self.review.card.setFocus()
+
+    def _toggle_suspend(self, key: str) -> None:
+        s = self.session
+        if s is None or key not in s.states:
+            return
+        try:
+            if s.states[key].suspended:
+                s.unsuspend(key)
+            else:
+                s.suspend(key)
+        except (sqlite3.Error, StoreError, KeyError) as exc:
+            self._say(f"Could not change the card ({html.escape(str(exc))}).", error=True)
+            return
+        self._after_change()
+        if not self.review.card.active or s.current is None:
+            self.show_next()
+        else:
+            self._update_counts()
+
+    # ================================================================ filter, cram, options
+    def _filter_changed(self) -> None:
+        if self.session is None:
+            return
+        data = self.filter_box.currentData()
+        if data == "__keys__" and self._key_filter is not None:
+            self.session.set_filter(None, self._key_filter[1])
+        else:
+            self.session.set_filter({data} if data else None, None)
+        self.show_next()
+
+    def _cram_toggled(self, on: bool) -> None:
+        if self.session is not None:
+            self.session.set_cram(on)
+            self.show_next()
+
+    def _shuffle_toggled(self, on: bool) -> None:
+        self.settings.set("flashcards/shuffle", bool(on))
+        if self.session is not None:
+            self.session.set_shuffle(on)
+            self.show_next()
+
+    def show_options(self) -> None:
+        self.options_dialog = OptionsDialog(
+            self.settings.get("flashcards/new_per_day", DEFAULT_NEW_PER_DAY),
+            float(self.settings.get("flashcards/desired_retention", DEFAULT_RETENTION)), self)
+        self.options_dialog.accepted.connect(self._options_accepted)
+        self.options_dialog.open()
+
+    def _options_accepted(self) -> None:
+        d = self.options_dialog
+        assert d is not None
+        self.apply_options(d.new_per_day.value(), round(d.retention.value(), 2))
+
+    def apply_options(self, new_per_day: int, desired_retention: float) -> None:
+        self.settings.set("flashcards/new_per_day", int(new_per_day))
+        self.settings.set("flashcards/desired_retention", float(desired_retention))
+        if self.session is not None:
+            self.session.scheduler = self._scheduler()
+            self.session.set_new_per_day(new_per_day)
+            self.session.refresh()
+            self.show_next()
+        self._stats_dirty = True
+
+    # ================================================================ Try it
+    def set_try_it(self, provider: TryItProvider | None) -> None:
+        """Plug in what "Try it" does for a card (see the module docstring)."""
+        self._try_provider = provider
+        card = None
+        if self.session is not None and self.session.current is not None \
+                and self.review.card.active:
+            card = self.session.cards.get(self.session.current)
+        self._update_try_it(card)
+
+    def _install_default_try_it(self) -> None:
+        try:
+            from studyapp.links import bundled_links
+            links = bundled_links()
+        except Exception:  # no link map shipped: the slot stays empty
+            return
+        navigator = getattr(self.ctx, "navigator", None)
+        if navigator is None:
+            return
+
+        def provider(card: Card):
+            link = links.link_for(card.question, card.answer)
+            if link is None:
+                return None
+            return (link.label or f"Open the {link.area} lab",
+                    lambda: navigator.open(link.area, dict(link.state)))
+        self._try_provider = provider
+
+    def _update_try_it(self, card: Card | None) -> None:
+        r = self.review
+        result = None
+        if card is not None and self._try_provider is not None:
+            try:
+                result = self._try_provider(card)
+            except Exception as exc:  # a broken provider must not break the review
+                result = None
+                r.try_hint.setText(f"(the lab link failed: {exc})")
+        if result is None:
+            self._try_callback = None
+            r.try_button.setVisible(False)
+            if card is None:
+                r.try_hint.setText("A lab to try this card's idea appears here.")
+            elif self._try_provider is None:
+                r.try_hint.setText("Labs linked to cards will appear here.")
+            else:
+                r.try_hint.setText("No lab is linked to this card.")
+            return
+        label, callback = result
+        self._try_callback = callback
+        r.try_button.setText(label)
+        r.try_button.setVisible(True)
+        r.try_hint.setText("opens the lab with this card's example")
+
+    def _try_it(self) -> None:
+        if self._try_callback is not None:
+            self._try_callback()
+
+    # ================================================================ browse & stats
+    def _refresh_browse(self) -> None:
+        if self.session is None or self.deck is None:
+            return
+        s = self.session
+        now = self.clock()
+        today = day_index(now)
+        stored = {c.key: c for c in self.store.cards(self.deck.deck_id, present_only=False)}
+        rows = []
+        for key in s.order:
+            card = s.cards[key]
+            rows.append(self._browse_row(key, card.question, card.section, card.answer,
+                                         card.open_question, True, s.states[key], now, today,
+                                         card.ord))
+        for key, sc in stored.items():
+            if key not in s.cards:
+                rows.append(self._browse_row(key, sc.question, sc.section, "", sc.open_question,
+                                             False, sc.state, now, today, sc.ord))
+        self.browse.set_rows(rows)
+
+    @staticmethod
+    def _browse_row(key, question, section, answer, open_q, present, cs, now, today,
+                    ord_) -> BrowseRow:
+        state = STATE_NAMES[cs.state]
+        if cs.state == NEW:
+            due_text, due_sort, due_today = f"new #{ord_ + 1}", 1e15 + ord_, False
+        else:
+            due = cs.due or now
+            due_day = day_index(due)
+            if cs.state in (LEARNING, RELEARNING):
+                due_today = due_day <= today
+                due_text = ("now" if due <= now else f"in {format_interval(due - now)}")
+            else:
+                due_today = due_day <= today
+                delta = due_day - today
+                due_text = ("today" if delta == 0 else "tomorrow" if delta == 1 else
+                            f"{-delta} days overdue" if delta < 0 else f"in {delta} days")
+            due_sort = float(due)
+        interval = cs.interval_days
+        return BrowseRow(
+            key=key, question=question, section=section, state=state, due_text=due_text,
+            due_sort=due_sort,
+            interval_text="" if cs.state == NEW else format_interval(interval * DAY_MS),
+            interval_days=interval, reps=cs.reps, lapses=cs.lapses, suspended=cs.suspended,
+            buried=cs.buried_until > today, due_today=due_today and not cs.suspended,
+            open_question=open_q, present=present,
+            search_text=f"{question}\n{answer}".casefold())
+
+    def refresh_stats(self) -> None:
+        if self.deck is None:
+            return
+        st = compute_stats(self.store, self.deck.deck_id, now=self.clock())
+        self.stats.set_stats(st, float(self.settings.get("flashcards/desired_retention",
+                                                         DEFAULT_RETENTION)))
+        self._stats_dirty = False
+
+    def _tab_changed(self, _index: int) -> None:
+        widget = self.tabs.currentWidget()
+        if widget is self.stats and self._stats_dirty:
+            self.refresh_stats()
+        elif widget is self.review:
+            self.review.card.setFocus()
+
+    # ================================================================ export
+    def choose_export(self) -> None:
+        if self.deck is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export to Anki", str(Path.home() / f"{self.deck.path.stem}.apkg"),
+            "Anki package (*.apkg)")
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path) -> bool:
+        from studyapp.review.export import export_apkg
+
+        assert self.deck is not None
+        try:
+            info = export_apkg(self.deck.parse.cards, path, self.deck.path.stem,
+                               base_dir=self.deck.path.resolve().parent)
+        except OSError as exc:
+            self._say(f"Export failed: {html.escape(str(exc))}", error=True)
+            return False
+        self._say(f"Exported {info['notes']} cards in {info['decks']} subdecks to "
+                  f"{html.escape(str(path))}.")
+        return True
+
+    # ================================================================ navigation
+    def apply_state(self, payload: dict) -> None:
+        if "tab" in payload:
+            self.tabs.setCurrentIndex({"review": 0, "browse": 1, "stats": 2}.get(
+                payload["tab"], 0))
+        if payload.get("review_keys") is not None and self.session is not None:
+            keys = {k for k in payload["review_keys"] if k in self.session.cards}
+            label = payload.get("label") or "Selected cards"
+            self._key_filter = (label, keys)
+            self._fill_filter()
+            self.filter_box.setCurrentIndex(self.filter_box.findData("__keys__"))
+            if self.session.counts().total == 0 and keys:
+                self.cram_check.setChecked(True)
+                self._say(f"None of the {label.lower()} is due: studying them without "
+                          "changing their schedule (Study all). Untick it to go back.")
+            self.tabs.setCurrentWidget(self.review)
+        if payload.get("card_key"):
+            self.show_card(payload["card_key"])
+
+    # ================================================================ Qt events
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self.tabs.currentWidget() is self.review:
+            QTimer.singleShot(0, self._focus_card)
+        if self.session is not None and self.session.today() != day_index(self.clock()):
+            self.session.refresh()
+
+    def _focus_card(self) -> None:
+        if self.isVisible() and self.tabs.currentWidget() is self.review:
+            self.review.card.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def prepare_screenshot(self) -> None:
+        self.tabs.setCurrentWidget(self.review)
+        self._focus_card()
+
+    def legend_html(self) -> str:
+        """The notes' emoji legend as shown in the UI (tooltip of the deck label)."""
+        legend = self.deck.parse.legend if self.deck else ()
+        return "<br>".join(f"{html.escape(m)} {html.escape(t)}" for m, t in legend)
+
+
+def create_area(ctx) -> FlashcardsArea:
+    return FlashcardsArea(ctx)
+

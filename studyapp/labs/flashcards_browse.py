@@ -1,0 +1,290 @@
+"""Flashcards > Browse: every card in a sortable table with full-text search (Qt).
+
+Search matches all the words typed, in the question or the answer, ignoring case; the section
+and state boxes narrow further. Sorting by "Due" puts overdue cards first and new cards last.
+Double-click (or Enter, or "Review this card") opens the card in the review; the preview on the
+right shows it rendered, with suspend/unsuspend at hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt,
+                            Signal)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QSplitter, QTableView, QTextBrowser,
+                               QVBoxLayout, QWidget)
+
+STATE_FILTERS = ("All states", "New", "Learning", "Review", "Due today", "Suspended", "Buried",
+                 "Open questions", "Removed from notes")
+
+
+@dataclass
+class BrowseRow:
+    key: str
+    question: str
+    section: str
+    state: str  # new / learning / review / relearning
+    due_text: str
+    due_sort: float  # ms; new cards sort after everything by file order
+    interval_text: str
+    interval_days: float
+    reps: int
+    lapses: int
+    suspended: bool
+    buried: bool
+    due_today: bool
+    open_question: bool
+    present: bool
+    search_text: str  # lower-cased question + answer
+
+
+COLUMNS = ("Question", "Section", "State", "Due", "Interval", "Reviews", "Lapses")
+
+
+class CardTableModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[BrowseRow] = []
+
+    def set_rows(self, rows: list[BrowseRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            state = row.state
+            if row.suspended:
+                state += " (suspended)"
+            elif row.buried:
+                state += " (buried)"
+            if not row.present:
+                state += " (removed)"
+            return (row.question, row.section, state, row.due_text, row.interval_text,
+                    str(row.reps), str(row.lapses))[col]
+        if role == Qt.ItemDataRole.UserRole:  # sort key
+            return (row.question.casefold(), row.section, row.state, row.due_sort,
+                    row.interval_days, row.reps, row.lapses)[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return row.question + ("\n(open question: answer is TODO)" if row.open_question
+                                   else "")
+        if role == Qt.ItemDataRole.ForegroundRole and (row.suspended or not row.present):
+            from PySide6.QtGui import QColor
+            return QColor("#8a8a8e")
+        return None
+
+
+class CardFilter(QSortFilterProxyModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.words: list[str] = []
+        self.section: str | None = None
+        self.state = STATE_FILTERS[0]
+        self.setSortRole(Qt.ItemDataRole.UserRole)
+
+    def set_filter(self, text: str, section: str | None, state: str) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.10 (invalidateFilter is deprecated)
+            self.beginFilterChange()
+        self.words = text.casefold().split()
+        self.section = section
+        self.state = state
+        if hasattr(self, "endFilterChange"):
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row, source_parent):
+        row: BrowseRow = self.sourceModel().rows[source_row]
+        if self.state == "Removed from notes":
+            if row.present:
+                return False
+        elif not row.present:
+            return False
+        if self.section is not None and row.section != self.section:
+            return False
+        state = self.state
+        if state == "New" and row.state != "new":
+            return False
+        if state == "Learning" and row.state not in ("learning", "relearning"):
+            return False
+        if state == "Review" and row.state != "review":
+            return False
+        if state == "Due today" and not row.due_today:
+            return False
+        if state == "Suspended" and not row.suspended:
+            return False
+        if state == "Buried" and not row.buried:
+            return False
+        if state == "Open questions" and not row.open_question:
+            return False
+        return all(word in row.search_text for word in self.words)
+
+
+class BrowsePanel(QWidget):
+    """Table + search + preview. The area feeds it rows and a renderer for the preview."""
+
+    open_card = Signal(str)
+    toggle_suspend = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.render_card = None  # callable(key) -> html, set by the area
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search questions and answers (all words must match)")
+        self.search.setClearButtonEnabled(True)
+        self.section_box = QComboBox()
+        self.section_box.setMinimumContentsLength(18)
+        self.section_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.state_box = QComboBox()
+        self.state_box.addItems(STATE_FILTERS)
+        self.count_label = QLabel()
+
+        self.model = CardTableModel(self)
+        self.proxy = CardFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(1, 150)
+        for col in range(2, len(COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setMaximumSectionSize(400)
+
+        self.preview = QTextBrowser()
+        self.preview.setOpenLinks(False)
+        self.preview.setPlaceholderText("Select a card to see it here.")
+        self.review_button = QPushButton("Review this card")
+        self.suspend_button = QPushButton("Suspend")
+        for b in (self.review_button, self.suspend_button):
+            b.setEnabled(False)
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.section_box)
+        top.addWidget(self.state_box)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(top)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addWidget(self.count_label)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.preview, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.review_button)
+        buttons.addWidget(self.suspend_button)
+        buttons.addStretch(1)
+        right_layout.addLayout(buttons)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+        self.search.textChanged.connect(self._apply_filter)
+        self.section_box.currentIndexChanged.connect(self._apply_filter)
+        self.state_box.currentIndexChanged.connect(self._apply_filter)
+        self.table.selectionModel().currentRowChanged.connect(self._show_selected)
+        self.table.doubleClicked.connect(lambda _i: self._open_selected())
+        self.table.activated.connect(lambda _i: self._open_selected())
+        self.review_button.clicked.connect(self._open_selected)
+        self.suspend_button.clicked.connect(self._toggle_selected)
+
+    def set_sections(self, sections: list[str]) -> None:
+        current = self.section_box.currentData()
+        self.section_box.blockSignals(True)
+        self.section_box.clear()
+        self.section_box.addItem("All sections", None)
+        for name in sections:
+            self.section_box.addItem(name, name)
+        idx = self.section_box.findData(current)
+        self.section_box.setCurrentIndex(max(0, idx))
+        self.section_box.blockSignals(False)
+
+    def set_rows(self, rows: list[BrowseRow]) -> None:
+        selected = self.selected_key()
+        self.model.set_rows(rows)
+        self._apply_filter()
+        if selected is not None:
+            self.select(selected)
+
+    def _apply_filter(self) -> None:
+        self.proxy.set_filter(self.search.text(), self.section_box.currentData(),
+                              self.state_box.currentText())
+        shown = self.proxy.rowCount()
+        total = sum(1 for r in self.model.rows if r.present)
+        self.count_label.setText(f"{shown} of {total} cards shown")
+
+    def selected_key(self) -> str | None:
+        index = self.table.selectionModel().currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.rows[self.proxy.mapToSource(index).row()].key
+
+    def select(self, key: str) -> bool:
+        for i, row in enumerate(self.model.rows):
+            if row.key == key:
+                index = self.proxy.mapFromSource(self.model.index(i, 0))
+                if index.isValid():
+                    self.table.selectionModel().setCurrentIndex(
+                        index, self.table.selectionModel().SelectionFlag.ClearAndSelect
+                        | self.table.selectionModel().SelectionFlag.Rows)
+                    self.table.scrollTo(index)
+                    return True
+        return False
+
+    def _show_selected(self, *_args) -> None:
+        key = self.selected_key()
+        self.review_button.setEnabled(key is not None)
+        self.suspend_button.setEnabled(key is not None)
+        if key is None:
+            self.preview.clear()
+            return
+        row = next(r for r in self.model.rows if r.key == key)
+        self.suspend_button.setText("Unsuspend" if row.suspended else "Suspend")
+        self.review_button.setEnabled(row.present)
+        if self.render_card is not None:
+            self.preview.setHtml(self.render_card(key))
+
+    def _open_selected(self) -> None:
+        key = self.selected_key()
+        if key is not None:
+            self.open_card.emit(key)
+
+    def _toggle_selected(self) -> None:
+        key = self.selected_key()
+        if key is not None:
+            self.toggle_suspend.emit(key)
