@@ -1,0 +1,581 @@
+"""The Generate lab (chapters 4 and 5): text from any model the learner has, token by token.
+
+Tabs:
+- Generate: a prompt, greedy / temperature / top-k / top-p decoding; tokens appear one by one
+  (a JobThread drives `model.generate.iter_generate_steps`; Stop ends it). The next-token chart
+  shows the top tokens after the prompt, or after any token the learner clicks, and follows the
+  temperature and top-k controls live; the logits -> softmax -> argmax path is spelled out.
+- Chapter 5 demos: the book's 9-word temperature and top-k examples, with its numbers.
+- Loss of a continuation: each target token's probability, cross-entropy, perplexity.
+- Side by side: one prompt through two models.
+- Models: the model manager (also behind File > Open model..., reachable from every area).
+
+Torch is imported only inside functions that run once a model is loaded.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections import OrderedDict
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from studyapp.labs.generate_controls import DecodingControls
+from studyapp.labs.generate_core import NextTokenView, next_token_view, token_label
+from studyapp.widgets.bar_chart import BarChart
+from studyapp.widgets.model_manager import ModelManager
+from studyapp.widgets.token_stream import TokenStream
+from studyapp.workers import JobThread
+
+DEFAULT_PROMPT = "Every effort moves you"
+LOGITS_KEPT = 64  # positions whose logits are remembered (each 50,257 floats)
+NOTICE_STYLE = "color: #8a5a00;"
+ERROR_STYLE = "color: #b00020; font-weight: bold;"
+
+
+def token_piece(tokenizer, token_id: int) -> str:
+    """A token's own text; a byte that is half a character shows as U+FFFD."""
+    return tokenizer.decode_single_token_bytes(token_id).decode("utf-8", errors="replace")
+
+
+def token_name(tokenizer, token_id: int) -> str:
+    """A token for a label: whitespace made visible, part of a character shown as its bytes."""
+    data = tokenizer.decode_single_token_bytes(token_id)
+    try:
+        return token_label(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "".join(f"<{b:02X}>" for b in data)
+
+
+class GeneratePanel(QWidget):
+    """Prompt -> tokens one by one, with the next-token distribution at any position."""
+
+    generation_finished = Signal(str)  # "completed", "stopped" or "failed"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = ctx.models
+        self.ids: list[int] = []
+        self.n_prompt = 0
+        self.selected: int | None = None
+        self.prompt_notices: list[str] = []
+        self._logits: OrderedDict[int, object] = OrderedDict()  # position -> numpy logits
+        self._entry = None  # the model the ids and logits belong to
+        self._analysed = (None, None)  # (prompt text, model) last shown
+        self._gen_job: JobThread | None = None
+        self._gen_started = 0.0
+        self._gen_count = 0
+        self._gen_status = ""
+        self._infer_job: JobThread | None = None
+        self._infer_pending: int | None = None
+        self.last_view: NextTokenView | None = None
+
+        self.model_line = QLabel()
+        self.model_line.setTextFormat(Qt.TextFormat.RichText)
+        self.prompt = QPlainTextEdit()
+        self.prompt.setPlaceholderText("Type a prompt (empty: start from <|endoftext|>)")
+        self.prompt.setFixedHeight(62)
+        self.controls = DecodingControls()
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setDefault(True)
+        self.generate_button.clicked.connect(self.start_generation)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop_generation)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.status = QLabel()
+        self.status.setStyleSheet("color: #505050;")
+        buttons.addWidget(self.status)
+
+        self.output = TokenStream()
+        self.output.token_clicked.connect(self.select_position)
+        hint = QLabel("Grey: prompt tokens; blue: generated. Click a token to see what the "
+                      "model predicted after it.")
+        hint.setStyleSheet("color: #606060;")
+        hint.setWordWrap(True)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.output, 1)
+        left_layout.addWidget(hint)
+
+        self.chart = BarChart()
+        self.path = QLabel()
+        self.path.setTextFormat(Qt.TextFormat.RichText)
+        self.path.setWordWrap(True)
+        self.path.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.chart, 3)
+        right_layout.addWidget(self.path, 2)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([500, 560])
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.model_line)
+        layout.addWidget(self.prompt)
+        layout.addWidget(self.controls)
+        layout.addLayout(buttons)
+        layout.addWidget(self.notice)
+        layout.addWidget(splitter, 1)
+
+        self._prompt_timer = QTimer(self)
+        self._prompt_timer.setSingleShot(True)
+        self._prompt_timer.setInterval(250)
+        self._prompt_timer.timeout.connect(self.analyse_prompt)
+        self.prompt.textChanged.connect(self._prompt_timer.start)
+        self.controls.changed.connect(self._controls_changed)
+        self.session.current_changed.connect(self._model_changed)
+        self.session.loading_changed.connect(lambda *_: self._show_model_line())
+
+        settings = ctx.settings
+        self.prompt.setPlainText(settings.get("generate/prompt", DEFAULT_PROMPT))
+        self.controls.set_values(
+            greedy=settings.get("generate/greedy", True),
+            temperature=settings.get("generate/temperature", 1.0),
+            top_k=settings.get("generate/top_k", 0),
+            top_p=settings.get("generate/top_p", 1.0),
+            max_new_tokens=settings.get("generate/max_new_tokens", 25),
+            seed=settings.get("generate/seed", 123),
+            kv_cache=settings.get("generate/kv_cache", True))
+        self._model_changed(self.session.current)
+
+    # -- model ------------------------------------------------------------------------------
+    def _show_model_line(self) -> None:
+        entry = self.session.current
+        if entry is None:
+            self.model_line.setText("<i>Loading model...</i>")
+            return
+        c = entry.config
+        self.model_line.setText(
+            f"Model: <b>{html.escape(entry.name)}</b> ({entry.num_parameters / 1e6:.2f}M "
+            f"parameters, {c.n_layers} layers, context {c.context_length:,}). Switch models "
+            "in the <i>Models</i> tab or with File &gt; Open model...")
+
+    def _model_changed(self, entry) -> None:
+        self._show_model_line()
+        self._logits.clear()
+        if self._gen_job is not None:
+            # Tokens still arriving from the old model are ignored; the prompt is analysed
+            # again with the new one when the job has ended (_on_gen_finished).
+            self._gen_job.request_stop()
+            return
+        ready = entry is not None
+        self.generate_button.setEnabled(ready and self._gen_job is None)
+        if not ready:
+            self.chart.show_message("Loading model...")
+            self.output.set_placeholder("Loading model...")
+            self.path.setText("")
+            return
+        self.analyse_prompt()
+
+    # -- prompt -----------------------------------------------------------------------------
+    def _prompt_ids(self):
+        from model.generate import prepare_prompt
+
+        entry = self.session.current
+        return prepare_prompt(self.prompt.toPlainText(), self.session.tokenizer,
+                              entry.config.context_length)
+
+    def analyse_prompt(self) -> None:
+        """Show the prompt's tokens and the distribution of the token after them."""
+        self._prompt_timer.stop()
+        text = self.prompt.toPlainText()
+        self.ctx.settings.set("generate/prompt", text)
+        if self.session.current is None or self._gen_job is not None:
+            return
+        if (text, self.session.current) == self._analysed and self.ids:
+            return  # unchanged: keep what was generated from it
+        self._analysed = (text, self.session.current)
+        prepared = self._prompt_ids()
+        self.prompt_notices = prepared.notices
+        self._set_tokens(prepared.ids, len(prepared.ids))
+        self._logits.clear()
+        self._controls_changed()
+        self.select_position(self.n_prompt - 1)
+
+    def _set_tokens(self, ids: list[int], n_prompt: int) -> None:
+        tok = self.session.tokenizer
+        self._entry = self.session.current
+        self.ids = list(ids)
+        self.n_prompt = n_prompt
+        self.output.set_tokens([token_piece(tok, i) for i in self.ids], n_prompt,
+                               [f"ID {i}: {token_name(tok, i)}" for i in self.ids], self.selected)
+
+    # -- settings and notices ---------------------------------------------------------------
+    def _controls_changed(self) -> None:
+        values = self.controls.values()
+        for key in ("greedy", "temperature", "top_k", "top_p", "max_new_tokens", "seed",
+                    "kv_cache"):
+            value = values[key]
+            if key == "temperature":
+                value = float(self.controls.temperature.value())
+            self.ctx.settings.set(f"generate/{key}", 0 if value is None else value)
+        self._check_and_say()
+        self.redraw_chart()
+
+    def _check_and_say(self):
+        """Checked settings, or None with the reason shown in red."""
+        entry = self.session.current
+        if entry is None:
+            return None
+        try:
+            settings, notices = self.controls.checked(entry.config.vocab_size)
+        except ValueError as exc:
+            self.notice.setText(str(exc))
+            self.notice.setStyleSheet(ERROR_STYLE)
+            return None
+        self.notice.setText(" ".join(self.prompt_notices + notices))
+        self.notice.setStyleSheet(NOTICE_STYLE)
+        return settings
+
+    # -- next-token view --------------------------------------------------------------------
+    def select_position(self, index: int) -> None:
+        if not self.ids or not 0 <= index < len(self.ids):
+            return
+        self.selected = index
+        self.output.set_selected(index)
+        if index in self._logits:
+            self._logits.move_to_end(index)
+            self.redraw_chart()
+        else:
+            self.chart.show_message("Computing the next-token distribution...")
+            self._request_logits(index)
+
+    def _remember(self, position: int, logits) -> None:
+        self._logits[position] = logits
+        self._logits.move_to_end(position)
+        while len(self._logits) > LOGITS_KEPT:
+            self._logits.popitem(last=False)
+
+    def _request_logits(self, index: int) -> None:
+        if self._infer_job is not None:
+            self._infer_pending = index  # only the latest request matters
+            return
+        entry = self.session.current
+        if entry is None:
+            return
+        ids = self.ids[: index + 1]
+        ctx_len = entry.config.context_length
+
+        def job(token):
+            import torch
+
+            window = torch.tensor([ids[-ctx_len:]])
+            with torch.no_grad():
+                logits = entry.model(window)[0, -1, :]
+            yield entry, index, logits.float().numpy().copy()
+
+        self._infer_job = JobThread(job, name="next-token", parent=self)
+        self._infer_job.record.connect(self._on_logits)
+        self._infer_job.failed.connect(lambda msg: self.chart.show_message(
+            f"Could not compute the distribution: {msg}"))
+        self._infer_job.finished.connect(self._on_infer_finished)
+        self._infer_job.start()
+
+    def _on_logits(self, record) -> None:
+        entry, index, logits = record
+        if entry is not self.session.current:
+            return  # the model changed meanwhile
+        self._remember(index, logits)
+        if index == self.selected:
+            self.redraw_chart()
+
+    def _on_infer_finished(self, _reason: str) -> None:
+        self._infer_job = None
+        pending, self._infer_pending = self._infer_pending, None
+        if pending is not None and pending not in self._logits and pending < len(self.ids):
+            self._request_logits(pending)
+
+    def redraw_chart(self) -> None:
+        """Recompute the bars from the selected position's logits (cheap: follows sliders)."""
+        index = self.selected
+        if self.session.current is None or index is None or index not in self._logits:
+            return
+        values = self.controls.values()
+        if values["temperature"] < 0:
+            self.chart.show_message("Temperature must be 0 or more (0 means greedy decoding).")
+            self.path.setText("")
+            return
+        top_k = values["top_k"]
+        top_k = top_k if top_k and top_k < len(self._logits[index]) else None
+        view = next_token_view(self._logits[index], values["temperature"], top_k,
+                               values["top_p"])
+        self.last_view = view
+        tok = self.session.tokenizer
+        labels = [token_name(tok, i) for i in view.ids]
+        following = self.ids[index + 1] if index + 1 < len(self.ids) else None
+        marks = [view.ids.index(following)] if following in view.ids else []
+        before = token_name(tok, self.ids[index])
+        where = ("after the prompt" if index == self.n_prompt - 1 else
+                 f"after token {index + 1} of {len(self.ids)}")
+        mode = ("greedy: softmax at T = 1, argmax in orange" if view.greedy else
+                f"T = {view.temperature:g}" + (f", top-k {view.top_k}" if view.top_k else "")
+                + (f", top-p {view.top_p:g}" if view.top_p else ""))
+        title = (f"<b>Next token {where}</b> (\u201c{html.escape(before)}\u201d): top "
+                 f"{len(view.ids)} of {view.vocab:,}; {mode}."
+                 + (" Outlined: the token that came next." if marks else ""))
+        argmax_bar = view.ids.index(view.argmax) if view.argmax in view.ids else None
+        self.chart.set_bars(labels, view.probs, highlight=argmax_bar, marks=marks, title=title)
+        self.path.setText(self._path_html(view, labels, following))
+
+    def _path_html(self, view: NextTokenView, labels: list[str], following) -> str:
+        rows = []
+        for i in range(min(5, len(view.ids))):
+            mark = " \u2190 argmax" if view.ids[i] == view.argmax else ""
+            style = " style='color:#c05000; font-weight:bold'" if mark else ""
+            rows.append(f"<tr{style}><td>{html.escape(labels[i])}</td><td align=right>"
+                        f"{view.ids[i]}</td><td align=right>{view.logits[i]:.3f}</td>"
+                        f"<td align=right>{view.probs[i]:.4f}</td><td>{mark}</td></tr>")
+        if view.greedy:
+            steps = ("logits (one per vocabulary entry) \u2192 softmax \u2192 argmax "
+                     f"\u2192 ID {view.argmax} \u201c{html.escape(labels[0])}\u201d. Softmax "
+                     "keeps the order, so argmax of the logits picks the same token.")
+        else:
+            filters = []
+            if view.top_k:
+                filters.append(f"top-k keeps {view.top_k}")
+            if view.top_p:
+                filters.append(f"top-p {view.top_p:g}")
+            steps = ("logits \u2192 " + (" \u2192 ".join(filters) + " (the rest -inf) \u2192 "
+                                          if filters else "")
+                     + f"\u00f7 T ({view.temperature:g}) \u2192 softmax \u2192 sample "
+                     f"(torch.multinomial, seed {self.controls.values()['seed']}); "
+                     f"{view.kept:,} tokens can be drawn.")
+        came = ""
+        if following is not None:
+            came = (f" The token that came next: \u201c"
+                    f"{html.escape(token_name(self.session.tokenizer, following))}"
+                    f"\u201d.")
+        return (f"<b>Decoding path</b>: {steps}{came}<table cellspacing=0 cellpadding=2>"
+                "<tr style='color:#555'><td>token</td><td align=right>ID</td>"
+                "<td align=right>logit</td><td align=right>probability</td><td></td></tr>"
+                + "".join(rows) + "</table>")
+
+    # -- generation -------------------------------------------------------------------------
+    @property
+    def generating(self) -> bool:
+        return self._gen_job is not None
+
+    def start_generation(self) -> bool:
+        """Start generating on a worker; False (with the reason shown) if refused."""
+        entry = self.session.current
+        if entry is None or self._gen_job is not None:
+            return False
+        settings = self._check_and_say()
+        if settings is None:
+            return False
+        self._prompt_timer.stop()
+        self._analysed = (self.prompt.toPlainText(), entry)
+        prepared = self._prompt_ids()
+        self.prompt_notices = prepared.notices
+        self._check_and_say()
+        self._logits.clear()
+        self.selected = None
+        self._set_tokens(prepared.ids, len(prepared.ids))
+        if settings.max_new_tokens == 0:
+            self.select_position(self.n_prompt - 1)
+            return False
+        use_cache = self.controls.values()["kv_cache"]
+        prompt_ids = list(prepared.ids)
+
+        def job(token):
+            import torch
+
+            from model.generate import iter_generate_steps
+
+            idx = torch.tensor([prompt_ids])
+            for step in iter_generate_steps(entry.model, idx, settings.max_new_tokens,
+                                            temperature=settings.temperature,
+                                            top_k=settings.top_k, top_p=settings.top_p,
+                                            seed=settings.seed, use_cache=use_cache):
+                yield entry, step.token, step.logits.float().numpy().copy()
+                if token.stopped:
+                    return
+
+        self._gen_job = JobThread(job, name="generate", parent=self)
+        self._gen_job.record.connect(self._on_token)
+        self._gen_job.failed.connect(self._on_gen_failed)
+        self._gen_job.finished.connect(self._on_gen_finished)
+        self._gen_started = time.perf_counter()
+        self._gen_count = 0
+        self._set_running(True)
+        self.status.setText("Generating...")
+        self._gen_job.start()
+        return True
+
+    def generate_now(self) -> None:
+        """Generate on the calling thread (screenshots only: the picture needs the text now)."""
+        entry = self.session.current
+        settings = self._check_and_say()
+        if entry is None or settings is None:
+            return
+        import torch
+
+        from model.generate import iter_generate_steps
+
+        self._prompt_timer.stop()
+        self._analysed = (self.prompt.toPlainText(), entry)
+        prepared = self._prompt_ids()
+        self._logits.clear()
+        self._set_tokens(prepared.ids, len(prepared.ids))
+        idx = torch.tensor([prepared.ids])
+        for step in iter_generate_steps(entry.model, idx, settings.max_new_tokens,
+                                        temperature=settings.temperature, top_k=settings.top_k,
+                                        top_p=settings.top_p, seed=settings.seed,
+                                        use_cache=True):
+            self._on_token((entry, step.token, step.logits.float().numpy().copy()))
+        self.output.render_now()
+
+    def _on_token(self, record) -> None:
+        entry, token, logits = record
+        if entry is not self.session.current:
+            return
+        position = len(self.ids) - 1  # the position whose logits chose this token
+        self._remember(position, logits)
+        self.ids.append(token)
+        tok = self.session.tokenizer
+        self.output.append(token_piece(tok, token), f"ID {token}: {token_name(tok, token)}")
+        self._gen_count += 1
+        # The chart follows the newest step: the distribution the token was drawn from.
+        self.selected = position
+        self.output.selected = position
+        self.redraw_chart()
+
+    def _on_gen_failed(self, message: str) -> None:
+        self.notice.setText(f"Generation failed: {message}")
+        self.notice.setStyleSheet(ERROR_STYLE)
+
+    def _on_gen_finished(self, reason: str) -> None:
+        self._gen_job = None
+        self._set_running(False)
+        self.output.render_now()
+        seconds = time.perf_counter() - self._gen_started
+        rate = self._gen_count / seconds if seconds > 0 else 0.0
+        verb = "Stopped after" if reason == "stopped" else "Generated"
+        self.status.setText(f"{verb} {self._gen_count} tokens in {seconds:.2f} s "
+                            f"({rate:.0f} tokens/s)")
+        if self.session.current is not self._entry:
+            self._model_changed(self.session.current)
+        self.generation_finished.emit(reason)
+
+    def _set_running(self, running: bool) -> None:
+        self.generate_button.setEnabled(not running and self.session.current is not None)
+        self.stop_button.setEnabled(running)
+        self.prompt.setReadOnly(running)
+
+    def stop_generation(self) -> None:
+        if self._gen_job is not None:
+            self._gen_job.request_stop()
+
+    def generated_text(self) -> str:
+        return self.session.tokenizer.decode(self.ids[self.n_prompt:]) if self.ids else ""
+
+    def shutdown(self) -> None:
+        for job in (self._gen_job, self._infer_job):
+            if job is not None:
+                job.request_stop()
+                job.wait(5000)
+
+
+class GenerateArea(QWidget):
+    """The Generate area: tabs for generation, chapter 5's demos, loss, comparison, models."""
+
+    TABS = ("generate", "demos", "loss", "compare", "models")
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        from studyapp.labs.generate_compare import ComparePanel
+        from studyapp.labs.generate_demos import DemosPanel, LossPanel
+
+        self.ctx = ctx
+        self.tabs = QTabWidget()
+        self.generate = GeneratePanel(ctx)
+        self.demos = DemosPanel(ctx)
+        self.loss = LossPanel(ctx)
+        self.compare = ComparePanel(ctx)
+        self.models = ModelManager(ctx)
+        self.tabs.addTab(self.generate, "Generate")
+        self.tabs.addTab(self.demos, "Chapter 5: temperature and top-k")
+        self.tabs.addTab(self.loss, "Loss of a continuation")
+        self.tabs.addTab(self.compare, "Side by side")
+        self.tabs.addTab(self.models, "Models")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.tabs)
+        self._open_action = QAction("Open &model...", self)
+        self._open_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self._open_action.setToolTip("Open a model file for every lab (app checkpoint, book "
+                                     ".pth, GPT-2 model.safetensors)")
+        self._open_action.triggered.connect(self.models.open_file_dialog)
+        self._manage_action = QAction("Manage models...", self)
+        self._manage_action.triggered.connect(self.show_models)
+
+    def file_actions(self) -> list[QAction]:
+        return [self._open_action, self._manage_action]
+
+    def show_models(self) -> None:
+        self.ctx.navigator.open("generate", {"tab": "models"})
+        self.tabs.setCurrentWidget(self.models)
+
+    def show_tab(self, key: str) -> None:
+        if key in self.TABS:
+            self.tabs.setCurrentIndex(self.TABS.index(key))
+
+    def apply_state(self, payload: dict) -> None:
+        """Open in a given state, e.g. {"prompt": "Every effort moves you", "temperature": 0.5,
+        "top_k": 3, "greedy": False, "max_new_tokens": 10, "seed": 123, "tab": "generate",
+        "target": " effort moves you", "run": True}."""
+        if "tab" in payload:
+            self.show_tab(str(payload["tab"]))
+        elif "prompt" in payload:
+            self.show_tab("generate")
+        controls = {k: payload[k] for k in ("greedy", "temperature", "top_k", "top_p",
+                                            "max_new_tokens", "seed", "kv_cache")
+                    if k in payload}
+        if "temperature" in controls and "greedy" not in controls:
+            controls["greedy"] = float(controls["temperature"]) == 0
+        if controls:
+            self.generate.controls.set_values(**controls)
+        if "prompt" in payload:
+            self.generate.prompt.setPlainText(str(payload["prompt"]))
+            self.generate.analyse_prompt()
+            self.loss.prompt.setText(str(payload["prompt"]))
+            self.compare.prompt.setPlainText(str(payload["prompt"]))
+        if "target" in payload:
+            self.loss.target.setText(str(payload["target"]))
+        if payload.get("run"):
+            if self.tabs.currentWidget() is self.loss:
+                self.loss.compute()
+            else:
+                self.generate.start_generation()
+
+    def prepare_screenshot(self) -> None:
+        self.show_tab("generate")
+        self.generate.prompt.setPlainText(DEFAULT_PROMPT)
+        self.generate.controls.set_values(greedy=True, top_k=10, max_new_tokens=20)
+        self.generate.generate_now()
+        self.generate.select_position(self.generate.n_prompt - 1)
+
+    def shutdown(self) -> None:
+        for panel in (self.generate, self.loss, self.compare, self.models):
+            panel.shutdown()
+
+
+def create_area(ctx) -> QWidget:
+    return GenerateArea(ctx)

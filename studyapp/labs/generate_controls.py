@@ -1,0 +1,144 @@
+"""Decoding controls shared by the Generate lab's panels: greedy, temperature, top-k, top-p,
+max new tokens, seed, KV cache (chapter 5.3). Plain values out; checking is model.generate's."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
+                               QSlider, QSpinBox, QWidget)
+
+T_SCALE = 100  # slider steps per unit of temperature
+
+
+class DecodingControls(QWidget):
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.greedy = QCheckBox("Greedy (argmax)")
+        self.greedy.setToolTip("Temperature 0: always take the most likely token (section 4.7)")
+        self.temperature_slider = QSlider(Qt.Orientation.Horizontal)
+        self.temperature_slider.setRange(0, 5 * T_SCALE)
+        self.temperature_slider.setMinimumWidth(110)
+        self.temperature = QDoubleSpinBox()
+        # Negative values can be typed so that the refusal can be seen, and explained.
+        self.temperature.setRange(-5.0, 10.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setDecimals(2)
+        self.temperature.setToolTip("Logits are divided by the temperature before softmax: "
+                                    "below 1 sharper, above 1 flatter (section 5.3.1)")
+        self.top_k_slider = QSlider(Qt.Orientation.Horizontal)
+        self.top_k_slider.setRange(0, 100)
+        self.top_k_slider.setMinimumWidth(90)
+        self.top_k = QSpinBox()
+        self.top_k.setRange(0, 1_000_000)
+        self.top_k.setSpecialValueText("off")
+        self.top_k.setToolTip("Keep only the k most likely tokens (section 5.3.2); 0 = off")
+        self.top_p = QDoubleSpinBox()
+        self.top_p.setRange(0.01, 1.0)
+        self.top_p.setSingleStep(0.05)
+        self.top_p.setDecimals(2)
+        self.top_p.setValue(1.0)
+        self.top_p.setToolTip("Nucleus sampling: keep the most likely tokens until their "
+                              "probability reaches p; 1 = off")
+        self.max_new_tokens = QSpinBox()
+        self.max_new_tokens.setRange(0, 2000)
+        self.max_new_tokens.setValue(25)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setValue(123)
+        self.seed.setToolTip("Sampling is reproducible: the same seed gives the same text")
+        self.kv_cache = QCheckBox("KV cache")
+        self.kv_cache.setChecked(True)
+        self.kv_cache.setToolTip("Keep the keys and values of earlier tokens: the same tokens, "
+                                 "faster")
+
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(8)
+        row = [self.greedy, QLabel("Temperature"), self.temperature_slider, self.temperature,
+               QLabel("Top-k"), self.top_k_slider, self.top_k, QLabel("Top-p"), self.top_p]
+        for col, w in enumerate(row):
+            grid.addWidget(w, 0, col)
+        second = QHBoxLayout()
+        second.setSpacing(8)
+        for w in (QLabel("Max new tokens"), self.max_new_tokens, QLabel("Seed"), self.seed,
+                  self.kv_cache):
+            second.addWidget(w)
+        second.addStretch(1)
+        grid.addLayout(second, 1, 0, 1, len(row))
+        grid.setColumnStretch(2, 2)
+        grid.setColumnStretch(5, 1)
+
+        self.temperature.setValue(1.0)
+        self.temperature_slider.setValue(T_SCALE)
+        self.temperature_slider.valueChanged.connect(
+            lambda v: self.temperature.setValue(v / T_SCALE))
+        self.temperature.valueChanged.connect(self._temperature_to_slider)
+        self.top_k_slider.valueChanged.connect(self.top_k.setValue)
+        self.top_k.valueChanged.connect(self._top_k_to_slider)
+        self.greedy.toggled.connect(self._greedy_toggled)
+        for signal in (self.greedy.toggled, self.temperature.valueChanged,
+                       self.top_k.valueChanged, self.top_p.valueChanged,
+                       self.max_new_tokens.valueChanged, self.seed.valueChanged,
+                       self.kv_cache.toggled):
+            signal.connect(lambda *_: self.changed.emit())
+        self._greedy_toggled(False)
+
+    def _temperature_to_slider(self, value: float) -> None:
+        target = max(0, min(self.temperature_slider.maximum(), round(value * T_SCALE)))
+        if self.temperature_slider.value() != target:
+            self.temperature_slider.blockSignals(True)
+            self.temperature_slider.setValue(target)
+            self.temperature_slider.blockSignals(False)
+
+    def _top_k_to_slider(self, value: int) -> None:
+        target = min(value, self.top_k_slider.maximum())
+        if self.top_k_slider.value() != target:
+            self.top_k_slider.blockSignals(True)
+            self.top_k_slider.setValue(target)
+            self.top_k_slider.blockSignals(False)
+
+    def _greedy_toggled(self, on: bool) -> None:
+        for w in (self.temperature, self.temperature_slider, self.top_p, self.seed):
+            w.setEnabled(not on)
+
+    # -- values -----------------------------------------------------------------------------
+    def values(self) -> dict:
+        """Raw values; temperature is 0 when greedy is ticked; top-k/top-p None when off."""
+        greedy = self.greedy.isChecked()
+        return {
+            "greedy": greedy,
+            "temperature": 0.0 if greedy else float(self.temperature.value()),
+            "top_k": self.top_k.value() or None,
+            "top_p": None if self.top_p.value() >= 1.0 else float(self.top_p.value()),
+            "max_new_tokens": int(self.max_new_tokens.value()),
+            "seed": int(self.seed.value()),
+            "kv_cache": self.kv_cache.isChecked(),
+        }
+
+    def set_values(self, **values) -> None:
+        if "temperature" in values:
+            self.temperature.setValue(float(values["temperature"]))
+        if "greedy" in values:
+            self.greedy.setChecked(bool(values["greedy"]))
+        if "top_k" in values:
+            self.top_k.setValue(int(values["top_k"] or 0))
+        if "top_p" in values:
+            self.top_p.setValue(float(values["top_p"] or 1.0))
+        if "max_new_tokens" in values:
+            self.max_new_tokens.setValue(int(values["max_new_tokens"]))
+        if "seed" in values:
+            self.seed.setValue(int(values["seed"]))
+        if "kv_cache" in values:
+            self.kv_cache.setChecked(bool(values["kv_cache"]))
+
+    def checked(self, vocab_size: int):
+        """(SamplingSettings, notices) or ValueError with the learner-facing message.
+
+        Only called once a model is loaded (model.generate imports torch)."""
+        from model.generate import check_settings
+
+        v = self.values()
+        return check_settings(v["max_new_tokens"], v["temperature"], v["top_k"], v["top_p"],
+                              v["seed"], vocab_size)

@@ -1,0 +1,116 @@
+"""A horizontal bar chart of labelled probabilities (pyqtgraph), for next-token distributions.
+
+Used by the Generate lab (the top-k next tokens, chapter 5) and its chapter 5 demos. Bars are
+created once and updated with `setOpts` (rule 7); a value is printed at the end of each bar.
+
+API:
+    chart = BarChart(max_bars=25)
+    chart.set_bars(labels, values, highlight=None, marks=None, title=None, x_max=None)
+        highlight: index of a bar drawn in the accent colour (e.g. the argmax)
+        marks: indices of bars drawn outlined (e.g. the token that actually came next)
+    chart.show_message("Loading model...")   # an empty state instead of the plot
+    signal: updated()  emitted after each set_bars (benchmarks time slider -> redraw with it)
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+
+import pyqtgraph as pg  # after PySide6 (rule 7)
+
+BAR = QColor("#7fa7d9")
+ACCENT = QColor("#e07b39")
+MASKED = QColor("#d0d0d0")
+
+
+class BarChart(QWidget):
+    updated = Signal()
+
+    def __init__(self, max_bars: int = 25, parent=None):
+        super().__init__(parent)
+        self.max_bars = max_bars
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.invertY(True)
+        self.plot.showGrid(x=True, y=False, alpha=0.25)
+        font = QFont()
+        font.setPointSize(9)
+        left = self.plot.getAxis("left")
+        left.setStyle(tickFont=font, tickLength=0)
+        left.setPen("#606060")
+        left.setTextPen("#202020")
+        bottom = self.plot.getAxis("bottom")
+        bottom.setPen("#606060")
+        bottom.setTextPen("#404040")
+        bottom.setLabel("probability")
+        bottom.enableAutoSIPrefix(False)
+        self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.7, width=[0], brushes=[BAR],
+                                    pens=[pg.mkPen(None)])
+        self.plot.addItem(self.bars)
+        self.values = []
+        for _ in range(max_bars):
+            text = pg.TextItem("", color="#202020", anchor=(0, 0.5))
+            text.setFont(font)
+            self.plot.addItem(text)
+            self.values.append(text)
+        self.message = QLabel()
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #606060; font-size: 13px;")
+        page = QWidget()
+        self._stack = QStackedLayout(page)
+        self._stack.addWidget(self.plot)
+        self._stack.addWidget(self.message)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(page, 1)
+        self.labels: list[str] = []
+        self.data: list[float] = []
+        self.show_message("Nothing to show yet.")
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self._stack.setCurrentWidget(self.message)
+
+    def set_bars(self, labels: Sequence[str], values: Sequence[float], highlight: int | None = None,
+                 marks: Sequence[int] = (), title: str | None = None,
+                 x_max: float | None = None, value_format: str | None = None) -> None:
+        n = min(len(labels), len(values), self.max_bars)
+        self.labels = [str(s) for s in labels[:n]]
+        self.data = [float(v) for v in values[:n]]
+        ys = np.arange(n, dtype=float)
+        widths = np.asarray(self.data, dtype=float)
+        brushes = [ACCENT if i == highlight else (BAR if widths[i] > 0 else MASKED)
+                   for i in range(n)]
+        pens = [pg.mkPen("#202020", width=2) if i in marks else pg.mkPen(None) for i in range(n)]
+        self.bars.setOpts(x0=np.zeros(n), y=ys, height=0.7, width=widths, brushes=brushes,
+                          pens=pens)
+        self.plot.getAxis("left").setTicks([[(i, self.labels[i]) for i in range(n)]])
+        top = x_max if x_max is not None else max(self.data, default=0.0)
+        if value_format is None:  # small probabilities (an untrained model's) stay readable
+            value_format = "{:.3f}" if top >= 0.01 else "{:.2e}"
+        top = max(top, 1e-6) * 1.28  # room for the printed values
+        for i, text in enumerate(self.values):
+            if i < n:
+                text.setText(value_format.format(self.data[i]))
+                text.setPos(max(self.data[i], 0.0) + top * 0.01, i)
+                text.setVisible(True)
+            else:
+                text.setVisible(False)
+        self.plot.setXRange(0, top, padding=0)
+        self.plot.setYRange(-0.6, max(n, 1) - 0.4, padding=0)
+        if title is not None:
+            self.title.setText(title)
+        self._stack.setCurrentWidget(self.plot)
+        self.updated.emit()
