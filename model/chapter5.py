@@ -42,10 +42,13 @@ def sample_counts(probas: torch.Tensor, draws: int = 1000, seed: int = BOOK_SEED
     """How often each ID comes up in `draws` samples, drawn one at a time as the book does.
 
     One call per draw matters: a single call for all draws consumes the random stream
-    differently and gives other counts than the book prints.
+    differently and gives other counts than the book prints. A private generator seeded with
+    `seed` yields the same stream as the book's `torch.manual_seed(seed)`, without touching the
+    global generator that other threads (training, generation) may be using.
     """
-    torch.manual_seed(seed)
-    sample = [torch.multinomial(probas, num_samples=1).item() for _ in range(draws)]
+    generator = torch.Generator().manual_seed(seed)
+    sample = [torch.multinomial(probas, num_samples=1, generator=generator).item()
+              for _ in range(draws)]
     return torch.bincount(torch.tensor(sample), minlength=probas.shape[0]).tolist()
 
 

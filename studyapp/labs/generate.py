@@ -573,7 +573,7 @@ class GenerateArea(QWidget):
         self.generate.select_position(self.generate.n_prompt - 1)
 
     def shutdown(self) -> None:
-        for panel in (self.generate, self.loss, self.compare, self.models):
+        for panel in (self.generate, self.demos, self.loss, self.compare, self.models):
             panel.shutdown()
 
 

@@ -12,7 +12,7 @@ import html
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
@@ -60,10 +60,15 @@ def _fmt_p(p: float) -> str:
 class DemosPanel(QWidget):
     """Section 5.3: temperature scaling and top-k sampling on the book's 9-word vocabulary."""
 
+    computed = Signal()  # the temperature table is filled in
+
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
         self.ctx = ctx
         self._computed = False
+        self._job: JobThread | None = None
+        self._again = False
+        self.rows = []
         intro = QLabel(
             "The book's example (section 5.3): after <i>\u201cevery effort moves you\u201d</i> a "
             "model gives these logits over a 9-word vocabulary. Softmax of logits \u00f7 T, then "
@@ -78,7 +83,11 @@ class DemosPanel(QWidget):
         self.custom_t.setSingleStep(0.1)
         self.custom_t.setValue(2.0)
         self.custom_t.setToolTip("A fourth temperature of your own")
-        self.custom_t.valueChanged.connect(self.refresh_temperature)
+        self._custom_timer = QTimer(self)
+        self._custom_timer.setSingleShot(True)
+        self._custom_timer.setInterval(150)
+        self._custom_timer.timeout.connect(self.refresh_temperature)
+        self.custom_t.valueChanged.connect(self._custom_timer.start)
         custom_row = QHBoxLayout()
         custom_row.addWidget(QLabel("Your temperature:"))
         custom_row.addWidget(self.custom_t)
@@ -156,10 +165,34 @@ class DemosPanel(QWidget):
         self.refresh_top_k()
 
     def refresh_temperature(self) -> None:
-        from model.chapter5 import NEXT_TOKEN_LOGITS, WORDS, temperature_table
-
+        """Sample the four temperatures on a worker (4,000 draws one at a time)."""
+        if self._job is not None:
+            self._again = True  # the custom temperature moved meanwhile
+            return
+        self._again = False
         temperatures = (1.0, 0.1, 5.0, float(self.custom_t.value()))
-        rows = temperature_table(temperatures)
+
+        def job(token):
+            from model.chapter5 import temperature_table
+
+            yield temperature_table(temperatures)
+
+        self._job = JobThread(job, name="chapter5-temperatures", parent=self)
+        self._job.record.connect(self._show_temperature)
+        self._job.failed.connect(lambda msg: self.custom_t.setToolTip(f"Failed: {msg}"))
+        self._job.finished.connect(self._temperature_done)
+        self._job.start()
+
+    def _temperature_done(self, reason: str) -> None:
+        self._job = None
+        if self._again:
+            self.refresh_temperature()
+        else:
+            self.computed.emit()
+
+    def _show_temperature(self, rows) -> None:
+        from model.chapter5 import NEXT_TOKEN_LOGITS, WORDS
+
         self.rows = rows
         table = self.temperature_table
         # One row per word (the book's printout), a probability and a count per temperature.
@@ -187,6 +220,11 @@ class DemosPanel(QWidget):
             legend.addItem(bars, f"T = {row.temperature:g}")
         axis = self.temperature_plot.getAxis("bottom")
         axis.setTicks([[(i, w) for i, w in enumerate(WORDS)]])
+
+    def shutdown(self) -> None:
+        if self._job is not None:
+            self._job.request_stop()
+            self._job.wait(5000)
 
     def refresh_top_k(self) -> None:
         from model.chapter5 import NEXT_TOKEN_LOGITS, WORDS, top_k_demo
@@ -225,6 +263,7 @@ class LossPanel(QWidget):
         self.session = ctx.models
         self._job: JobThread | None = None
         self.result = None
+        self.book_batch = (float("nan"), float("nan"))  # (loss, perplexity) of the book's batch
         intro = QLabel(
             "Type a prompt and the continuation the model should predict. Each target token's "
             "probability comes from softmax of the logits at the position before it; the "
@@ -303,7 +342,8 @@ class LossPanel(QWidget):
         def job(token):
             from model.chapter5 import continuation_loss
 
-            yield [(entry.name, continuation_loss(entry.model, prompt_ids, target_ids))]
+            yield {"results": [(entry.name,
+                                continuation_loss(entry.model, prompt_ids, target_ids))]}
 
         return self._start(job)
 
@@ -321,8 +361,15 @@ class LossPanel(QWidget):
             torch.manual_seed(123)
             model = GPTModel(GPTConfig(context_length=256, drop_rate=0.1)).eval()
             name = "untrained GPT-2 124M (seed 123, context 256)"
-            yield [(name, continuation_loss(model, [16833], [3626, 6100, 345])),
-                   (name, continuation_loss(model, [40], [1107, 588, 11311]))]
+            # The book's batch: "every effort moves" / "I really like", targets shifted by one.
+            inputs = torch.tensor([[16833, 3626, 6100], [40, 1107, 588]])
+            targets = torch.tensor([[3626, 6100, 345], [1107, 588, 11311]])
+            with torch.no_grad():
+                loss = torch.nn.functional.cross_entropy(model(inputs).flatten(0, 1),
+                                                         targets.flatten())
+            yield {"results": [(name, continuation_loss(model, [16833], [3626, 6100, 345])),
+                               (name, continuation_loss(model, [40], [1107, 588, 11311]))],
+                   "batch": (float(loss), float(torch.exp(loss)))}
 
         self.summary.setText("Building the untrained GPT-2 124M model (163M parameters)...")
         return self._start(job)
@@ -346,9 +393,12 @@ class LossPanel(QWidget):
     def _say_error(self, message: str) -> None:
         self.summary.setText(f"<span style='color:#b00020'><b>{html.escape(message)}</b></span>")
 
-    def _show(self, results) -> None:
+    def _show(self, record) -> None:
         tok = self.session.tokenizer
+        results = record["results"]
         self.result = results
+        if "batch" in record:
+            self.book_batch = record["batch"]
         rows = [(name, r, i) for name, r in results for i in range(len(r.target_ids))]
         self.table.setRowCount(len(rows))
         for row, (_name, r, i) in enumerate(rows):
@@ -356,24 +406,24 @@ class LossPanel(QWidget):
             tail = tok.decode(context[-6:])
             pick = r.argmax_ids[i]
             cells = [token_label(("\u2026" if len(context) > 6 else "") + tail),
-                     token_label(tok.decode([r.target_ids[i]])), _fmt_p(r.probas[i]),
+                     token_label(tok.decode([r.target_ids[i]])), f"{r.probas[i]:.4e}",
                      f"{-r.log_probas[i]:.4f}", token_label(tok.decode([pick])),
                      "yes" if pick == r.target_ids[i] else "no"]
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, _item(text, align_right=col in (2, 3),
                                                    bold=col == 1))
+        log_probas = [lp for _n, r in results for lp in r.log_probas]
+        if len(results) == 1:  # exactly what model.chapter5 computed (torch's cross_entropy)
+            ce, perplexity = results[0][1].cross_entropy, results[0][1].perplexity
+        else:  # the book's batch of two, as the book computed it (see compute_book)
+            ce, perplexity = self.book_batch
         labels = [f"{i + 1}. " + token_label(tok.decode([r.target_ids[i]]))
                   for _n, r, i in rows]
         losses = [-r.log_probas[i] for _n, r, i in rows]
         self.chart.set_bars(labels, losses, value_format="{:.3f}",
                             title="\u2212log p of each target token"
-                                  + (" (first 25)" if len(rows) > 25 else ""))
-        log_probas = [lp for _n, r in results for lp in r.log_probas]
-        if len(results) == 1:  # exactly what model.chapter5 computed (torch's cross_entropy)
-            ce, perplexity = results[0][1].cross_entropy, results[0][1].perplexity
-        else:  # the book's batch of two: the mean over all their target tokens
-            ce = -sum(log_probas) / len(log_probas)
-            perplexity = math.exp(ce)
+                                  + (" (first 25)" if len(rows) > 25 else ""),
+                            reference=(ce, f"cross-entropy {ce:.4f}"))
         name = results[0][0]
         notices = " ".join(n for _n, r in results for n in r.notices)
         formula = (f"mean of \u2212log p over {len(log_probas)} target tokens")

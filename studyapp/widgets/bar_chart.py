@@ -8,6 +8,7 @@ API:
     chart.set_bars(labels, values, highlight=None, marks=None, title=None, x_max=None)
         highlight: index of a bar drawn in the accent colour (e.g. the argmax)
         marks: indices of bars drawn outlined (e.g. the token that actually came next)
+        reference: (x, text) draws a labelled vertical line (e.g. the mean)
     chart.show_message("Loading model...")   # an empty state instead of the plot
     signal: updated()  emitted after each set_bars (benchmarks time slider -> redraw with it)
 """
@@ -57,6 +58,14 @@ class BarChart(QWidget):
         self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.7, width=[0], brushes=[BAR],
                                     pens=[pg.mkPen(None)])
         self.plot.addItem(self.bars)
+        self.reference = pg.InfiniteLine(angle=90, movable=False,
+                                         pen=pg.mkPen("#c03030", width=2,
+                                                      style=Qt.PenStyle.DashLine))
+        self.reference_text = pg.TextItem("", color="#c03030", anchor=(0, 0.5))
+        self.reference_text.setFont(font)
+        for item in (self.reference, self.reference_text):
+            item.setVisible(False)
+            self.plot.addItem(item)
         self.values = []
         for _ in range(max_bars):
             text = pg.TextItem("", color="#202020", anchor=(0, 0.5))
@@ -85,7 +94,8 @@ class BarChart(QWidget):
 
     def set_bars(self, labels: Sequence[str], values: Sequence[float], highlight: int | None = None,
                  marks: Sequence[int] = (), title: str | None = None,
-                 x_max: float | None = None, value_format: str | None = None) -> None:
+                 x_max: float | None = None, value_format: str | None = None,
+                 reference: tuple[float, str] | None = None) -> None:
         n = min(len(labels), len(values), self.max_bars)
         self.labels = [str(s) for s in labels[:n]]
         self.data = [float(v) for v in values[:n]]
@@ -109,7 +119,15 @@ class BarChart(QWidget):
             else:
                 text.setVisible(False)
         self.plot.setXRange(0, top, padding=0)
-        self.plot.setYRange(-0.6, max(n, 1) - 0.4, padding=0)
+        # Room above the first bar for the reference line's label.
+        self.plot.setYRange(-1.0 if reference is not None else -0.6, max(n, 1) - 0.4,
+                            padding=0)
+        if reference is not None:  # e.g. the mean of the bars: the cross-entropy
+            self.reference.setValue(reference[0])
+            self.reference_text.setText(reference[1])
+            self.reference_text.setPos(reference[0] + top * 0.005, -0.75)
+        self.reference.setVisible(reference is not None)
+        self.reference_text.setVisible(reference is not None)
         if title is not None:
             self.title.setText(title)
         self._stack.setCurrentWidget(self.plot)

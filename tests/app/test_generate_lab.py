@@ -160,10 +160,10 @@ def test_apply_state_file_actions_and_screenshot(qtbot, area, ctx, tmp_path):
 
 
 def test_chapter5_demos_show_the_books_numbers(qtbot, area):
-    area.show_tab("demos")
-    area.show()
-    qtbot.waitExposed(area)
     demos = area.demos
+    with qtbot.waitSignal(demos.computed, timeout=20000):  # computed when first shown
+        area.show_tab("demos")
+        area.show()
     table = demos.temperature_table
     column = [table.item(r, 2).text() for r in range(9)]  # counts at T = 1
     assert column == ["73", "0", "0", "582", "2", "0", "0", "343", "0"]
@@ -173,8 +173,10 @@ def test_chapter5_demos_show_the_books_numbers(qtbot, area):
     assert probs == ["0.0615", "0.0000", "0.0000", "0.5775", "0.0000", "0.0000", "0.0000",
                      "0.3610", "0.0000"]
     assert demos.top_k_table.item(1, 1).text() == "-inf"
-    demos.custom_t.setValue(0.5)
+    with qtbot.waitSignal(demos.computed, timeout=20000):
+        demos.custom_t.setValue(0.5)
     assert demos.rows[3].temperature == 0.5 and sum(demos.rows[3].counts) == 1000
+    assert table.horizontalHeaderItem(7).text() == "p\nT = 0.5\n(yours)"
     area.hide()
 
 

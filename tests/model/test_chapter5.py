@@ -29,6 +29,16 @@ def test_low_temperature_sharpens_and_high_flattens():
     assert max(rows[5.0].probas) < 0.25
 
 
+def test_counts_follow_the_books_global_seed_procedure_without_touching_it():
+    probas = softmax_with_temperature(book_logits(), 5.0)
+    torch.manual_seed(123)  # the book's way, on the global generator
+    book = [torch.multinomial(probas, num_samples=1).item() for _ in range(1000)]
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    assert sample_counts(probas) == torch.bincount(torch.tensor(book), minlength=9).tolist()
+    assert torch.equal(torch.get_rng_state(), before)
+
+
 def test_one_draw_at_a_time_matters():
     probas = softmax_with_temperature(book_logits(), 1.0)
     torch.manual_seed(123)
