@@ -69,7 +69,8 @@ class LabelAxis(pg.AxisItem):
             self._label_px = self._metrics.height() + 2
             # Size the axis for its labels now: pyqtgraph would only widen it after a first
             # paint, and it drops every label that does not fit.
-            self.setWidth(self._widest + 14)
+            titled = bool(getattr(self, "labelText", "")) and self.label.isVisible()
+            self.setWidth(self._widest + 14 + (self._metrics.height() + 8 if titled else 0))
         self.picture = None
         self.update()
 
@@ -113,8 +114,10 @@ class HeatmapWidget(QWidget):
     clicked = Signal(int, int)
     hovered = Signal(int, int)
 
-    #: matrices with at most this many cells print their values in the cells
-    VALUES_IN_CELLS_MAX = 400
+    #: matrices this small print their values in the cells (when the cells are big enough)
+    VALUES_IN_CELLS_MAX = 256
+    VALUES_MAX_COLS = 16
+    VALUES_MAX_ROWS = 32
 
     def __init__(self, parent=None, *, title: str = "", colormap: str = "viridis",
                  log_scale: bool = False, symmetric: bool = False,
@@ -132,7 +135,8 @@ class HeatmapWidget(QWidget):
         self._values = np.zeros((0, 0), dtype=np.float32)
         self._row_labels: list[str] = []
         self._col_labels: list[str] = []
-        self._cell_texts: list[pg.TextItem] = []
+        self._cell_texts: list[pg.TextItem] = []  # the pool's items in use
+        self._text_pool: list[pg.TextItem] = []
         self._hover_cell = (-1, -1)
 
         self.view = pg.GraphicsLayoutWidget()
@@ -245,15 +249,18 @@ class HeatmapWidget(QWidget):
             self.show_message("The matrix is empty.")
             return
         self._stack.setCurrentIndex(0)
+        self.save_button.setEnabled(True)
         self._redraw()
         self.plot.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
         self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
+        self._update_cell_text_visibility()  # the range may not have "changed" to pyqtgraph
 
     def show_message(self, text: str) -> None:
         """Replace the plot with a plain message (loading, empty input, an error)."""
         self.message.setText(text)
         self._stack.setCurrentIndex(1)
         self.hover_label.setText(" ")
+        self.save_button.setEnabled(False)
 
     def is_showing_message(self) -> bool:
         return self._stack.currentIndex() == 1
@@ -342,6 +349,9 @@ class HeatmapWidget(QWidget):
     def _set_title(self, title: str) -> None:
         self._title = title
         self.plot.setTitle(title, color=_FG, size="10pt") if title else self.plot.setTitle(None)
+        # A long title must not widen the plot past its widget (it would push the colour bar
+        # out of view); let it overflow instead.
+        self.plot.titleLabel.setMinimumWidth(0)
 
     def _display_array(self) -> np.ndarray:
         arr = self._values
@@ -381,38 +391,48 @@ class HeatmapWidget(QWidget):
         self._draw_cell_values(shown, lo, hi)
 
     def _draw_cell_values(self, shown: np.ndarray, lo: float, hi: float) -> None:
-        for item in self._cell_texts:
-            self.plot.removeItem(item)
-        self._cell_texts = []
         rows, cols = self._values.shape
-        wanted = (rows * cols <= self.VALUES_IN_CELLS_MAX if self._show_values is None
-                  else self._show_values)
-        if not wanted:
+        if self._show_values is None:  # automatic: tables the size of the book's
+            wanted = (rows * cols <= self.VALUES_IN_CELLS_MAX and cols <= self.VALUES_MAX_COLS
+                      and rows <= self.VALUES_MAX_ROWS)
+        else:
+            wanted = self._show_values
+        count = rows * cols if wanted else 0
+        # Text items are reused, never re-created: making hundreds of them costs a second.
+        font = None
+        while len(self._text_pool) < count:
+            if font is None:
+                font = QFont()
+                font.setPointSize(8)
+            item = pg.TextItem("", anchor=(0.5, 0.5))
+            item.setFont(font)
+            self.plot.addItem(item, ignoreBounds=True)
+            self._text_pool.append(item)
+        for item in self._text_pool[count:]:
+            item.setVisible(False)
+        self._cell_texts = self._text_pool[:count]
+        if not count:
             return
         cmap = self._cmap()
         span = (hi - lo) or 1.0
-        font = QFont()
-        font.setPointSize(8)
-        for r in range(rows):
-            for c in range(cols):
-                value = float(self._values[r, c])
-                if math.isfinite(value):
-                    text = self._value_format.format(value)
-                else:
-                    text = "-inf" if value < 0 else ("inf" if value > 0 else "nan")
-                d = shown[r, c]
-                if math.isfinite(d):
-                    rgb = cmap.map(np.array([min(max((d - lo) / span, 0.0), 1.0)]),
-                                   mode="float")[0]
-                    light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.55
-                else:
-                    light = True
-                item = pg.TextItem(text, color=QColor("#111" if light else "#fff"),
-                                   anchor=(0.5, 0.5))
-                item.setFont(font)
-                item.setPos(c + 0.5, r + 0.5)
-                self.plot.addItem(item, ignoreBounds=True)
-                self._cell_texts.append(item)
+        dark, light_text = QColor("#111111"), QColor("#ffffff")
+        for k, item in enumerate(self._cell_texts):
+            r, c = divmod(k, cols)
+            value = float(self._values[r, c])
+            if math.isfinite(value):
+                text = self._value_format.format(value)
+            else:
+                text = "-inf" if value < 0 else ("inf" if value > 0 else "nan")
+            d = shown[r, c]
+            if math.isfinite(d):
+                rgb = cmap.map(np.array([min(max((d - lo) / span, 0.0), 1.0)]),
+                               mode="float")[0]
+                light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.55
+            else:
+                light = True
+            item.setText(text)
+            item.setColor(dark if light else light_text)
+            item.setPos(c + 0.5, r + 0.5)
         self._update_cell_text_visibility()
 
     def _update_cell_text_visibility(self, *_args) -> None:

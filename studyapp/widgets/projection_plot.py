@@ -1,0 +1,198 @@
+"""A labelled 2-D scatter plot (a PCA projection of vectors), with hover and PNG export.
+
+Used by the Embeddings lab for token embeddings and positional embeddings projected to 2-D.
+Points come in groups (each with its own colour and label policy); an optional line joins the
+points of a group in order (positions 0, 1, 2, ... trace a path).
+
+    plot = ProjectionPlot(title="Token embeddings, PCA")
+    plot.set_groups([PointGroup("text", points, labels, "#1565c0"), ...],
+                    x_label="PC 1 (12% of variance)", y_label="PC 2 (8%)")
+    plot.show_message("Loading model...")
+    plot.export_png(path)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QStackedLayout,
+                               QToolButton, QVBoxLayout, QWidget)
+
+import pyqtgraph as pg  # after PySide6 (rule 7)
+
+_FG = "#303030"
+
+
+@dataclass
+class PointGroup:
+    name: str
+    points: np.ndarray  # (n, 2)
+    labels: Sequence[str]
+    color: str | Sequence[str] = "#1565c0"  # one colour, or one per point
+    size: float = 8.0
+    label_every: int = 1  # label every k-th point (0: none)
+    connect: bool = False  # draw a line through the points in order
+    label_color: str = "#202020"
+
+
+class ProjectionPlot(QWidget):
+    MAX_LABELS = 400  # text items are costly; beyond this only the hover read-out names points
+
+    def __init__(self, parent=None, *, title: str = ""):
+        super().__init__(parent)
+        self._title = title
+        self._groups: list[PointGroup] = []
+        self._all_points = np.zeros((0, 2))
+        self._all_names: list[str] = []
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("w")
+        self.plot = self.view.addPlot()
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(_FG)
+            axis.setTextPen(_FG)
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self._items: list = []
+        self._set_title(title)
+        self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        self.message = QLabel()
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #555; font-size: 13px; padding: 12px;")
+        self._stack = QStackedLayout()
+        holder = QWidget()
+        holder_layout = QVBoxLayout(holder)
+        holder_layout.setContentsMargins(0, 0, 0, 0)
+        holder_layout.addWidget(self.view)
+        self._stack.addWidget(holder)
+        self._stack.addWidget(self.message)
+
+        self.hover_label = QLabel(" ")
+        self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.save_button = QToolButton()
+        self.save_button.setText("Save PNG\u2026")
+        self.save_button.setToolTip("Save this plot as a PNG image")
+        self.save_button.clicked.connect(lambda: self.export_png())
+        bar = QHBoxLayout()
+        bar.setContentsMargins(2, 0, 2, 0)
+        bar.addWidget(self.hover_label, 1)
+        bar.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(self._stack, 1)
+        layout.addLayout(bar)
+        self.show_message("Nothing to show yet.")
+
+    @property
+    def title(self) -> str:
+        return self._title
+
+    def groups(self) -> list[PointGroup]:
+        return list(self._groups)
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self._stack.setCurrentIndex(1)
+        self.hover_label.setText(" ")
+        self.save_button.setEnabled(False)
+
+    def is_showing_message(self) -> bool:
+        return self._stack.currentIndex() == 1
+
+    def set_groups(self, groups: Sequence[PointGroup], title: str | None = None,
+                   x_label: str = "", y_label: str = "") -> None:
+        for item in self._items:
+            self.plot.removeItem(item)
+        self._items = []
+        self._groups = list(groups)
+        if title is not None:
+            self._set_title(title)
+        self.plot.setLabel("bottom", x_label, color=_FG)
+        self.plot.setLabel("left", y_label, color=_FG)
+        font = QFont()
+        font.setPointSize(8)
+        labels_left = self.MAX_LABELS
+        names, coords = [], []
+        for group in self._groups:
+            pts = np.asarray(group.points, dtype=float).reshape(-1, 2)
+            if pts.shape[0] == 0:
+                continue
+            coords.append(pts)
+            names += [f"{group.name}: {label}" for label in group.labels]
+            if group.connect and pts.shape[0] > 1:
+                line = pg.PlotDataItem(pts[:, 0], pts[:, 1], pen=pg.mkPen("#b0bec5", width=1))
+                self.plot.addItem(line)
+                self._items.append(line)
+            colors = ([group.color] * len(pts) if isinstance(group.color, str)
+                      else list(group.color))
+            brushes = [pg.mkBrush(QColor(c)) for c in colors]
+            scatter = pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=group.size, brush=brushes,
+                                         pen=pg.mkPen("#ffffff", width=0.5))
+            self.plot.addItem(scatter)
+            self._items.append(scatter)
+            if group.label_every > 0:
+                for i in range(0, len(pts), group.label_every):
+                    if labels_left <= 0:
+                        break
+                    text = pg.TextItem(str(group.labels[i]), color=QColor(group.label_color),
+                                       anchor=(0, 1))
+                    text.setFont(font)
+                    text.setPos(pts[i, 0], pts[i, 1])
+                    self.plot.addItem(text)
+                    self._items.append(text)
+                    labels_left -= 1
+        self._all_points = np.vstack(coords) if coords else np.zeros((0, 2))
+        self._all_names = names
+        if not coords:
+            self.show_message("No points to show.")
+            return
+        self._stack.setCurrentIndex(0)
+        self.save_button.setEnabled(True)
+        self.plot.autoRange(padding=0.08)
+
+    def export_png(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            stem = "-".join(filter(None, "".join(
+                c if c.isalnum() else "-" for c in (self._title or "plot").lower()).split("-")))
+            chosen, _ = QFileDialog.getSaveFileName(self, "Save plot as PNG", stem[:60] + ".png",
+                                                    "PNG image (*.png)")
+            if not chosen:
+                return False
+            path = chosen if chosen.lower().endswith(".png") else chosen + ".png"
+        target = self.view if self._stack.currentIndex() == 0 else self.message
+        ok = target.grab().save(str(path), "PNG")
+        if not ok:
+            self.hover_label.setText(f"Could not write {path}")
+        return ok
+
+    def nearest(self, x: float, y: float) -> int:
+        if self._all_points.shape[0] == 0:
+            return -1
+        vb = self.plot.getViewBox()
+        sx, sy = vb.viewPixelSize()  # scale so the distance is in pixels
+        d = ((self._all_points[:, 0] - x) / (sx or 1)) ** 2 + \
+            ((self._all_points[:, 1] - y) / (sy or 1)) ** 2
+        i = int(np.argmin(d))
+        return i if d[i] <= 12 ** 2 else -1
+
+    def _set_title(self, title: str) -> None:
+        self._title = title
+        self.plot.setTitle(title, color=_FG, size="10pt") if title else self.plot.setTitle(None)
+        self.plot.titleLabel.setMinimumWidth(0)  # a long title must not squeeze the plot
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        vb = self.plot.getViewBox()
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return
+        p = vb.mapSceneToView(scene_pos)
+        i = self.nearest(p.x(), p.y())
+        self.hover_label.setText(self._all_names[i] if i >= 0 else " ")
