@@ -1,0 +1,84 @@
+"""Training presets: a model shape (`GPTConfig`) and a recipe (`TrainConfig`) under one name.
+
+`gpt2-124m` is chapter 5 as printed: GPT-2 small with a 256-token context, AdamW at 5e-4 with
+weight decay 0.1, batches of 2, 10 epochs, an evaluation every 5 steps, seed 123 (slow on a CPU).
+`default` is what the Training lab starts with: a small GPT and a recipe tuned to learn The
+Verdict quickly on a laptop CPU (see benchmarks/bench_time_to_loss.py). `book-small` is the
+book's recipe on the small shape, the baseline that benchmark compares against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.config import PRESETS, GPTConfig
+from model.train import TrainConfig, TrainingError
+
+
+@dataclass(frozen=True)
+class TrainingPreset:
+    name: str
+    description: str
+    model: GPTConfig
+    train: TrainConfig
+
+
+_BOOK = TrainConfig(lr=5e-4, weight_decay=0.1, batch_size=2, epochs=10, eval_every=5, seed=123)
+
+TRAINING_PRESETS: dict[str, TrainingPreset] = {
+    p.name: p for p in (
+        TrainingPreset(
+            "default",
+            "the Training lab's start: a small GPT that learns The Verdict in about a minute",
+            PRESETS["default"],
+            TrainConfig(lr=3e-3, weight_decay=0.1, batch_size=4, epochs=10, eval_every=5,
+                        warmup_steps=10, cosine=True, min_lr_ratio=0.1, grad_clip=1.0,
+                        seed=123),
+        ),
+        TrainingPreset(
+            "gpt2-124m",
+            "chapter 5 as printed: GPT-2 small, context 256, lr 5e-4, batch 2, 10 epochs",
+            PRESETS["gpt2-124m"].replace(context_length=256),
+            _BOOK,
+        ),
+        TrainingPreset(
+            "book-small",
+            "the book's recipe (constant lr, no warmup or clipping) on the small GPT, lr 2e-3",
+            PRESETS["default"].replace(drop_rate=0.1),
+            _BOOK.replace(lr=2e-3, batch_size=8),
+        ),
+        TrainingPreset(
+            "tiny",
+            "a very small GPT for quick experiments and tests",
+            PRESETS["tiny"],
+            TrainConfig(lr=3e-3, batch_size=2, epochs=1, eval_every=5, warmup_steps=2,
+                        cosine=True, grad_clip=1.0, seed=123, sample_tokens=10),
+        ),
+    )
+}
+
+
+def get_training_preset(name: str) -> TrainingPreset:
+    try:
+        return TRAINING_PRESETS[name]
+    except KeyError:
+        raise TrainingError(
+            f"unknown preset {name!r}; choose one of: {', '.join(TRAINING_PRESETS)}"
+        ) from None
+
+
+def describe_presets() -> str:
+    from model.gpt import count_parameters
+
+    lines = []
+    for p in TRAINING_PRESETS.values():
+        m, t = p.model, p.train
+        lines.append(
+            f"{p.name:<11} {p.description}\n"
+            f"{'':<11} emb {m.emb_dim}, {m.n_layers} layers, {m.n_heads} heads, context "
+            f"{m.context_length}, dropout {m.drop_rate:g}, {count_parameters(m):,} parameters; "
+            f"lr {t.lr:g}, weight decay {t.weight_decay:g}, batch {t.batch_size}, "
+            f"{t.epochs} epochs, eval every {t.eval_every}, warmup {t.warmup_steps}, "
+            f"cosine {'on' if t.cosine else 'off'}, clip {t.grad_clip or 'off'}, seed {t.seed}"
+        )
+    return "\n".join(lines)
