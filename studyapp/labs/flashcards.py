@@ -37,22 +37,21 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QPalette, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFileDialog, QFormLayout, QFrame, QHBoxLayout, QHeaderView,
-                               QLabel, QPushButton, QSpinBox, QStackedWidget, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QTextBrowser, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
+                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from studyapp.labs.flashcards_browse import BrowsePanel, BrowseRow
+from studyapp.labs.flashcards_review import (OptionsDialog, ReviewPanel, WarningsDialog,
+                                             is_dark)
 from studyapp.labs.flashcards_stats import StatsPanel
 from studyapp.notes.parser import Card, NotesError
 from studyapp.notes.render import Renderer, card_css, legend_html
 from studyapp.review.deck import OpenedDeck, bundled_notes_path, open_deck
 from studyapp.review.queue import ReviewSession
 from studyapp.review.scheduler import (
-    AGAIN, DAY_MS, EASY, GOOD, HARD, LEARNING, NEW, RATING_NAMES, RELEARNING, REVIEW, STATE_NAMES,
+    AGAIN, DAY_MS, EASY, GOOD, HARD, LEARNING, NEW, RATING_NAMES, RELEARNING, STATE_NAMES,
     Scheduler, day_index, format_interval, now_ms)
 from studyapp.review.stats import compute_stats
 from studyapp.review.store import DB_NAME, ReviewStore, StoreError
@@ -66,216 +65,6 @@ RATING_COLOURS = {AGAIN: "#c0392b", HARD: "#b9770e", GOOD: "#1e8449", EASY: "#24
 RATING_COLOURS_DARK = {AGAIN: "#ff8a7a", HARD: "#f2b65a", GOOD: "#6fdc9a", EASY: "#7dbdff"}
 COUNT_COLOURS = ("#2471a3", "#c0392b", "#1e8449", "#8e44ad")  # new, learning, review, cram
 COUNT_COLOURS_DARK = ("#7dbdff", "#ff8a7a", "#6fdc9a", "#d7a6f0")
-
-
-def _is_dark(widget: QWidget) -> bool:
-    return widget.palette().color(QPalette.ColorRole.Base).lightness() < 128
-
-
-class CardView(QTextBrowser):
-    """The card itself. Keeps keyboard focus: Space/Enter reveal or grade Good, 1-4 grade."""
-
-    reveal_requested = Signal()
-    grade_requested = Signal(int)
-    command_requested = Signal(str)  # "undo", "bury", "suspend"
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.answer_shown = False
-        self.active = False  # a card is on screen
-        self.setOpenLinks(False)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.anchorClicked.connect(self._open_link)
-
-    def keyPressEvent(self, event):
-        # The area's shortcuts (Ctrl+Z, -, @) normally fire first; these cover the case where
-        # the window is not active (shortcuts only fire in the active window).
-        if event.matches(QKeySequence.StandardKey.Undo):
-            self.command_requested.emit("undo")
-            return
-        if event.text() == "-" and self.active:
-            self.command_requested.emit("bury")
-            return
-        if event.text() == "@" and self.active:
-            self.command_requested.emit("suspend")
-            return
-        key = event.key()
-        if self.active and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
-            if key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                if self.answer_shown:
-                    self.grade_requested.emit(GOOD)
-                else:
-                    self.reveal_requested.emit()
-                return
-            if self.answer_shown and Qt.Key.Key_1 <= key <= Qt.Key.Key_4:
-                self.grade_requested.emit(int(key) - int(Qt.Key.Key_1) + 1)
-                return
-        super().keyPressEvent(event)
-
-    @staticmethod
-    def _open_link(url: QUrl) -> None:
-        # Only a link the learner clicks opens, in their browser; nothing is fetched here.
-        if url.scheme() in ("http", "https", "mailto", "file"):
-            QDesktopServices.openUrl(url)
-
-
-class WarningsDialog(QDialog):
-    """Parse warnings with their line numbers (non-modal; stays open while you fix the file)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Notes: parse warnings")
-        self.resize(720, 360)
-        self.intro = QLabel()
-        self.intro.setWordWrap(True)
-        self.table = QTableWidget(0, 2)
-        self.table.setHorizontalHeaderLabels(["Line", "Warning"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.close)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.intro)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(buttons)
-
-    def set_warnings(self, path: Path, warnings, cards: int) -> None:
-        self.intro.setText(
-            f"<b>{html.escape(path.name)}</b>: {cards} cards read. These lines were not "
-            "understood, or were read in a particular way. Nothing was lost; fix the file "
-            "and it reloads by itself.")
-        self.table.setRowCount(len(warnings))
-        for i, w in enumerate(warnings):
-            line = QTableWidgetItem(str(w.line))
-            line.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.table.setItem(i, 0, line)
-            self.table.setItem(i, 1, QTableWidgetItem(w.message))
-        self.table.resizeRowsToContents()
-
-
-class OptionsDialog(QDialog):
-    def __init__(self, new_per_day: int, retention: float, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Review options")
-        self.new_per_day = QSpinBox()
-        self.new_per_day.setRange(0, 9999)
-        self.new_per_day.setValue(new_per_day)
-        self.retention = QDoubleSpinBox()
-        self.retention.setRange(0.70, 0.99)
-        self.retention.setSingleStep(0.01)
-        self.retention.setDecimals(2)
-        self.retention.setValue(retention)
-        form = QFormLayout(self)
-        form.addRow("New cards per day", self.new_per_day)
-        form.addRow("Desired retention", self.retention)
-        note = QLabel("Higher retention means more reviews. A review day starts at 4 AM.")
-        note.setWordWrap(True)
-        form.addRow(note)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-
-class ReviewPanel(QWidget):
-    """What the Review tab shows: section, counts, the card, the buttons, the Try-it slot."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.section_label = QLabel()
-        self.section_label.setTextFormat(Qt.TextFormat.RichText)
-        self.counts_label = QLabel()
-        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
-        self.counts_label.setToolTip("Left today: new / learning / to review")
-        self.undo_button = QToolButton()
-        self.undo_button.setText("Undo")
-        self.bury_button = QToolButton()
-        self.bury_button.setText("Bury")
-        self.bury_button.setToolTip("Hide this card until tomorrow (-)")
-        self.suspend_button = QToolButton()
-        self.suspend_button.setText("Suspend")
-        self.suspend_button.setToolTip("Take this card out of reviews until you unsuspend it "
-                                       "in Browse (@)")
-        header = QHBoxLayout()
-        header.addWidget(self.section_label, 1)
-        header.addWidget(self.counts_label)
-        header.addSpacing(12)
-        for b in (self.undo_button, self.bury_button, self.suspend_button):
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            header.addWidget(b)
-
-        self.card = CardView()
-        self.card.setMinimumHeight(220)
-
-        self.try_label = QLabel("Try it")
-        self.try_label.setStyleSheet("font-weight: bold;")
-        self.try_button = QPushButton()
-        self.try_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.try_hint = QLabel()
-        self.try_hint.setStyleSheet("color: palette(placeholder-text);")
-        try_box = QFrame()
-        try_box.setObjectName("tryIt")
-        try_box.setFrameShape(QFrame.Shape.StyledPanel)
-        try_layout = QHBoxLayout(try_box)
-        try_layout.setContentsMargins(8, 4, 8, 4)
-        try_layout.addWidget(self.try_label)
-        try_layout.addWidget(self.try_button)
-        try_layout.addWidget(self.try_hint, 1)
-        self.try_box = try_box
-
-        self.buttons = QStackedWidget()
-        show_page = QWidget()
-        sp = QHBoxLayout(show_page)
-        sp.setContentsMargins(0, 0, 0, 0)
-        self.show_button = QPushButton("Show answer   (Space)")
-        self.show_button.setMinimumHeight(40)
-        self.show_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        sp.addStretch(1)
-        sp.addWidget(self.show_button, 2)
-        sp.addStretch(1)
-        grade_page = QWidget()
-        gp = QHBoxLayout(grade_page)
-        gp.setContentsMargins(0, 0, 0, 0)
-        self.grade_buttons: dict[int, QPushButton] = {}
-        for rating in (AGAIN, HARD, GOOD, EASY):
-            b = QPushButton()
-            b.setMinimumHeight(46)
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            self.grade_buttons[rating] = b
-            gp.addWidget(b)
-        done_page = QWidget()
-        dp = QHBoxLayout(done_page)
-        dp.setContentsMargins(0, 0, 0, 0)
-        self.cram_button = QPushButton("Study all cards (no schedule change)")
-        self.cram_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        dp.addStretch(1)
-        dp.addWidget(self.cram_button)
-        dp.addStretch(1)
-        self.buttons.addWidget(show_page)
-        self.buttons.addWidget(grade_page)
-        self.buttons.addWidget(done_page)
-
-        self.legend = QLabel()
-        self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.legend.setToolTip("What the highlighted lines in the answers mean "
-                               "(the notes' own emoji legend)")
-        legend_row = QHBoxLayout()
-        legend_row.addStretch(1)
-        legend_row.addWidget(self.legend)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(header)
-        layout.addWidget(self.card, 1)
-        layout.addLayout(legend_row)
-        layout.addWidget(try_box)
-        layout.addWidget(self.buttons)
-        self.setFocusProxy(self.card)
 
 
 class FlashcardsArea(QWidget):
@@ -297,11 +86,13 @@ class FlashcardsArea(QWidget):
         self._try_provider: TryItProvider | None = None
         self._try_callback: Callable[[], None] | None = None
         self._stats_dirty = True
+        self._browse_dirty = True
         self._notes_digest = b""
         self._key_filter: tuple[str, set[str]] | None = None
         self.warnings_dialog: WarningsDialog | None = None
         self.options_dialog: OptionsDialog | None = None
         self.store_problem: str | None = None
+        self._closed = False
 
         self._build()
         self._open_store()
@@ -324,13 +115,14 @@ class FlashcardsArea(QWidget):
 
         self.deck_label = QLabel()
         self.deck_label.setTextFormat(Qt.TextFormat.RichText)
+        self.deck_label.setWordWrap(True)  # a long file name wraps instead of widening the window
         self.deck_label.linkActivated.connect(self._banner_link)
         self.open_button = QToolButton()
         self.open_button.setText("Open notes...")
         self.open_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.filter_box = QComboBox()
         self.filter_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.filter_box.setMinimumContentsLength(22)
+        self.filter_box.setMinimumContentsLength(14)
         self.filter_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.filter_box.setToolTip("Review only one section (chapter)")
@@ -456,8 +248,11 @@ class FlashcardsArea(QWidget):
             self.problem.setVisible(True)
 
     def shutdown(self) -> None:
+        """Close the database; the area does nothing more afterwards (the window is closing)."""
+        self._closed = True
         self._wake_timer.stop()
         self._reload_timer.stop()
+        self.watcher.blockSignals(True)
         try:
             self.store.close()
         except sqlite3.Error:
@@ -601,7 +396,7 @@ class FlashcardsArea(QWidget):
 
     def reload(self, force: bool = False) -> None:
         """Re-read the notes file after it changed on disk (history kept by card identity)."""
-        if self.deck is None:
+        if self.deck is None or self._closed:
             return
         path = self.deck.path
         if str(path) not in self.watcher.files() and path.exists():
@@ -683,7 +478,7 @@ class FlashcardsArea(QWidget):
 
     # ================================================================ review
     def _card_html(self, card: Card, answer: bool) -> str:
-        css = card_css(_is_dark(self))
+        css = card_css(is_dark(self))
         q = self.renderer.render_inline(card.question)
         parts = [f"<html><head><style>{css}</style></head><body>",
                  f"<p style='font-size:20px; font-weight:bold; margin-top:8px;'>{q}</p>"]
@@ -725,7 +520,8 @@ class FlashcardsArea(QWidget):
         r.section_label.setText(f"<span style='color:gray'>Section</span> "
                                 f"<b>{html.escape(card.section)}</b>")
         r.buttons.setCurrentIndex(1 if answer else 0)
-        r.legend.setText(legend_html(_is_dark(self)) if answer else "")
+        r.legend.setText(legend_html(is_dark(self), self.deck.parse.legend if self.deck else None)
+                         if answer else "")
         r.legend.setVisible(answer)
         if answer:
             self._label_grade_buttons(key)
@@ -743,7 +539,7 @@ class FlashcardsArea(QWidget):
     def _label_grade_buttons(self, key: str) -> None:
         assert self.session is not None
         now = self.clock()
-        colours = RATING_COLOURS_DARK if _is_dark(self) else RATING_COLOURS
+        colours = RATING_COLOURS_DARK if is_dark(self) else RATING_COLOURS
         for rating, b in self.review.grade_buttons.items():
             b.setStyleSheet(f"QPushButton {{ color: {colours[rating]}; font-weight: bold; }}")
         if self.session.cram:
@@ -781,7 +577,7 @@ class FlashcardsArea(QWidget):
         if not s.cram:
             lines.append("<p>To go through cards anyway, use <b>Study all</b>: it does not "
                          "change their schedule.</p>")
-        r.card.setHtml(f"<html><head><style>{card_css(_is_dark(self))}</style></head><body>"
+        r.card.setHtml(f"<html><head><style>{card_css(is_dark(self))}</style></head><body>"
                        + "".join(lines) + "</body></html>")
         r.buttons.setCurrentIndex(2)
         r.legend.setVisible(False)
@@ -793,14 +589,14 @@ class FlashcardsArea(QWidget):
         self.card_shown.emit("")
 
     def _wake(self) -> None:
-        if self.session is not None and not self.review.card.active:
+        if self.session is not None and not self._closed and not self.review.card.active:
             self.show_next()
 
     def _update_counts(self) -> None:
         if self.session is None:
             return
         c = self.session.counts()
-        new_c, learn_c, review_c, cram_c = COUNT_COLOURS_DARK if _is_dark(self) else COUNT_COLOURS
+        new_c, learn_c, review_c, cram_c = COUNT_COLOURS_DARK if is_dark(self) else COUNT_COLOURS
         if self.session.cram:
             text = (f"<span style='color:{cram_c}'><b>Study all</b> (schedule untouched): "
                     f"{c.cram} left</span>")
@@ -1003,13 +799,19 @@ class FlashcardsArea(QWidget):
             self._try_callback()
 
     # ================================================================ browse & stats
-    def _refresh_browse(self) -> None:
+    def _refresh_browse(self, force: bool = False) -> None:
+        """Rebuild the browse table now if it is on screen, else when it is next shown (a
+        10,000-card table rebuilt after every grade would cost more than the grade)."""
         if self.session is None or self.deck is None:
             return
+        if not force and self.tabs.currentWidget() is not self.browse:
+            self._browse_dirty = True
+            return
+        self._browse_dirty = False
         s = self.session
         now = self.clock()
         today = day_index(now)
-        stored = {c.key: c for c in self.store.cards(self.deck.deck_id, present_only=False)}
+        stored = {c.key: c for c in self.store.cards(self.deck.deck_id, hidden_only=True)}
         rows = []
         for key in s.order:
             card = s.cards[key]
@@ -1062,6 +864,8 @@ class FlashcardsArea(QWidget):
         widget = self.tabs.currentWidget()
         if widget is self.stats and self._stats_dirty:
             self.refresh_stats()
+        elif widget is self.browse and self._browse_dirty:
+            self._refresh_browse()
         elif widget is self.review:
             self.review.card.setFocus()
 

@@ -68,15 +68,26 @@ def card_css(dark: bool = False) -> str:
     return DARK_CARD_CSS if dark else CARD_CSS
 
 
-def legend_html(dark: bool = False) -> str:
-    """One line explaining the highlight colours (the notes' emoji legend), as rich text."""
+def legend_html(dark: bool = False, legend=None) -> str:
+    """One line explaining the highlight colours, as rich text. `legend`: the notes file's own
+    (marker, meaning) pairs, whose wording is used where it has the marker."""
     colours = dict(re.findall(r"\.(hl-[a-z]+) \{ background-color: (#[0-9a-f]+)", card_css(dark)))
+    own = {}
+    for marker, meaning in legend or ():
+        text = re.sub(r"^(for|indicates?)\s+", "", meaning.strip(" .-"), flags=re.IGNORECASE)
+        if len(text) <= 28:  # long explanations stay in the file; the line must stay short
+            own[marker.replace("\ufe0f", "")] = html.escape(text)
     order = ("hl-star", "hl-fire", "hl-idea", "hl-warn", "hl-adv", "hl-no")
     by_cls = {cls: (marker, meaning) for marker, cls, meaning in HIGHLIGHTS}
-    return " ".join(
-        f'<span style="background-color:{colours[cls]}">&nbsp;'
-        f'{by_cls[cls][0].replace("⚠", "⚠️")} {by_cls[cls][1]}&nbsp;</span>'
-        for cls in order if cls in colours)
+    parts = []
+    for cls in order:
+        if cls not in colours:
+            continue
+        marker, meaning = by_cls[cls]
+        parts.append(f'<span style="background-color:{colours[cls]}">&nbsp;'
+                     f'{marker.replace("⚠", "⚠️")} {own.get(marker, meaning)}&nbsp;</span>')
+    return " ".join(parts)
+
 
 _DANGEROUS = {"script", "style", "iframe", "object", "embed", "noscript", "template",
               "textarea", "select", "applet", "frame", "frameset", "svg", "math", "head",

@@ -261,3 +261,10 @@ def test_ten_thousand_cards_parse(make_notes):
                        for i in range(100)})
     r = parse_text(text)
     assert len(r.cards) == 10_000 and len({c.key for c in r.cards}) == 10_000
+
+
+def test_card_identity_is_pinned():
+    # Review history is keyed on this: a change here would orphan every learner's history.
+    assert card_key("chapter 1", "LLMs vs earlier NLP") == "47edf3a2ea46e1ec3fc8"
+    assert card_key(section_key("Chapter 3: coding attention mechanisms."),
+                    "What is self attention mechanism actually ?") == "707a39f777714434a7f4"
