@@ -46,9 +46,9 @@ from studyapp.labs.flashcards_browse import BrowsePanel, BrowseRow
 from studyapp.labs.flashcards_review import (OptionsDialog, ReviewPanel, WarningsDialog,
                                              is_dark)
 from studyapp.labs.flashcards_stats import StatsPanel
-from studyapp.notes.parser import Card, NotesError
+from studyapp.notes.parser import Card, NotesError, parse_file
 from studyapp.notes.render import Renderer, card_css, legend_html
-from studyapp.review.deck import OpenedDeck, bundled_notes_path, open_deck
+from studyapp.review.deck import OpenedDeck, attach_deck, bundled_notes_path
 from studyapp.review.queue import ReviewSession
 from studyapp.review.scheduler import (
     AGAIN, DAY_MS, EASY, GOOD, HARD, LEARNING, NEW, RATING_NAMES, RELEARNING, STATE_NAMES,
@@ -60,6 +60,7 @@ TryIt = tuple[str, Callable[[], None]]
 TryItProvider = Callable[[Card], "TryIt | None"]
 
 DEFAULT_NEW_PER_DAY = 20
+ASYNC_PARSE_BYTES = 256 * 1024  # bigger notes files (~1,000+ cards) are parsed on a worker
 DEFAULT_RETENTION = 0.9
 RATING_COLOURS = {AGAIN: "#c0392b", HARD: "#b9770e", GOOD: "#1e8449", EASY: "#2471a3"}
 RATING_COLOURS_DARK = {AGAIN: "#ff8a7a", HARD: "#f2b65a", GOOD: "#6fdc9a", EASY: "#7dbdff"}
@@ -93,11 +94,14 @@ class FlashcardsArea(QWidget):
         self.options_dialog: OptionsDialog | None = None
         self.store_problem: str | None = None
         self._closed = False
+        self._jobs: set = set()  # running parse jobs (JobThread)
+        self._read_generation = 0  # only the latest read of a notes file is applied
 
         self._build()
         self._open_store()
         self._install_default_try_it()
-        self.open_notes(self._initial_notes_path(), user=False)
+        self.review.card.setHtml("<p>Reading your notes...</p>")
+        self._open_first_notes()
         self._shortcuts()
 
     # ================================================================ construction
@@ -253,6 +257,9 @@ class FlashcardsArea(QWidget):
         self._wake_timer.stop()
         self._reload_timer.stop()
         self.watcher.blockSignals(True)
+        for job in list(self._jobs):  # a parse cannot be interrupted; it is short: wait
+            job.request_stop()
+            job.wait(10_000)
         try:
             self.store.close()
         except sqlite3.Error:
@@ -270,6 +277,14 @@ class FlashcardsArea(QWidget):
             return Path(last)  # the learner's own notes, opened last time
         return path
 
+    def _open_first_notes(self) -> None:
+        first = self._initial_notes_path()
+        if self.open_notes(first, user=False) is False:
+            message = self.banner.text()
+            bundled = bundled_notes_path()
+            if first.resolve() != bundled.resolve() and self.open_notes(bundled, user=False):
+                self._say(f"{message} Showing the bundled notes instead.", error=True)
+
     def choose_notes(self) -> None:
         start = str(self.deck.path.parent if self.deck else Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open notes", start,
@@ -278,16 +293,61 @@ class FlashcardsArea(QWidget):
         if path:
             self.open_notes(path)
 
-    def open_notes(self, path, user: bool = True) -> bool:
-        """Load a notes file as the deck. On failure the current deck stays and a message says
-        why. `user`: opened by the learner (remembered; warnings shown in a dialog)."""
-        path = Path(path)
+    def _read_notes(self, path: Path, then: Callable[[object], None]) -> bool:
+        """Parse `path`, then call `then(ParseResult or NotesError)` on the GUI thread. Small
+        files are parsed at once (returns True); big ones on a worker thread (returns False,
+        `then` is called later), so the window never freezes on a 10,000-card file."""
+        self._read_generation += 1
+        generation = self._read_generation
         try:
-            opened = open_deck(self.store, path, self.clock())
-        except NotesError as exc:
-            self._say(f"Could not open notes: {html.escape(str(exc))}"
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        if size < ASYNC_PARSE_BYTES:
+            try:
+                result: object = parse_file(path)
+            except NotesError as exc:
+                result = exc
+            then(result)
+            return True
+        from studyapp.workers import JobThread
+
+        def job(_token):
+            try:
+                yield parse_file(path)
+            except NotesError as exc:
+                yield exc
+
+        def deliver(result):
+            if generation == self._read_generation and not self._closed:
+                then(result)
+        worker = JobThread(job, "parse-notes", self)
+        worker.record.connect(deliver)
+        worker.failed.connect(lambda message: deliver(NotesError(message)))
+        worker.finished.connect(lambda _reason: self._jobs.discard(worker))
+        self._jobs.add(worker)
+        self._say(f"Reading {html.escape(path.name)} ({size / 2**20:.1f} MB)...")
+        worker.start()
+        return False
+
+    def open_notes(self, path, user: bool = True) -> bool | None:
+        """Load a notes file as the deck (File > Open notes...). True: loaded; False: not a
+        notes file (the current deck stays, a message says why); None: a big file is being
+        read in the background (`deck_loaded` is emitted when it is in). `user`: opened by the
+        learner (remembered for the next start; warnings shown in a dialog)."""
+        path = Path(path)
+        outcome: list[bool] = []
+        done = self._read_notes(path, lambda result: outcome.append(
+            self._notes_read(path, result, user)))
+        return outcome[0] if done else None
+
+    def _notes_read(self, path: Path, result, user: bool) -> bool:
+        if isinstance(result, NotesError):
+            self._say(f"Could not open notes: {html.escape(str(result))}"
                       + (" The current deck stays open." if self.deck else ""), error=True)
             return False
+        try:
+            opened = attach_deck(self.store, path, result, self.clock())
         except (sqlite3.Error, StoreError) as exc:
             self._say(f"Could not record the deck in the review database: "
                       f"{html.escape(str(exc))}", error=True)
@@ -306,10 +366,7 @@ class FlashcardsArea(QWidget):
         if opened.sync.hidden:
             notes.append(f"{opened.sync.hidden} question(s) no longer in the file: their "
                          "history is kept, hidden, and comes back with them.")
-        if notes:
-            self._say(" ".join(notes))
-        else:
-            self._say("")
+        self._say(" ".join(notes))
         if user and opened.parse.warnings:
             self.show_warnings()
         self.deck_loaded.emit(str(path))
@@ -408,14 +465,18 @@ class FlashcardsArea(QWidget):
             self._say(f"{html.escape(path.name)} was moved or deleted; showing the last "
                       "version read.", error=True)
             return
-        current = self.session.current if self.session else None
-        revealed = self.review.card.answer_shown
-        try:
-            opened = open_deck(self.store, path, self.clock())
-        except NotesError as exc:
-            self._say(f"Could not reload the notes: {html.escape(str(exc))} The last good "
+        self._read_notes(path, lambda result: self._reloaded(path, digest, result))
+
+    def _reloaded(self, path: Path, digest: bytes, result) -> None:
+        if isinstance(result, NotesError):
+            self._say(f"Could not reload the notes: {html.escape(str(result))} The last good "
                       "version stays loaded.", error=True)
             return
+        assert self.deck is not None and self.session is not None
+        current = self.session.current
+        revealed = self.review.card.answer_shown
+        try:
+            opened = attach_deck(self.store, path, result, self.clock())
         except (sqlite3.Error, StoreError) as exc:
             self._say(f"Could not update the review database: {html.escape(str(exc))}",
                       error=True)
@@ -424,7 +485,6 @@ class FlashcardsArea(QWidget):
         before = len(self.deck.parse.cards)
         self.deck = opened
         self.renderer = Renderer(path.resolve().parent)
-        assert self.session is not None
         self.session.set_cards(opened.parse.cards)
         self._fill_filter()
         self._update_deck_label()

@@ -45,8 +45,13 @@ class OpenedDeck:
 def open_deck(store: ReviewStore, path: str | Path, now: int | None = None) -> OpenedDeck:
     """Parse a notes file and attach it to its deck. Raises NotesError (not a notes file) or
     StoreError/sqlite errors from the store."""
-    path = Path(path)
-    parse = parse_file(path)
+    return attach_deck(store, Path(path), parse_file(path), now)
+
+
+def attach_deck(store: ReviewStore, path: Path, parse: ParseResult,
+                now: int | None = None) -> OpenedDeck:
+    """Attach an already parsed notes file to its deck (the parse may come from a worker
+    thread; the store is only touched here, on the caller's thread)."""
     deck_id, adopted = store.deck_for_notes(
         deck_path_key(path), deck_name(parse, path), (c.key for c in parse.cards), now)
     report = store.sync_cards(deck_id, parse.cards, now)

@@ -82,6 +82,35 @@ def test_main_window_opens_with_keyboard_focus_on_the_card(make_ctx, qtbot):
     area.shutdown()
 
 
+def test_review_with_keyboard_quit_and_reopen_the_app(make_ctx, qtbot):
+    """The issue's "done": review with the keyboard alone, quit, reopen, every grade kept."""
+    from PySide6.QtWidgets import QApplication
+
+    from studyapp.app import build_window
+
+    def open_window():
+        window = build_window(make_ctx())
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        area = window.areas["flashcards"]
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is area.review.card, timeout=3000)
+        return window, area
+
+    window, area = open_window()
+    graded = []
+    for grade in (Qt.Key.Key_3, Qt.Key.Key_1, Qt.Key.Key_4, Qt.Key.Key_Space):
+        graded.append(area.session.current)
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+        qtbot.keyClick(QApplication.focusWidget(), grade)
+    window.close()  # saves settings and shuts the area down
+    window, area = open_window()
+    log = area.store.review_log(area.deck.deck_id)
+    assert [row[1] for row in log] == graded
+    assert [row[2] for row in log] == [3, 1, 4, 3]
+    window.close()
+
+
 def test_review_with_the_keyboard_alone_and_undo(make_area, qtbot):
     area = make_area()
     card = area.review.card
@@ -350,3 +379,35 @@ def test_remembers_the_notes_file_opened_last(make_ctx, make_area, tmp_path):
     area.shutdown()
     again = make_area(make_ctx())  # started without --notes: the learner's file again
     assert again.deck.path == notes.resolve()
+
+
+def test_a_big_notes_file_is_read_on_a_worker(make_area, qtbot, tmp_path):
+    from studyapp.labs.flashcards import ASYNC_PARSE_BYTES
+
+    big = tmp_path / "big.md"
+    parts = []
+    for i in range(1500):
+        if i % 100 == 0:
+            parts.append(f"# Chapter {i // 100 + 1}\n")
+        parts.append(f"<details>\n<summary>🎯Q. question {i}</summary>\n\n- answer {i} "
+                     + "padding " * 20 + "\n</details>\n")
+    big.write_text("\n".join(parts), encoding="utf-8")
+    assert big.stat().st_size > ASYNC_PARSE_BYTES
+    area = make_area()
+    with qtbot.waitSignal(area.deck_loaded, timeout=20_000):
+        assert area.open_notes(big, user=False) is None  # reading in the background
+        assert "Reading big.md" in area.banner.text()
+        assert len(area.deck.parse.cards) == 15  # the old deck stays usable meanwhile
+    assert len(area.deck.parse.cards) == 1500
+    assert area.session.current == area.deck.parse.cards[0].key
+    qtbot.waitUntil(lambda: not area._jobs, timeout=5000)
+
+
+def test_a_bad_notes_file_at_start_falls_back_to_the_bundled_deck(make_ctx, make_area,
+                                                                 tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text("just prose, no questions\n", encoding="utf-8")
+    area = make_area(make_ctx(bad))
+    assert len(area.deck.parse.cards) == 15
+    assert "no question found" in area.banner.text()
+    assert "bundled notes instead" in area.banner.text()

@@ -156,6 +156,15 @@ def test_notes_command_json(capsys, bundled_text, tmp_path):
     assert [w["line"] for w in out["warnings"]] == [208, 264]
 
 
+def test_notes_command_can_export_to_anki(capsys, tmp_path):
+    out = tmp_path / "deck.apkg"
+    from studyapp.review.deck import bundled_notes_path
+
+    assert run_notes(Namespace(file=bundled_notes_path(), json=True, apkg=out)) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["apkg"]["notes"] == 15 and zipfile.is_zipfile(out)
+
+
 def test_notes_command_refuses_non_notes(capsys, tmp_path):
     p = tmp_path / "img.png"
     p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR" + b"\x00" * 100)
