@@ -164,6 +164,10 @@ def bench_qt(data_dir: Path, notes: Path, grades: int) -> dict:
     area = FlashcardsArea(build_context(data_dir, notes))
     area.resize(1100, 760)
     area.show()
+    # A notes file this big is parsed on a worker: wait until the deck is in and shown.
+    while area.deck is None or len(area.deck.parse.cards) < 1000:
+        app.processEvents()
+        time.sleep(0.005)
     app.processEvents()
     open_s = time.perf_counter() - t
     samples = []
@@ -177,7 +181,7 @@ def bench_qt(data_dir: Path, notes: Path, grades: int) -> dict:
     area.shutdown()
     area.deleteLater()
     app.processEvents()
-    return {"area_open_ms": round(open_s * 1000, 1), "area_grade_and_show_ms": median_ms(samples),
+    return {"area_open_until_first_card_ms": round(open_s * 1000, 1), "area_grade_and_show_ms": median_ms(samples),
             "p95_ms": round(sorted(samples)[int(len(samples) * 0.95)] * 1000, 3),
             "target_ms": 20, "ok": statistics.median(samples) < 0.020}
 
