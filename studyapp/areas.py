@@ -27,7 +27,7 @@ AREAS: tuple[Area, ...] = (
     Area("tokenizer", "Tokenizer", "studyapp.labs.tokenizer", "Chapter 2: tokenizing text, BPE"),
     Area("embeddings", "Embeddings", "studyapp.labs.embeddings",
          "Chapter 2: token and positional embeddings"),
-    Area("attention", "Attention", None, "Chapter 3: attention mechanisms"),
+    Area("attention", "Attention", "studyapp.labs.attention", "Chapter 3: attention mechanisms"),
     Area("generate", "Generate", "studyapp.labs.generate", "Chapters 4 and 5: generating text"),
     Area("training", "Training", None, "Chapter 5: pretraining on unlabeled data"),
 )

@@ -135,14 +135,14 @@ class AttentionRun:
         masked = np.where(future, -np.inf, scaled).astype(np.float32)
         weights = np.where(future, np.nan, self.weights[layer, head]).astype(np.float32)
         return [
-            PipelineMatrix("queries", "Queries Q (tokens x head_dim)",
+            PipelineMatrix("queries", "Queries Q",
                            self.queries[layer, head], labels, dims),
             PipelineMatrix("keys", "Keys K", self.keys[layer, head], labels, dims),
             PipelineMatrix("values", "Values V", self.values[layer, head], labels, dims),
-            PipelineMatrix("scores", "Raw scores Q K\u1d40", raw, labels, labels),
-            PipelineMatrix("scaled", f"Scaled scores \u00f7 \u221a{self.head_dim}", scaled,
+            PipelineMatrix("scores", "Raw scores QK\u1d40", raw, labels, labels),
+            PipelineMatrix("scaled", f"Scaled \u00f7 \u221a{self.head_dim}", scaled,
                            labels, labels),
-            PipelineMatrix("masked", "Masked: -inf above the diagonal", masked, labels, labels),
+            PipelineMatrix("masked", "Masked (-inf)", masked, labels, labels),
             PipelineMatrix("weights", "Softmax weights", weights, labels, labels),
         ]
 
