@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout
                                QVBoxLayout, QWidget)
 
 from studyapp.labs import tokenizer_core as core
-from studyapp.widgets.token_chips import PALETTE, Chip, TokenChipsView
+from studyapp.widgets.token_chips import PALETTE, TokenChipsView
 
 CHIP_LIMIT = 5000  # chips drawn at most; the counts always cover the whole text
 WORKER_THRESHOLD = 100_000  # characters; longer texts are tokenized off the GUI thread
@@ -380,10 +380,9 @@ class TokenizerLab(QWidget):
     def _show(self, result: core.Tokenization) -> None:
         self.result = result
         self._hover = -1
-        chips = [Chip(p.label, p.id, p.partial, p.special) for p in result.pieces]
         self.chips.set_empty_text("Type some text in the box above (or paste a page, or open a "
                                   "file): its tokens appear here." if not result.text else "")
-        self.chips.set_chips(chips)
+        self.chips.set_chips(result.pieces)  # TokenPiece has what a chip needs
         counts = result.counts_text()
         if result.truncated:
             counts += f" \u2014 {result.shown_text()}"

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -86,13 +87,12 @@ def bytes_label(data: bytes) -> tuple[str, bool]:
     return "".join(out), partial
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def control_characters(text: str) -> list[str]:
     """Control characters other than tab, newline and carriage return (unique, in order)."""
-    seen: dict[str, None] = {}
-    for ch in text:
-        if (ord(ch) < 0x20 and ch not in "\t\n\r") or 0x7F <= ord(ch) <= 0x9F:
-            seen.setdefault(ch)
-    return list(seen)
+    return list(dict.fromkeys(_CONTROL.findall(text)))
 
 
 def sanitize(text: str) -> tuple[str, str | None]:
@@ -107,9 +107,9 @@ def sanitize(text: str) -> tuple[str, str | None]:
 
 
 # -- tokenizing ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TokenPiece:
-    """One GPT-2 token of the text, as the lab shows it."""
+class TokenPiece(NamedTuple):
+    """One GPT-2 token of the text, as the lab shows it (a tuple: thousands are made per
+    keystroke, and tuples are the cheapest records Python builds)."""
 
     index: int  # position in the token list
     id: int
@@ -191,11 +191,19 @@ class Tokenization:
 
 
 @lru_cache(maxsize=None)
-def token_label(token_id: int) -> tuple[str, bool]:
-    """Visible label of a token ID on its own (cached: the vocabulary is fixed)."""
+def token_info(token_id: int) -> tuple[bytes, str, bool]:
+    """A token ID's bytes, visible label and whether the label shows partial bytes (cached:
+    the vocabulary is fixed, and one lookup per token keeps retokenizing cheap)."""
+    data = get_tokenizer().decode_single_token_bytes(token_id)
     if token_id == ENDOFTEXT_ID:
-        return ENDOFTEXT, False
-    return bytes_label(get_tokenizer().decode_single_token_bytes(token_id))
+        return data, ENDOFTEXT, False
+    return (data, *bytes_label(data))
+
+
+def token_label(token_id: int) -> tuple[str, bool]:
+    """Visible label of a token ID on its own, and whether it shows partial bytes."""
+    _data, label, partial = token_info(token_id)
+    return label, partial
 
 
 def tokenize(text: str, limit: int | None = 2000) -> Tokenization:
@@ -211,8 +219,9 @@ def tokenize(text: str, limit: int | None = 2000) -> Tokenization:
     shown = ids if limit is None else ids[:limit]
     pieces: list[TokenPiece] = []
     if shown:
-        datas = [tokenizer.decode_single_token_bytes(t) for t in shown]
-        lengths = np.fromiter((len(d) for d in datas), dtype=np.int64, count=len(datas))
+        infos = [token_info(t) for t in shown]
+        lengths = np.fromiter((len(info[0]) for info in infos), dtype=np.int64,
+                              count=len(infos))
         ends = np.cumsum(lengths)
         starts = ends - lengths
         total = int(ends[-1])
@@ -220,17 +229,14 @@ def tokenize(text: str, limit: int | None = 2000) -> Tokenization:
         # UTF-8 continuation byte (10xxxxxx).
         # (total + 1 characters always hold at least total + 1 bytes when the text is longer.)
         raw = np.frombuffer(text[:total + 1].encode("utf-8")[:total + 1], dtype=np.uint8)
-        is_start = (raw & 0xC0) != 0x80
+        is_start = np.append((raw & 0xC0) != 0x80, True)  # past the end counts as a boundary
         char_at = np.cumsum(is_start) - 1
-        n_raw = raw.size
-        for i, (token_id, data) in enumerate(zip(shown, datas)):
-            b0, b1 = int(starts[i]), int(ends[i])
-            start = int(char_at[b0])
-            end = int(char_at[b1 - 1]) + 1
-            partial = (not is_start[b0]) or (b1 < n_raw and not is_start[b1])
-            label, label_partial = token_label(token_id)
-            pieces.append(TokenPiece(i, token_id, data, label, start, end,
-                                     partial or label_partial, token_id == ENDOFTEXT_ID))
+        starts_c = char_at[starts].tolist()
+        ends_c = (char_at[ends - 1] + 1).tolist()
+        partial = (~is_start[starts] | ~is_start[ends]).tolist()
+        pieces = [TokenPiece(i, t, info[0], info[1], a, b, p or info[2], t == ENDOFTEXT_ID)
+                  for i, (t, info, a, b, p)
+                  in enumerate(zip(shown, infos, starts_c, ends_c, partial))]
     controls = control_characters(text)
     if controls:
         shown_controls = " ".join(f"{visible_char(c)} (U+{ord(c):04X})" for c in controls[:6])
@@ -239,23 +245,20 @@ def tokenize(text: str, limit: int | None = 2000) -> Tokenization:
     return Tokenization(text, ids, pieces, notices)
 
 
-def id_list_text(pieces: list[TokenPiece], total: int) -> tuple[str, list[tuple[int, int]]]:
-    """"[15496, 11, ...]" and each ID's character span in it (to highlight the hovered one)."""
-    parts = ["["]
-    spans = []
-    pos = 1
-    for k, piece in enumerate(pieces):
-        s = str(piece.id)
-        if k:
-            parts.append(", ")
-            pos += 2
-        spans.append((pos, pos + len(s)))
-        parts.append(s)
-        pos += len(s)
-    if total > len(pieces):
-        parts.append(f", \u2026 {total - len(pieces):,} more")
-    parts.append("]")
-    return "".join(parts), spans
+def id_list_text(pieces: list[TokenPiece], total: int,
+                 per_line: int = 10) -> tuple[str, list[tuple[int, int]]]:
+    """"[15496, 11, ...]" and each ID's character span in it (to highlight the hovered one).
+
+    A line break every `per_line` IDs keeps the text editor fast: it lays out line by line,
+    and one line of thousands of IDs would be laid out whole on every change.
+    """
+    strs = [str(piece.id) for piece in pieces]
+    lengths = np.fromiter(map(len, strs), dtype=np.int64, count=len(strs))
+    starts = 1 + np.concatenate(([0], np.cumsum(lengths + 2)[:-1])) if strs else lengths
+    spans = list(zip(starts.tolist(), (starts + lengths).tolist()))
+    body = ",\n".join(", ".join(strs[i:i + per_line]) for i in range(0, len(strs), per_line))
+    more = f", \u2026 {total - len(pieces):,} more" if total > len(pieces) else ""
+    return "[" + body + more + "]", spans
 
 
 # -- chapter 2: the simple tokenizers next to BPE -------------------------------------------------

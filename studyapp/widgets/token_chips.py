@@ -15,10 +15,11 @@ border, a special token is drawn dark. A newline token ends its row, so the text
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from typing import NamedTuple
 
+import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip
 
 # Pastel fills cycling per token (readable with dark text), as tokenizer playgrounds do.
@@ -28,14 +29,12 @@ SPECIAL_FILL = "#37474f"
 NEWLINE_MARK = "\u21b5"
 
 
-@dataclass(frozen=True)
-class Chip:
+class Chip(NamedTuple):
     label: str  # visible text of the token (whitespace already made visible)
     id: int
     partial: bool = False  # only part of a character's bytes
     special: bool = False
     tooltip: str = ""
-    line_break: bool | None = None  # None: break after labels ending in the newline mark
 
 
 class TokenChipsView(QAbstractScrollArea):
@@ -51,7 +50,12 @@ class TokenChipsView(QAbstractScrollArea):
         self._highlight = -1
         self._hover = -1
         self._empty_text = ""
-        self._rects: list[QRect] = []
+        # Chip geometry as plain ints (x, y, width; all chips share one height): a layout of
+        # thousands of chips stays a few milliseconds.
+        self._xs: list[int] = []
+        self._ys: list[int] = []
+        self._ws: list[int] = []
+        self._chip_h = 0
         self._row_tops: list[int] = []  # y of each row, for finding visible rows
         self._row_first: list[int] = []  # first chip index of each row
         self._content_height = 0
@@ -68,8 +72,11 @@ class TokenChipsView(QAbstractScrollArea):
         self.verticalScrollBar().setSingleStep(self._metrics.height() + self.GAP_Y)
 
     # -- data ----------------------------------------------------------------------------------
-    def set_chips(self, chips: list[Chip]) -> None:
-        self._chips = list(chips)
+    def set_chips(self, chips) -> None:
+        """Any sequence of records with `label`, `id`, `partial` and `special` (Chip, or the
+        Tokenizer lab's TokenPiece as is); `tooltip` is optional. A chip whose label ends in
+        the newline mark ends its row."""
+        self._chips = chips if isinstance(chips, list) else list(chips)
         self._highlight = -1
         self._hover = -1
         self._layout_width = -1
@@ -84,9 +91,9 @@ class TokenChipsView(QAbstractScrollArea):
     def tooltip_for(self, index: int) -> str:
         if not 0 <= index < len(self._chips):
             return ""
-        chip = self._chips[index]
-        if chip.tooltip:
-            return chip.tooltip
+        tip = getattr(self._chips[index], "tooltip", "")
+        if tip:
+            return tip
         return self._tooltip_provider(index) if self._tooltip_provider is not None else ""
 
     def chips(self) -> list[Chip]:
@@ -113,7 +120,7 @@ class TokenChipsView(QAbstractScrollArea):
     def set_highlight(self, index: int) -> None:
         if index != self._highlight:
             self._highlight = index
-            if 0 <= index < len(self._rects):
+            if 0 <= index < len(self._xs):
                 self.ensure_visible(index)
             self.viewport().update()
 
@@ -122,12 +129,15 @@ class TokenChipsView(QAbstractScrollArea):
 
     def chip_rect(self, index: int) -> QRect:
         """A chip's rectangle in viewport coordinates (for tests and tooltips)."""
-        rect = QRect(self._rects[index])
+        rect = self._rect(index)
         rect.translate(0, -self.verticalScrollBar().value())
         return rect
 
+    def _rect(self, index: int) -> QRect:
+        return QRect(self._xs[index], self._ys[index], self._ws[index], self._chip_h)
+
     def ensure_visible(self, index: int) -> None:
-        rect = self._rects[index]
+        rect = self._rect(index)
         bar = self.verticalScrollBar()
         top, height = bar.value(), self.viewport().height()
         if rect.top() < top:
@@ -142,10 +152,12 @@ class TokenChipsView(QAbstractScrollArea):
         if row < 0:
             return -1
         first = self._row_first[row]
-        last = self._row_first[row + 1] if row + 1 < len(self._row_first) else len(self._rects)
-        point = QPoint(pos.x(), y)
+        last = self._row_first[row + 1] if row + 1 < len(self._row_first) else len(self._xs)
+        x = pos.x()
+        if not self._ys or not 0 <= y - self._ys[first] < self._chip_h:
+            return -1
         for i in range(first, last):
-            if self._rects[i].contains(point):
+            if self._xs[i] <= x < self._xs[i] + self._ws[i]:
                 return i
         return -1
 
@@ -162,37 +174,53 @@ class TokenChipsView(QAbstractScrollArea):
         return w
 
     def _relayout(self) -> None:
+        """Flow the chips into rows (numpy per row: thousands of chips in a few ms)."""
         width = max(60, self.viewport().width())
         if width == self._layout_width:
             return
         self._layout_width = width
         chip_h = self._metrics.height() + 2 * self.PAD_Y
         row_h = chip_h + self.GAP_Y
-        limit = width - self.MARGIN
-        x, y = self.MARGIN, self.MARGIN
-        rects: list[QRect] = []
-        row_tops = [y]
-        row_first = [0]
-        for i, chip in enumerate(self._chips):
-            w = min(self._width(self._text(chip)), limit - self.MARGIN)
-            if x + w > limit and x > self.MARGIN:
-                x = self.MARGIN
-                y += row_h
+        margin, gap = self.MARGIN, self.GAP_X
+        room = width - 2 * margin  # a row's usable width
+        chips = self._chips
+        n = len(chips)
+        texts = [str(c.id) for c in chips] if self._show_ids else [c.label for c in chips]
+        cache, measure = self._width_cache, self._width
+        w = np.minimum(np.array([cache.get(t) or measure(t) for t in texts], dtype=np.int64),
+                       room)
+        adv = w + gap
+        cum = np.cumsum(adv)  # cum[k]: advance through chip k inclusive
+        # A newline chip ends its row: the text keeps its lines.
+        hard = [i + 1 for i, c in enumerate(chips) if c.label.endswith(NEWLINE_MARK)]
+        xs = np.zeros(n, dtype=np.int64)
+        ys = np.zeros(n, dtype=np.int64)
+        row_tops: list[int] = []
+        row_first: list[int] = []
+        y = margin
+        seg_start = 0
+        for seg_end in hard + [n]:
+            seg_end = min(seg_end, n)
+            i = seg_start
+            while i < seg_end:
+                before = cum[i - 1] if i else 0
+                # chips i..j-1 fit when their advances, less the last gap, fit the room
+                j = int(np.searchsorted(cum, before + room + gap, side="right"))
+                j = min(max(j, i + 1), seg_end)
+                xs[i:j] = margin + (cum[i:j] - adv[i:j] - before)
+                ys[i:j] = y
                 row_tops.append(y)
                 row_first.append(i)
-            rects.append(QRect(x, y, w, chip_h))
-            x += w + self.GAP_X
-            breaks = chip.line_break if chip.line_break is not None else \
-                chip.label.endswith(NEWLINE_MARK)
-            if breaks and i + 1 < len(self._chips):
-                x = self.MARGIN
                 y += row_h
-                row_tops.append(y)
-                row_first.append(i + 1)
-        self._rects = rects
+                i = j
+            seg_start = seg_end
+        if not row_tops:
+            row_tops, row_first = [margin], [0]
+        self._xs, self._ys, self._ws = xs.tolist(), ys.tolist(), w.tolist()
+        self._chip_h = chip_h
         self._row_tops = row_tops
         self._row_first = row_first
-        self._content_height = (y + row_h + self.MARGIN) if self._chips else 0
+        self._content_height = (y + margin) if n else 0
         bar = self.verticalScrollBar()
         bar.setPageStep(self.viewport().height())
         bar.setRange(0, max(0, self._content_height - self.viewport().height()))
@@ -227,7 +255,7 @@ class TokenChipsView(QAbstractScrollArea):
         first_row = max(0, bisect_right(self._row_tops, top) - 1)
         last_row = bisect_right(self._row_tops, bottom)
         first = self._row_first[first_row]
-        last = self._row_first[last_row] if last_row < len(self._row_first) else len(self._rects)
+        last = self._row_first[last_row] if last_row < len(self._row_first) else len(self._xs)
         painter.translate(0, -offset)
         plain_pen = QPen(QColor("#90a4ae"))
         dashed_pen = QPen(QColor("#c62828"))
@@ -238,12 +266,12 @@ class TokenChipsView(QAbstractScrollArea):
         hover_pen.setWidth(2)
         text_color = QColor("#1b1b1b")
         special_text = QColor("#ffffff")
-        fills = [QColor(c) for c in PALETTE]
-        special_fill = QColor(SPECIAL_FILL)
+        fills = [QBrush(QColor(c)) for c in PALETTE]
+        special_fill = QBrush(QColor(SPECIAL_FILL))
         align = Qt.AlignmentFlag.AlignCenter
         for i in range(first, last):
             chip = self._chips[i]
-            rect = self._rects[i]
+            rect = self._rect(i)
             painter.setBrush(special_fill if chip.special else fills[i % len(fills)])
             if i == self._highlight:
                 painter.setPen(highlight_pen)
@@ -253,8 +281,11 @@ class TokenChipsView(QAbstractScrollArea):
                 painter.setPen(dashed_pen if chip.partial else plain_pen)
             painter.drawRoundedRect(rect.adjusted(0, 0, -1, -1), 3, 3)
             painter.setPen(special_text if chip.special else text_color)
-            painter.drawText(rect, align, self._metrics.elidedText(
-                self._text(chip), Qt.TextElideMode.ElideRight, rect.width() - 2 * self.PAD_X + 2))
+            text = self._text(chip)
+            if self._ws[i] < self._width_cache.get(text, 0):  # clipped to the row: elide
+                text = self._metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                rect.width() - 2 * self.PAD_X + 2)
+            painter.drawText(rect, align, text)
         painter.end()
 
     def scrollContentsBy(self, dx, dy) -> None:  # noqa: N802

@@ -121,6 +121,8 @@ def test_id_list_spans_point_at_each_id():
     result = core.tokenize("Hello, world")
     text, spans = core.id_list_text(result.pieces, result.n_tokens)
     assert text == "[15496, 11, 995]"
+    long_text, long_spans = core.id_list_text(core.tokenize("a " * 30).pieces, 31)
+    assert "\n" in long_text and [long_text[a:b] for a, b in long_spans] == ["64"] + ["257"] * 29 + ["220"]
     assert [text[a:b] for a, b in spans] == ["15496", "11", "995"]
     truncated, _ = core.id_list_text(result.pieces[:1], 3)
     assert "2 more" in truncated

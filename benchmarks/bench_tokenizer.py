@@ -1,0 +1,183 @@
+"""Tokenizer lab speed (issue 4), each figure beside a naive baseline in the same run.
+
+1. Retokenize and redraw 2,000 words (The Verdict's first 2,000 words, about 2,700 tokens): the
+   lab's path (tiktoken, per-token pieces, painted chips, ID list) through `TokenizerLab`, with
+   the chips, ID list and counts repainted synchronously, against a naive view that decodes every token on its own and shows the chips
+   as one rich-text HTML document in a QTextBrowser. Target: under 30 ms.
+2. Tokenize a 1 MB paste: `tokenize_core.tokenize` with the lab's chip cap (IDs for the whole
+   text, pieces for the drawn chips) against describing every token (no cap). Target: < 0.5 s.
+3. The BPE merge trace (pure Python over the vocabulary's ranks) on The Verdict, beside
+   tiktoken's own encode, for scale.
+
+    .venv/bin/python benchmarks/bench_tokenizer.py [--repeats 7]
+
+Prints one JSON object; times are medians in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import statistics
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+CPU_MS: dict[int, float] = {}  # id(fn) -> median CPU time of the last _median_ms(fn) call
+
+
+def _median_ms(fn, repeats: int) -> tuple[float, list[float]]:
+    """Median wall time in ms (and, in CPU_MS, the median CPU time of this thread).
+
+    This box is shared: wall times swell with other people's jobs, while the thread's CPU
+    time stays close to what the work costs on an idle machine. Both are reported.
+    """
+    times, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+    CPU_MS[id(fn)] = statistics.median(cpu)
+    return statistics.median(times), [round(t, 2) for t in times]
+
+
+def bench_redraw(repeats: int) -> dict:
+    from pathlib import Path
+    import tempfile
+
+    from PySide6.QtWidgets import QTextBrowser
+
+    from model.resources import read_the_verdict
+    from model.tokenizer import get_tokenizer
+    from studyapp.app import build_context, ensure_qapplication
+    from studyapp.labs.tokenizer import TokenizerLab
+    from studyapp.widgets.token_chips import PALETTE
+
+    app = ensure_qapplication()
+    words = read_the_verdict().split(" ")
+    text = " ".join(words[:2000])
+    ctx = build_context(Path(tempfile.mkdtemp()))
+    lab = TokenizerLab(ctx)
+    lab.resize(1100, 760)
+    lab.show()
+    app.processEvents()
+    lab.editor.blockSignals(True)
+    lab.editor.setPlainText(text)  # the typing itself is Qt's; the lab's work starts here
+    lab.editor.blockSignals(False)
+
+    def ours():
+        # Retokenize, then paint what a retokenization changes: the chips, the ID list and
+        # the counts (the tabs below only redraw when their own input changes).
+        lab._retokenize(force=True)
+        lab.chips.viewport().repaint()
+        lab.id_list.viewport().repaint()
+        lab.counts.repaint()
+
+    ours()  # warm caches (token labels, font metrics) as a running app has them
+    ours_ms, ours_all = _median_ms(ours, repeats)
+
+    tokenizer = get_tokenizer()
+    browser = QTextBrowser()
+    browser.resize(800, 400)
+    browser.show()
+
+    def naive():
+        ids = tokenizer.encode(text)
+        spans = []
+        for i, token_id in enumerate(ids):
+            piece = tokenizer.decode([token_id])
+            spans.append(f'<span style="background:{PALETTE[i % len(PALETTE)]}">'
+                         f"{html.escape(piece)}</span>")
+        browser.setHtml("".join(spans))
+        browser.repaint()
+
+    naive()
+    naive_ms, naive_all = _median_ms(naive, repeats)
+    result = {
+        "words": 2000, "tokens": lab.result.n_tokens, "chips_drawn": lab.chips.chip_count(),
+        "lab_ms_median": round(ours_ms, 2), "lab_cpu_ms_median": round(CPU_MS[id(ours)], 2),
+        "lab_ms_all": ours_all,
+        "naive_html_ms_median": round(naive_ms, 2),
+        "naive_html_cpu_ms_median": round(CPU_MS[id(naive)], 2), "naive_html_ms_all": naive_all,
+        "speedup_vs_naive": round(naive_ms / ours_ms, 2) if ours_ms else None,
+        "target_ms": 30, "meets_target_wall": ours_ms < 30,
+        "meets_target_cpu": CPU_MS[id(ours)] < 30,
+    }
+    lab.shutdown()
+    browser.close()
+    lab.close()
+    from studyapp.app import teardown
+
+    teardown()
+    return result
+
+
+def bench_megabyte(repeats: int) -> dict:
+    from model.resources import read_the_verdict
+    from model.tokenizer import get_tokenizer
+    from studyapp.labs import tokenizer_core as core
+    from studyapp.labs.tokenizer import CHIP_LIMIT
+
+    verdict = read_the_verdict()
+    big = (verdict * (1_000_000 // len(verdict) + 1))[:1_000_000]
+    core.tokenize("warm up")
+
+    def capped():
+        core.tokenize(big, CHIP_LIMIT)
+
+    def uncapped():
+        core.tokenize(big, None)
+
+    capped_ms, capped_all = _median_ms(capped, repeats)
+    full_ms, full_all = _median_ms(uncapped, max(3, repeats // 2))
+    encode_ms, _ = _median_ms(lambda: get_tokenizer().encode(big), repeats)
+    return {
+        "characters": len(big), "tokens": len(get_tokenizer().encode(big)),
+        "lab_capped_ms_median": round(capped_ms, 1),
+        "lab_capped_cpu_ms_median": round(CPU_MS[id(capped)], 1),
+        "lab_capped_ms_all": capped_all,
+        "describe_every_token_ms_median": round(full_ms, 1), "describe_every_token_ms_all":
+            full_all,
+        "tiktoken_encode_only_ms_median": round(encode_ms, 1),
+        "speedup_vs_uncapped": round(full_ms / capped_ms, 2) if capped_ms else None,
+        "target_ms": 500, "meets_target_wall": capped_ms < 500,
+    }
+
+
+def bench_bpe_trace(repeats: int) -> dict:
+    from model.bpe import trace_ids, trace_text
+    from model.resources import read_the_verdict
+    from model.tokenizer import get_tokenizer
+
+    verdict = read_the_verdict()
+    trace_ms, _ = _median_ms(lambda: trace_text(verdict), max(3, repeats // 2))
+    encode_ms, _ = _median_ms(lambda: get_tokenizer().encode(verdict), repeats)
+    same = trace_ids(trace_text(verdict)) == get_tokenizer().encode(verdict)
+    word_ms, _ = _median_ms(lambda: trace_text("someunknownPlace"), repeats)
+    return {"text": "The Verdict", "python_trace_ms_median": round(trace_ms, 1),
+            "tiktoken_encode_ms_median": round(encode_ms, 2),
+            "one_word_trace_ms_median": round(word_ms, 3), "same_ids_as_tiktoken": same}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    out = {
+        "benchmark": "tokenizer lab",
+        "redraw_2000_words": bench_redraw(args.repeats),
+        "tokenize_1mb": bench_megabyte(args.repeats),
+        "bpe_trace": bench_bpe_trace(args.repeats),
+        "cpu_count": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    print(json.dumps(out, indent=2))
+    os._exit(0)  # skip interpreter teardown of Qt objects (pyqtgraph/PySide6 exit crashes)
+
+
+if __name__ == "__main__":
+    main()
