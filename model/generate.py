@@ -199,7 +199,7 @@ def check_settings(max_new_tokens: int, temperature: float, top_k: int | None,
                    top_p: float | None, seed: int | None, vocab_size: int
                    ) -> tuple[SamplingSettings, list[str]]:
     """Validate decoding settings: returns them normalised with notices, or raises ValueError
-    with a message for the learner (negative temperature, negative counts, top-p outside (0, 1])."""
+    with a message for the learner (negative temperature or counts, top-p outside (0, 1])."""
     notices = []
     if temperature is None or temperature != temperature or temperature < 0:
         raise ValueError(f"Temperature must be 0 or more (0 means greedy decoding); "

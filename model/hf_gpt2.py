@@ -57,7 +57,7 @@ def _strip(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def is_hf_gpt2(state_dict: Mapping[str, object]) -> bool:
-    """True when the tensor names are GPT-2's Hugging Face ones (with or without `transformer.`)."""
+    """True when the tensor names are GPT-2's Hugging Face ones (`transformer.` prefix or not)."""
     keys = set(_strip(dict.fromkeys(state_dict)))  # type: ignore[arg-type]
     return "wte.weight" in keys and "wpe.weight" in keys and any(
         k.startswith("h.0.") for k in keys)

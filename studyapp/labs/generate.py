@@ -20,12 +20,13 @@ import time
 from collections import OrderedDict
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from studyapp.labs.generate_controls import DecodingControls
-from studyapp.labs.generate_core import NextTokenView, next_token_view, token_label
+from studyapp.labs.generate_core import (DEFAULT_BARS, MAX_BARS, NextTokenView, next_token_view,
+                                         token_label)
 from studyapp.widgets.bar_chart import BarChart
 from studyapp.widgets.model_manager import ModelManager
 from studyapp.widgets.token_stream import TokenStream
@@ -33,13 +34,17 @@ from studyapp.workers import JobThread
 
 DEFAULT_PROMPT = "Every effort moves you"
 LOGITS_KEPT = 64  # positions whose logits are remembered (each 50,257 floats)
-NOTICE_STYLE = "color: #8a5a00;"
-ERROR_STYLE = "color: #b00020; font-weight: bold;"
+NOTICE_STYLE = "color: #b07000;"
+ERROR_STYLE = "color: #d03040; font-weight: bold;"
 
 
 def token_piece(tokenizer, token_id: int) -> str:
     """A token's own text; a byte that is half a character shows as U+FFFD."""
     return tokenizer.decode_single_token_bytes(token_id).decode("utf-8", errors="replace")
+
+
+def _prob(p: float) -> str:
+    return f"{p:.4f}" if p >= 0.001 or p == 0 else f"{p:.3e}"
 
 
 def token_name(tokenizer, token_id: int) -> str:
@@ -77,9 +82,11 @@ class GeneratePanel(QWidget):
 
         self.model_line = QLabel()
         self.model_line.setTextFormat(Qt.TextFormat.RichText)
+        self.model_line.setWordWrap(True)
         self.prompt = QPlainTextEdit()
         self.prompt.setPlaceholderText("Type a prompt (empty: start from <|endoftext|>)")
-        self.prompt.setFixedHeight(62)
+        self.prompt.setMinimumHeight(36)
+        self.prompt.setMaximumHeight(62)
         self.controls = DecodingControls()
         self.generate_button = QPushButton("Generate")
         self.generate_button.setDefault(True)
@@ -94,14 +101,14 @@ class GeneratePanel(QWidget):
         self.notice = QLabel()
         self.notice.setWordWrap(True)
         self.status = QLabel()
-        self.status.setStyleSheet("color: #505050;")
+        self.status.setStyleSheet("color: #7a7a7a;")
         buttons.addWidget(self.status)
 
         self.output = TokenStream()
         self.output.token_clicked.connect(self.select_position)
         hint = QLabel("Grey: prompt tokens; blue: generated. Click a token to see what the "
                       "model predicted after it.")
-        hint.setStyleSheet("color: #606060;")
+        hint.setStyleSheet("color: #7a7a7a;")
         hint.setWordWrap(True)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -114,11 +121,19 @@ class GeneratePanel(QWidget):
         self.path.setTextFormat(Qt.TextFormat.RichText)
         self.path.setWordWrap(True)
         self.path.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.chart, 3)
-        right_layout.addWidget(self.path, 2)
+        self.chart.setMinimumHeight(190)
+        self.chart.resized.connect(self.redraw_chart)
+        right = QSplitter(Qt.Orientation.Vertical)
+        path_scroll = QScrollArea()  # the path's text scrolls when the window is small
+        path_scroll.setWidgetResizable(True)
+        path_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        path_scroll.setWidget(self.path)
+        right.addWidget(self.chart)
+        right.addWidget(path_scroll)
+        right.setChildrenCollapsible(False)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        right.setSizes([330, 210])
 
         splitter = QSplitter()
         splitter.addWidget(left)
@@ -133,6 +148,13 @@ class GeneratePanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.notice)
         layout.addWidget(splitter, 1)
+
+        for keys, slot in (("Ctrl+Return", self.start_generation),
+                           ("Ctrl+Enter", self.start_generation),
+                           ("Escape", self.stop_generation)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
 
         self._prompt_timer = QTimer(self)
         self._prompt_timer.setSingleShot(True)
@@ -314,8 +336,10 @@ class GeneratePanel(QWidget):
             return
         top_k = values["top_k"]
         top_k = top_k if top_k and top_k < len(self._logits[index]) else None
+        wanted = min(top_k or DEFAULT_BARS, MAX_BARS)
+        shown = min(wanted, self.chart.fitting_bars()) if self.chart.isVisible() else wanted
         view = next_token_view(self._logits[index], values["temperature"], top_k,
-                               values["top_p"])
+                               values["top_p"], bars=shown)
         self.last_view = view
         tok = self.session.tokenizer
         labels = [token_name(tok, i) for i in view.ids]
@@ -327,8 +351,9 @@ class GeneratePanel(QWidget):
         mode = ("greedy: softmax at T = 1, argmax in orange" if view.greedy else
                 f"T = {view.temperature:g}" + (f", top-k {view.top_k}" if view.top_k else "")
                 + (f", top-p {view.top_p:g}" if view.top_p else ""))
+        room = f" (of {wanted}: enlarge the chart to see all)" if shown < wanted else ""
         title = (f"<b>Next token {where}</b> (\u201c{html.escape(before)}\u201d): top "
-                 f"{len(view.ids)} of {view.vocab:,}; {mode}."
+                 f"{len(view.ids)}{room} of {view.vocab:,}; {mode}."
                  + (" Outlined: the token that came next." if marks else ""))
         argmax_bar = view.ids.index(view.argmax) if view.argmax in view.ids else None
         self.chart.set_bars(labels, view.probs, highlight=argmax_bar, marks=marks, title=title)
@@ -341,7 +366,7 @@ class GeneratePanel(QWidget):
             style = " style='color:#c05000; font-weight:bold'" if mark else ""
             rows.append(f"<tr{style}><td>{html.escape(labels[i])}</td><td align=right>"
                         f"{view.ids[i]}</td><td align=right>{view.logits[i]:.3f}</td>"
-                        f"<td align=right>{view.probs[i]:.4f}</td><td>{mark}</td></tr>")
+                        f"<td align=right>{_prob(view.probs[i])}</td><td>{mark}</td></tr>")
         if view.greedy:
             steps = ("logits (one per vocabulary entry) \u2192 softmax \u2192 argmax "
                      f"\u2192 ID {view.argmax} \u201c{html.escape(labels[0])}\u201d. Softmax "
@@ -363,7 +388,7 @@ class GeneratePanel(QWidget):
                     f"{html.escape(token_name(self.session.tokenizer, following))}"
                     f"\u201d.")
         return (f"<b>Decoding path</b>: {steps}{came}<table cellspacing=0 cellpadding=2>"
-                "<tr style='color:#555'><td>token</td><td align=right>ID</td>"
+                "<tr style='color:#7a7a7a'><td>token</td><td align=right>ID</td>"
                 "<td align=right>logit</td><td align=right>probability</td><td></td></tr>"
                 + "".join(rows) + "</table>")
 
@@ -510,11 +535,11 @@ class GenerateArea(QWidget):
         self.loss = LossPanel(ctx)
         self.compare = ComparePanel(ctx)
         self.models = ModelManager(ctx)
-        self.tabs.addTab(self.generate, "Generate")
-        self.tabs.addTab(self.demos, "Chapter 5: temperature and top-k")
-        self.tabs.addTab(self.loss, "Loss of a continuation")
-        self.tabs.addTab(self.compare, "Side by side")
-        self.tabs.addTab(self.models, "Models")
+        self.panels = (self.generate, self.demos, self.loss, self.compare, self.models)
+        titles = ("Generate", "Chapter 5: temperature and top-k", "Loss of a continuation",
+                  "Side by side", "Models")
+        for panel, title in zip(self.panels, titles):
+            self.tabs.addTab(panel, title)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tabs)
@@ -529,9 +554,15 @@ class GenerateArea(QWidget):
     def file_actions(self) -> list[QAction]:
         return [self._open_action, self._manage_action]
 
+    def shortcuts(self) -> list[tuple[str, str]]:
+        return [("Ctrl+Enter", "generate from the prompt"), ("Esc", "stop generating")]
+
+    def current_panel(self) -> QWidget:
+        return self.panels[self.tabs.currentIndex()]
+
     def show_models(self) -> None:
         self.ctx.navigator.open("generate", {"tab": "models"})
-        self.tabs.setCurrentWidget(self.models)
+        self.show_tab("models")
 
     def show_tab(self, key: str) -> None:
         if key in self.TABS:
@@ -560,7 +591,7 @@ class GenerateArea(QWidget):
         if "target" in payload:
             self.loss.target.setText(str(payload["target"]))
         if payload.get("run"):
-            if self.tabs.currentWidget() is self.loss:
+            if self.current_panel() is self.loss:
                 self.loss.compute()
             else:
                 self.generate.start_generation()

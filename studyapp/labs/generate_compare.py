@@ -47,10 +47,12 @@ class ComparePanel(QWidget):
         self.outputs: list[TokenStream] = []
         for side in range(2):
             combo = QComboBox()
-            combo.setMinimumContentsLength(24)
+            combo.setMinimumContentsLength(12)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             info = QLabel()
             info.setWordWrap(True)
-            info.setStyleSheet("color: #505050;")
+            info.setStyleSheet("color: #7a7a7a;")
             output = TokenStream()
             output.set_placeholder("The text appears here, token by token.")
             combo.currentIndexChanged.connect(lambda _i, s=side: self._show_info(s))
@@ -135,7 +137,7 @@ class ComparePanel(QWidget):
             settings, notices = self.controls.checked(vocab)
         except ValueError as exc:
             self.message.setTextFormat(Qt.TextFormat.RichText)
-            self.message.setText(f"<span style='color:#b00020'><b>{html.escape(str(exc))}"
+            self.message.setText(f"<span style='color:#d03040'><b>{html.escape(str(exc))}"
                                  "</b></span>")
             return False
         from model.generate import prepare_prompt

@@ -19,7 +19,7 @@ class DecodingControls(QWidget):
         self.greedy.setToolTip("Temperature 0: always take the most likely token (section 4.7)")
         self.temperature_slider = QSlider(Qt.Orientation.Horizontal)
         self.temperature_slider.setRange(0, 5 * T_SCALE)
-        self.temperature_slider.setMinimumWidth(110)
+        self.temperature_slider.setMinimumWidth(60)
         self.temperature = QDoubleSpinBox()
         # Negative values can be typed so that the refusal can be seen, and explained.
         self.temperature.setRange(-5.0, 10.0)
@@ -29,7 +29,7 @@ class DecodingControls(QWidget):
                                     "below 1 sharper, above 1 flatter (section 5.3.1)")
         self.top_k_slider = QSlider(Qt.Orientation.Horizontal)
         self.top_k_slider.setRange(0, 100)
-        self.top_k_slider.setMinimumWidth(90)
+        self.top_k_slider.setMinimumWidth(50)
         self.top_k = QSpinBox()
         self.top_k.setRange(0, 1_000_000)
         self.top_k.setSpecialValueText("off")
@@ -53,22 +53,23 @@ class DecodingControls(QWidget):
         self.kv_cache.setToolTip("Keep the keys and values of earlier tokens: the same tokens, "
                                  "faster")
 
+        # Two rows, so the lab still fits a small window.
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(8)
         row = [self.greedy, QLabel("Temperature"), self.temperature_slider, self.temperature,
-               QLabel("Top-k"), self.top_k_slider, self.top_k, QLabel("Top-p"), self.top_p]
+               QLabel("Top-k"), self.top_k_slider, self.top_k]
         for col, w in enumerate(row):
             grid.addWidget(w, 0, col)
         second = QHBoxLayout()
         second.setSpacing(8)
-        for w in (QLabel("Max new tokens"), self.max_new_tokens, QLabel("Seed"), self.seed,
-                  self.kv_cache):
+        for w in (QLabel("Top-p"), self.top_p, QLabel("Max new tokens"), self.max_new_tokens,
+                  QLabel("Seed"), self.seed, self.kv_cache):
             second.addWidget(w)
         second.addStretch(1)
         grid.addLayout(second, 1, 0, 1, len(row))
-        grid.setColumnStretch(2, 2)
-        grid.setColumnStretch(5, 1)
+        grid.setColumnStretch(2, 3)
+        grid.setColumnStretch(5, 2)
 
         self.temperature.setValue(1.0)
         self.temperature_slider.setValue(T_SCALE)

@@ -50,6 +50,7 @@ def _item(text: str, bold: bool = False, background: QColor | None = None,
         item.setFont(font)
     if background is not None:
         item.setBackground(QBrush(background))
+        item.setForeground(QBrush(QColor("#111111")))  # light cells stay readable in dark mode
     return item
 
 
@@ -96,7 +97,7 @@ class DemosPanel(QWidget):
         self.temperature_table = _table(9, 9)
         self.temperature_table.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
-        self.temperature_plot = pg.PlotWidget(background="w")
+        self.temperature_plot = pg.PlotWidget()  # the theme's background (pyqtgraph config)
         self.temperature_plot.setMenuEnabled(False)
         self.temperature_plot.setMouseEnabled(x=False, y=False)
         self.temperature_plot.hideButtons()
@@ -391,7 +392,7 @@ class LossPanel(QWidget):
         self.done.emit(reason)
 
     def _say_error(self, message: str) -> None:
-        self.summary.setText(f"<span style='color:#b00020'><b>{html.escape(message)}</b></span>")
+        self.summary.setText(f"<span style='color:#d03040'><b>{html.escape(message)}</b></span>")
 
     def _show(self, record) -> None:
         tok = self.session.tokenizer
@@ -434,7 +435,7 @@ class LossPanel(QWidget):
         self.summary.setText(
             f"Model: <b>{html.escape(name)}</b>. Cross-entropy = {formula} = <b>{ce:.4f}</b>; "
             f"perplexity = exp({ce:.4f}) = <b>{perplexity:,.4f}</b>{extra}. "
-            + (f"<br><span style='color:#8a5a00'>{html.escape(notices)}</span>"
+            + (f"<br><span style='color:#b07000'>{html.escape(notices)}</span>"
                if notices else ""))
 
     def shutdown(self) -> None:

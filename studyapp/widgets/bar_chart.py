@@ -31,6 +31,7 @@ MASKED = QColor("#d0d0d0")
 
 class BarChart(QWidget):
     updated = Signal()
+    resized = Signal()  # the owner may want to show fewer or more bars
 
     def __init__(self, max_bars: int = 25, parent=None):
         super().__init__(parent)
@@ -38,7 +39,9 @@ class BarChart(QWidget):
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.plot = pg.PlotWidget(background="w")
+        # Background and text follow the theme (pyqtgraph's config, set by studyapp.theme).
+        fg = pg.getConfigOption("foreground")
+        self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
@@ -48,11 +51,11 @@ class BarChart(QWidget):
         font.setPointSize(9)
         left = self.plot.getAxis("left")
         left.setStyle(tickFont=font, tickLength=0)
-        left.setPen("#606060")
-        left.setTextPen("#202020")
+        left.setPen(fg)
+        left.setTextPen(fg)
         bottom = self.plot.getAxis("bottom")
-        bottom.setPen("#606060")
-        bottom.setTextPen("#404040")
+        bottom.setPen(fg)
+        bottom.setTextPen(fg)
         bottom.setLabel("probability")
         bottom.enableAutoSIPrefix(False)
         self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.7, width=[0], brushes=[BAR],
@@ -68,14 +71,14 @@ class BarChart(QWidget):
             self.plot.addItem(item)
         self.values = []
         for _ in range(max_bars):
-            text = pg.TextItem("", color="#202020", anchor=(0, 0.5))
+            text = pg.TextItem("", color=fg, anchor=(0, 0.5))
             text.setFont(font)
             self.plot.addItem(text)
             self.values.append(text)
         self.message = QLabel()
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #606060; font-size: 13px;")
+        self.message.setStyleSheet("color: #7a7a7a; font-size: 13px;")
         page = QWidget()
         self._stack = QStackedLayout(page)
         self._stack.addWidget(self.plot)
@@ -88,12 +91,21 @@ class BarChart(QWidget):
         self.data: list[float] = []
         self.show_message("Nothing to show yet.")
 
+    def fitting_bars(self, px_per_bar: int = 17) -> int:
+        """How many bars the plot has room for at its current height (at least 5)."""
+        return max(5, (self.plot.height() - 45) // px_per_bar)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if event.oldSize().height() != event.size().height():
+            self.resized.emit()
+
     def show_message(self, text: str) -> None:
         self.message.setText(text)
         self._stack.setCurrentWidget(self.message)
 
-    def set_bars(self, labels: Sequence[str], values: Sequence[float], highlight: int | None = None,
-                 marks: Sequence[int] = (), title: str | None = None,
+    def set_bars(self, labels: Sequence[str], values: Sequence[float],
+                 highlight: int | None = None, marks: Sequence[int] = (), title: str | None = None,
                  x_max: float | None = None, value_format: str | None = None,
                  reference: tuple[float, str] | None = None) -> None:
         n = min(len(labels), len(values), self.max_bars)
@@ -103,7 +115,8 @@ class BarChart(QWidget):
         widths = np.asarray(self.data, dtype=float)
         brushes = [ACCENT if i == highlight else (BAR if widths[i] > 0 else MASKED)
                    for i in range(n)]
-        pens = [pg.mkPen("#202020", width=2) if i in marks else pg.mkPen(None) for i in range(n)]
+        outline = pg.mkPen(pg.getConfigOption("foreground"), width=2)
+        pens = [outline if i in marks else pg.mkPen(None) for i in range(n)]
         self.bars.setOpts(x0=np.zeros(n), y=ys, height=0.7, width=widths, brushes=brushes,
                           pens=pens)
         self.plot.getAxis("left").setTicks([[(i, self.labels[i]) for i in range(n)]])

@@ -96,6 +96,9 @@ class ModelManager(QWidget):
         add_box = QGroupBox("Add a model")
         form = QFormLayout(add_box)
         self.preset = QComboBox()
+        self.preset.setMinimumContentsLength(12)
+        self.preset.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         for name, cfg in PRESETS.items():
             self.preset.addItem(f"{name}  ({cfg.n_layers} layers, emb {cfg.emb_dim}, "
                                 f"context {cfg.context_length})", name)
@@ -129,7 +132,7 @@ class ModelManager(QWidget):
                       "state dicts (.pth, e.g. its converted gpt2-small-124M.pth) and GPT-2 in "
                       "the Hugging Face layout (model.safetensors). Nothing is downloaded.")
         hint.setWordWrap(True)
-        hint.setStyleSheet("color: #606060;")
+        hint.setStyleSheet("color: #7a7a7a;")
         form.addRow(hint)
 
         self.status = QLabel()
@@ -198,10 +201,10 @@ class ModelManager(QWidget):
         entry = self.selected_entry()
         if entry is None:
             return
-        rows = "".join(f"<tr><td style='color:#555; padding-right:10px'>{label}</td>"
+        rows = "".join(f"<tr><td style='color:#7a7a7a; padding-right:10px'>{label}</td>"
                        f"<td>{_escape(value)}</td></tr>"
                        for label, value in models_core.details(entry))
-        used = (" <span style='color:#1a7f37'>(in use by the labs)</span>"
+        used = (" <span style='color:#2e8b57'>(in use by the labs)</span>"
                 if entry is self.session.current else "")
         self.details.setText(f"<b>{_escape(entry.name)}</b>{used}<table>{rows}</table>")
         self._update_buttons()
@@ -306,7 +309,7 @@ class ModelManager(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet("color: #b00020;" if error else "color: #1a5f2a;")
+        self.status.setStyleSheet("color: #d03040;" if error else "color: #2e8b57;")
 
     def shutdown(self) -> None:
         if self._job is not None:

@@ -149,9 +149,9 @@ def test_apply_state_file_actions_and_screenshot(qtbot, area, ctx, tmp_path):
     panel = area.generate
     assert panel.ids == get_tokenizer().encode("I really like")
     assert not panel.controls.greedy.isChecked() and panel.last_view.top_k == 3
-    assert area.tabs.currentWidget() is panel
+    assert area.current_panel() is panel
     area.apply_state({"tab": "models"})
-    assert area.tabs.currentWidget() is area.models
+    assert area.current_panel() is area.models
     actions = area.file_actions()
     assert any("Open" in a.text() and "model" in a.text() for a in actions)
     area.prepare_screenshot()
