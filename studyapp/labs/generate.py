@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPus
 
 from studyapp.labs.generate_controls import DecodingControls
 from studyapp.labs.generate_core import (DEFAULT_BARS, MAX_BARS, NextTokenView, next_token_view,
-                                         token_label)
+                                         token_name, token_piece)
 from studyapp.widgets.bar_chart import BarChart
 from studyapp.widgets.model_manager import ModelManager
 from studyapp.widgets.token_stream import TokenStream
@@ -38,22 +38,8 @@ NOTICE_STYLE = "color: #b07000;"
 ERROR_STYLE = "color: #d03040; font-weight: bold;"
 
 
-def token_piece(tokenizer, token_id: int) -> str:
-    """A token's own text; a byte that is half a character shows as U+FFFD."""
-    return tokenizer.decode_single_token_bytes(token_id).decode("utf-8", errors="replace")
-
-
 def _prob(p: float) -> str:
     return f"{p:.4f}" if p >= 0.001 or p == 0 else f"{p:.3e}"
-
-
-def token_name(tokenizer, token_id: int) -> str:
-    """A token for a label: whitespace made visible, part of a character shown as its bytes."""
-    data = tokenizer.decode_single_token_bytes(token_id)
-    try:
-        return token_label(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        return "".join(f"<{b:02X}>" for b in data)
 
 
 class GeneratePanel(QWidget):

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPla
                                QPushButton, QVBoxLayout, QWidget)
 
 from studyapp.labs.generate_controls import DecodingControls
+from studyapp.labs.generate_core import token_piece
 from studyapp.widgets.token_stream import TokenStream
 from studyapp.workers import JobThread
 
@@ -146,9 +147,8 @@ class ComparePanel(QWidget):
         text = self.prompt.toPlainText()
         prompts = [prepare_prompt(text, tok, m.config.context_length) for m in models]
         for side, prepared in enumerate(prompts):
-            self.outputs[side].set_tokens(
-                [tok.decode_single_token_bytes(i).decode("utf-8", errors="replace")
-                 for i in prepared.ids], len(prepared.ids))
+            self.outputs[side].set_tokens([token_piece(tok, i) for i in prepared.ids],
+                                          len(prepared.ids))
         notes = notices + sorted({n for p in prompts for n in p.notices})
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setText(" ".join(notes))
@@ -188,8 +188,7 @@ class ComparePanel(QWidget):
 
     def _on_token(self, record) -> None:
         side, token = record
-        piece = self.session.tokenizer.decode_single_token_bytes(token).decode(
-            "utf-8", errors="replace")
+        piece = token_piece(self.session.tokenizer, token)
         self.outputs[side].append(piece, f"ID {token}")
 
     def _on_finished(self, reason: str) -> None:

@@ -26,6 +26,30 @@ def token_label(text: str) -> str:
             .replace("\r", "\u240d"))
 
 
+def _token_bytes(tokenizer, token_id: int) -> bytes | None:
+    try:
+        return tokenizer.decode_single_token_bytes(token_id)
+    except KeyError:  # a model with a padded vocabulary (e.g. 50,304) may pick an unused ID
+        return None
+
+
+def token_piece(tokenizer, token_id: int) -> str:
+    """A token's own text; a byte that is half a character shows as U+FFFD."""
+    data = _token_bytes(tokenizer, token_id)
+    return f"<ID {token_id}>" if data is None else data.decode("utf-8", errors="replace")
+
+
+def token_name(tokenizer, token_id: int) -> str:
+    """A token for a label: whitespace made visible, part of a character shown as its bytes."""
+    data = _token_bytes(tokenizer, token_id)
+    if data is None:
+        return f"<ID {token_id}: not in GPT-2's vocabulary>"
+    try:
+        return token_label(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "".join(f"<{b:02X}>" for b in data)
+
+
 @dataclass
 class NextTokenView:
     ids: list[int]  # the bars, most likely first
