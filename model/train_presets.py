@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.config import PRESETS, GPTConfig
-from model.train import TrainConfig, TrainingError
+from model.train_config import TrainConfig, TrainingError, parameter_count
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,13 @@ def get_training_preset(name: str) -> TrainingPreset:
 
 
 def describe_presets() -> str:
-    from model.gpt import count_parameters
-
     lines = []
     for p in TRAINING_PRESETS.values():
         m, t = p.model, p.train
         lines.append(
             f"{p.name:<11} {p.description}\n"
             f"{'':<11} emb {m.emb_dim}, {m.n_layers} layers, {m.n_heads} heads, context "
-            f"{m.context_length}, dropout {m.drop_rate:g}, {count_parameters(m):,} parameters; "
+            f"{m.context_length}, dropout {m.drop_rate:g}, {parameter_count(m):,} parameters; "
             f"lr {t.lr:g}, weight decay {t.weight_decay:g}, batch {t.batch_size}, "
             f"{t.epochs} epochs, eval every {t.eval_every}, warmup {t.warmup_steps}, "
             f"cosine {'on' if t.cosine else 'off'}, clip {t.grad_clip or 'off'}, seed {t.seed}"

@@ -29,7 +29,8 @@ AREAS: tuple[Area, ...] = (
          "Chapter 2: token and positional embeddings"),
     Area("attention", "Attention", "studyapp.labs.attention", "Chapter 3: attention mechanisms"),
     Area("generate", "Generate", "studyapp.labs.generate", "Chapters 4 and 5: generating text"),
-    Area("training", "Training", None, "Chapter 5: pretraining on unlabeled data"),
+    Area("training", "Training", "studyapp.labs.training",
+         "Chapter 5: pretraining on unlabeled data"),
 )
 
 

@@ -1,0 +1,219 @@
+"""The Training lab: settings, a short run end to end, pause/stop, bad input, loading."""
+
+from __future__ import annotations
+
+import pytest
+
+from studyapp.labs import training_core as core
+
+SHORT_TEXT = ("Every effort moves you forward, and the model learns the next word. " * 30)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models on a shared machine: no OpenMP waiting
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def lab(ctx, qtbot):
+    from studyapp.labs.training import TrainingLab
+
+    widget = TrainingLab(ctx)
+    qtbot.addWidget(widget)
+    yield widget
+    widget.shutdown()
+
+
+@pytest.fixture
+def short_corpus(tmp_path):
+    path = tmp_path / "short.txt"
+    path.write_text(SHORT_TEXT, encoding="utf-8")
+    return path
+
+
+def make_tiny(lab, corpus, epochs=2, batch=4):
+    lab.apply_preset("tiny")
+    lab.emb_dim.setValue(16)
+    lab.n_layers.setValue(1)
+    lab.n_heads.setValue(2)
+    lab.context.setValue(16)
+    lab.batch.setValue(batch)
+    lab.epochs.setValue(epochs)
+    lab.eval_every.setValue(4)
+    lab.set_corpus_file(corpus)
+
+
+def test_presets_fill_the_fields_and_the_size_is_shown_before_training(lab):
+    from model.train_presets import TRAINING_PRESETS
+
+    default = TRAINING_PRESETS["default"]
+    assert lab.emb_dim.value() == default.model.emb_dim
+    assert lab.lr.value() == pytest.approx(default.train.lr)
+    assert "parameters" in lab.size_label.text() and "while training" in lab.size_label.text()
+    lab.apply_preset("gpt2-124m")
+    assert (lab.emb_dim.value(), lab.context.value(), lab.batch.value()) == (768, 256, 2)
+    assert lab.lr.value() == pytest.approx(5e-4)
+    assert "162.42M parameters" in lab.size_label.text()
+    lab.n_heads.setValue(5)
+    assert "divisible" in lab.size_label.text()
+
+
+def test_a_short_run_plots_samples_saves_and_is_used_in_labs(lab, ctx, qtbot, short_corpus):
+    make_tiny(lab, short_corpus)
+    with qtbot.waitSignal(lab.saved, timeout=60_000) as saved:
+        with qtbot.waitSignal(lab.run_finished, timeout=60_000) as finished:
+            assert lab.start_training()
+            assert not lab.train_button.isEnabled() and lab.stop_button.isEnabled()
+    assert finished.args == ["completed"]
+    path = saved.args[0]
+    assert path and path.startswith(str(ctx.data_dir / "checkpoints"))
+    lab.plot.refresh()
+    assert len(lab.plot.train.y) == lab._done["step"] > 0
+    assert len(lab.plot.val.y) >= 2
+    assert lab.latest_sample.text().startswith("Every effort moves you")
+    assert "step 4" in lab.history.toPlainText()
+    assert "Finished" in lab.status.text() and lab.progress.value() == lab.progress.maximum()
+    assert lab.use_button.isEnabled()
+    with qtbot.waitSignal(ctx.models.current_changed, timeout=5000):
+        assert lab.use_in_labs()
+    entry = ctx.models.current
+    assert entry.source == core.TRAINED_SOURCE and entry.config.emb_dim == 16
+    assert entry.meta["curve"]["val_loss"] and entry.meta["checkpoint"] == path
+    assert not lab.use_button.isEnabled()
+
+
+def test_pause_resume_and_stop(lab, qtbot, short_corpus):
+    make_tiny(lab, short_corpus, epochs=500)
+    steps = []
+    with qtbot.waitSignal(lab.run_started, timeout=5000):
+        lab.start_training()
+    lab._job.record.connect(lambda r: steps.append(r) if r.get("event") == "step" else None)
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=30_000)
+    lab.pause_button.setChecked(True)
+    assert lab._job.token.paused and lab.pause_button.text() == "Resume"
+    qtbot.wait(150)  # let a step that was running finish
+    count = len(steps)
+    qtbot.wait(300)
+    assert len(steps) == count  # nothing happens while paused
+    lab.pause_button.setChecked(False)
+    qtbot.waitUntil(lambda: len(steps) > count, timeout=30_000)
+    with qtbot.waitSignal(lab.saved, timeout=30_000):
+        with qtbot.waitSignal(lab.run_finished, timeout=30_000) as finished:
+            lab.stop_button.click()
+    assert finished.args == ["stopped"]
+    assert "Stopped" in lab.status.text() and lab.train_button.isEnabled()
+
+
+@pytest.mark.parametrize("setup, words", [
+    (lambda lab: lab.batch.setValue(0), "batch size must be a whole number above 0"),
+    (lambda lab: lab.lr.setValue(0.0), "learning rate must be above 0"),
+    (lambda lab: lab.corpus_file.setChecked(True), "no text file chosen"),
+])
+def test_bad_settings_are_refused_with_a_message(lab, setup, words):
+    setup(lab)
+    assert not lab.start_training()
+    assert words in lab.message.text() and lab.train_button.isEnabled()
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00binary", "binary"),
+    ("caf\u00e9".encode("latin-1") * 50, "not UTF-8"),
+    (b"", "empty"),
+    ("A short note.".encode(), "too short"),
+])
+def test_bad_corpus_files_fail_with_a_message_and_the_lab_stays_usable(
+        lab, qtbot, tmp_path, content, words):
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(content)
+    make_tiny(lab, path)
+    with qtbot.waitSignal(lab.run_finished, timeout=30_000) as finished:
+        assert lab.start_training()
+    assert finished.args == ["failed"]
+    assert words in lab.message.text()
+    assert lab.train_button.isEnabled() and lab.emb_dim.isEnabled()
+
+
+def test_a_short_corpus_message_suggests_a_context(lab, qtbot, tmp_path):
+    path = tmp_path / "short.txt"
+    path.write_text("Every effort moves you. " * 40)
+    make_tiny(lab, path)
+    lab.context.setValue(256)
+    with qtbot.waitSignal(lab.run_finished, timeout=30_000):
+        lab.start_training()
+    assert "context length of 16 or less" in lab.message.text()
+
+
+def test_an_unwritable_checkpoint_folder_is_refused_before_training(lab, ctx, short_corpus):
+    (ctx.data_dir / "checkpoints").write_text("a file where the folder should be")
+    make_tiny(lab, short_corpus)
+    assert not lab.start_training()
+    assert "checkpoints cannot be written" in lab.message.text()
+
+
+def test_load_an_app_checkpoint_with_its_curve_and_a_book_state_dict(lab, ctx, qtbot, tmp_path):
+    import torch
+
+    from model.config import GPTConfig
+    from model.gpt import GPTModel
+    from model.resources import read_the_verdict
+    from model.train import TrainConfig, Trainer
+
+    cfg = GPTConfig(context_length=16, emb_dim=16, n_heads=2, n_layers=1, drop_rate=0.0)
+    trainer = Trainer(cfg, TrainConfig(batch_size=2, max_steps=4, eval_every=2,
+                                       sample_tokens=3, eval_max_windows=4),
+                      read_the_verdict())
+    list(trainer.run())
+    app_file = trainer.save(tmp_path / "mine.safetensors")
+    with qtbot.waitSignal(lab.loaded, timeout=20_000) as loaded:
+        assert lab.load_path(app_file)
+    assert loaded.args[0] is True
+    lab.plot.refresh()
+    assert lab.plot.val.x == [2, 4] and len(lab.plot.train.x) == 4
+    assert "training curve is shown" in lab.status.text()
+    with qtbot.waitSignal(ctx.models.current_changed, timeout=5000):
+        assert lab.use_in_labs()
+    assert ctx.models.current.config == cfg
+
+    book = tmp_path / "model.pth"
+    torch.manual_seed(1)
+    torch.save(GPTModel(cfg).state_dict(), book)
+    with qtbot.waitSignal(lab.loaded, timeout=20_000) as loaded:
+        lab.load_path(book, n_heads=2)
+    assert loaded.args[0] is True and "no training curve" in lab.status.text()
+
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    with qtbot.waitSignal(lab.loaded, timeout=20_000) as loaded:
+        lab.load_path(junk)
+    assert loaded.args[0] is False and "Could not load" in lab.message.text()
+    assert lab.train_button.isEnabled()
+
+
+def test_loss_plot_smoothing_log_axis_and_tokens_axis(qtbot):
+    from studyapp.widgets.loss_plot import LossPlot, ema
+
+    plot = LossPlot(refresh_hz=50)
+    qtbot.addWidget(plot)
+    for step in range(1, 21):
+        plot.add_step(step, step * 256, 10.0 - step * 0.2 + (0.5 if step % 2 else -0.5))
+    plot.add_eval(10, 2560, 8.0)
+    plot.add_eval(20, 5120, 7.0)
+    qtbot.waitUntil(lambda: plot.refresh_count >= 1, timeout=2000)
+    assert plot.plot.getPlotItem().getAxis("top").scale == 256
+    raw = list(plot.train.y)
+    assert plot.train.smooth == pytest.approx(ema(raw, 0.6))
+    plot.set_smoothing(0.0)
+    assert plot.train.smooth == raw
+    plot.set_smoothing(0.9)
+    assert plot.train.smooth == pytest.approx(ema(raw, 0.9))
+    assert plot.train.smooth[0] == pytest.approx(raw[0])  # debiased: starts at the first value
+    assert plot.val.smooth == plot.val.y == [8.0, 7.0]  # validation drawn as measured
+    plot.set_log_y(True)
+    assert plot.plot.getPlotItem().ctrl.logYCheck.isChecked()
+    plot.clear()
+    assert plot.train.y == [] and plot.val.y == []
