@@ -150,7 +150,7 @@ class BrowsePanel(QWidget):
         self.search.setPlaceholderText("Search questions and answers (all words must match)")
         self.search.setClearButtonEnabled(True)
         self.section_box = QComboBox()
-        self.section_box.setMinimumContentsLength(18)
+        self.section_box.setMinimumContentsLength(10)
         self.section_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.state_box = QComboBox()

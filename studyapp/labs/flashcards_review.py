@@ -163,7 +163,7 @@ class ReviewPanel(QWidget):
             header.addWidget(b)
 
         self.card = CardView()
-        self.card.setMinimumHeight(220)
+        self.card.setMinimumHeight(120)
 
         self.try_label = QLabel("Try it")
         self.try_label.setStyleSheet("font-weight: bold;")

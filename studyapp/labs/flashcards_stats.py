@@ -26,7 +26,7 @@ def _plot(title: str) -> pg.PlotWidget:
     w.hideButtons()
     w.setTitle(title, size="10pt")
     w.showGrid(x=False, y=True, alpha=0.25)
-    w.setMinimumHeight(200)
+    w.setMinimumHeight(130)
     font = QFont()
     font.setPointSize(8)
     for axis in ("left", "bottom"):
