@@ -53,6 +53,7 @@ class EmbeddingsLab(QWidget):
         self._positions_cache: dict = {}
         self._frequent: list[int] | None = None
         self._demo_cache: tuple | None = None
+        self._built = False
 
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh)
@@ -65,7 +66,7 @@ class EmbeddingsLab(QWidget):
             spin.valueChanged.connect(self._schedule)
         self.demo_ids.textChanged.connect(self._schedule)
         self.tabs.currentChanged.connect(lambda _i: self._render_current_tab())
-        self._on_mode_changed()
+        self.demo_box.setVisible(False)
 
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -118,7 +119,29 @@ class EmbeddingsLab(QWidget):
         self.notice.setStyleSheet(_NOTICE_STYLE)
         self.notice.hide()
 
-        self.tabs = QTabWidget()
+        self.tabs = QTabWidget()  # pages are built on first show (_ensure_built)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.editor)
+        layout.addLayout(row)
+        layout.addWidget(self.demo_box)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.tabs, 1)
+
+    def _ensure_built(self) -> None:
+        """Build the tabs' plots the first time they are needed.
+
+        Eight pyqtgraph views take the better part of a second to make; building them when the
+        area is first shown keeps that off the app's start-up.
+        """
+        if self._built:
+            return
+        self._built = True
+        self._build_panels()
+        self._on_mode_changed()
+
+    def _build_panels(self) -> None:
         # Embeddings: weights (demo only), token, positional, input
         self.weights_map = HeatmapWidget(title="Embedding weight matrix", colormap=_DIVERGING,
                                          symmetric=True, row_axis_title="token ID",
@@ -150,12 +173,13 @@ class EmbeddingsLab(QWidget):
                                         symmetric=True, value_format="{:.3f}")
         self.cosine_map.set_levels(-1.0, 1.0)
         self.cosine_map.clicked.connect(self._on_cosine_clicked)
+        cos_help = QLabel("of the text's tokens (1: same direction, 0: unrelated, "
+                          "-1: opposite). Click a cell to see its row token's neighbours.")
+        cos_help.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(QLabel("Cosine similarity between the"))
         top.addWidget(self.cosine_of)
-        top.addWidget(QLabel("of the text's tokens (1: same direction, 0: unrelated, "
-                             "-1: opposite). Click a cell to see its row token's neighbours."))
-        top.addStretch(1)
+        top.addWidget(cos_help, 1)
         cos_layout = QVBoxLayout(cos_tab)
         cos_layout.addLayout(top)
         cos_layout.addWidget(self.cosine_map, 1)
@@ -210,17 +234,11 @@ class EmbeddingsLab(QWidget):
         pos_layout.addLayout(pos_row, 1)
         self.tabs.addTab(pos_tab, "Positions")
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(self.editor)
-        layout.addLayout(row)
-        layout.addWidget(self.demo_box)
-        layout.addWidget(self.notice)
-        layout.addWidget(self.tabs, 1)
 
     # -- public --------------------------------------------------------------------------------
     def apply_state(self, payload: dict) -> None:
         """{"text", "book_demo", "vocab_size", "dim", "context", "ids", "view", "token"}."""
+        self._ensure_built()
         if "text" in payload:
             self.editor.setPlainText(str(payload["text"]))
         if "book_demo" in payload:
@@ -255,6 +273,9 @@ class EmbeddingsLab(QWidget):
     def _on_mode_changed(self, *_args) -> None:
         demo = self.demo_radio.isChecked()
         self.demo_box.setVisible(demo)
+        if not self._built:
+            self._schedule()
+            return
         # Model: three heatmaps side by side. Demo: the weight matrix too, in a 2 x 2 grid.
         for panel in (self.weights_map, self.token_map, self.pos_map, self.input_map):
             self._emb_grid.removeWidget(panel)
@@ -278,6 +299,7 @@ class EmbeddingsLab(QWidget):
         self._timer.start()
 
     def showEvent(self, event) -> None:  # noqa: N802
+        self._ensure_built()
         super().showEvent(event)
         if self._pending:
             self._timer.start()
@@ -351,6 +373,7 @@ class EmbeddingsLab(QWidget):
         """Recompute the embeddings of the text and redraw the visible tab."""
         if not self.isVisible() and not force:
             return  # stays pending; showEvent restarts the timer
+        self._ensure_built()
         self._timer.stop()
         self._pending = False
         self._dirty_tabs = set(range(len(TAB_KEYS)))
@@ -566,6 +589,7 @@ class EmbeddingsLab(QWidget):
     # -- export --------------------------------------------------------------------------------
     def export_all(self, folder: str | Path | None = None) -> list[Path]:
         """Draw every tab and save each plot and heatmap as PNG in `folder`."""
+        self._ensure_built()
         if folder is None:
             chosen = QFileDialog.getExistingDirectory(self, "Save all plots to a folder")
             if not chosen:

@@ -36,6 +36,29 @@ _MONO = QFont("monospace")
 _MONO.setStyleHint(QFont.StyleHint.Monospace)
 
 
+class _TextBox(QPlainTextEdit):
+    """The lab's text box: a file dropped or pasted onto it is opened, not its path typed."""
+
+    file_dropped = Signal(str)
+
+    def canInsertFromMimeData(self, source) -> bool:  # noqa: N802
+        return self._local_file(source) is not None or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source) -> None:  # noqa: N802
+        path = self._local_file(source)
+        if path is not None:
+            self.file_dropped.emit(path)
+            return
+        super().insertFromMimeData(source)
+
+    @staticmethod
+    def _local_file(source) -> str | None:
+        if source is None or not source.hasUrls():
+            return None
+        files = [url.toLocalFile() for url in source.urls() if url.isLocalFile()]
+        return files[0] if files and Path(files[0]).is_file() else None
+
+
 def _chip_html(label: str, index: int, extra: str = "") -> str:
     colour = PALETTE[index % len(PALETTE)]
     return (f'<span style="background:{colour}; font-family:monospace; {extra}">'
@@ -91,8 +114,10 @@ class TokenizerLab(QWidget):
 
     # -- building ------------------------------------------------------------------------------
     def _build_top(self) -> None:
-        self.editor = QPlainTextEdit()
-        self.editor.setPlaceholderText("Type or paste any text: it is tokenized as you type.")
+        self.editor = _TextBox()
+        self.editor.setPlaceholderText("Type or paste any text (or drop a text file here): it "
+                                       "is tokenized as you type.")
+        self.editor.file_dropped.connect(self.open_file)
         self.editor.setMaximumHeight(72)
         self.editor.setTabChangesFocus(False)
 
@@ -112,6 +137,7 @@ class TokenizerLab(QWidget):
         self.example_button.clicked.connect(lambda: self.editor.setPlainText(core.EXAMPLE_TEXT))
         self.counts = QLabel()
         self.counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.counts.setWordWrap(True)  # long counts must not widen the window
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Show:"))
         controls.addWidget(self.show_text_button)

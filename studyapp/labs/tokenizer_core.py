@@ -246,7 +246,7 @@ def tokenize(text: str, limit: int | None = 2000) -> Tokenization:
 
 
 def id_list_text(pieces: list[TokenPiece], total: int,
-                 per_line: int = 10) -> tuple[str, list[tuple[int, int]]]:
+                 per_line: int = 5) -> tuple[str, list[tuple[int, int]]]:
     """"[15496, 11, ...]" and each ID's character span in it (to highlight the hovered one).
 
     A line break every `per_line` IDs keeps the text editor fast: it lays out line by line,

@@ -148,3 +148,16 @@ def test_one_megabyte_paste_is_tokenized_off_the_gui_thread(lab, qtbot):
     assert lab.result.n_tokens > 200_000
     assert lab.chips.chip_count() == CHIP_LIMIT
     assert f"Showing the first {CHIP_LIMIT:,} of" in lab.counts.text()
+
+
+def test_a_dropped_or_pasted_file_is_opened_not_its_path(lab, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+
+    path = tmp_path / "page.txt"
+    path.write_text("Dropped text", encoding="utf-8")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    assert lab.editor.canInsertFromMimeData(mime)
+    with qtbot.waitSignal(lab.rendered, timeout=3000):
+        lab.editor.insertFromMimeData(mime)
+    assert lab.editor.toPlainText() == "Dropped text"
