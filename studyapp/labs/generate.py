@@ -107,7 +107,7 @@ class GeneratePanel(QWidget):
         self.path.setTextFormat(Qt.TextFormat.RichText)
         self.path.setWordWrap(True)
         self.path.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.chart.setMinimumHeight(190)
+        self.chart.setMinimumHeight(150)
         self.chart.resized.connect(self.redraw_chart)
         right = QSplitter(Qt.Orientation.Vertical)
         path_scroll = QScrollArea()  # the path's text scrolls when the window is small
