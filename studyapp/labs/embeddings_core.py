@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from studyapp.labs.tokenizer_core import token_label
+from studyapp.labs.tokenizer_core import token_info, token_label
 
 BOOK_SEED = 123
 BOOK_IDS = (2, 3, 5, 1)  # section 2.7's input IDs
@@ -212,7 +212,7 @@ def frequent_tokens(corpus: str, n: int = 100, skip_whitespace: bool = True) -> 
     counts = Counter(get_tokenizer().encode(corpus))
     out = []
     for token_id, _count in counts.most_common():
-        if skip_whitespace and not token_label(token_id)[0].strip("\u00b7\u2192\u21b5\u240d"):
+        if skip_whitespace and not token_info(token_id)[0].strip():
             continue
         out.append(token_id)
         if len(out) >= n:

@@ -84,6 +84,7 @@ class TokenizerLab(QWidget):
         self._chapter2_dirty = True
         self._windows_dirty = True
         self._file_notices: list[str] = []
+        self._bpe_dirty = True
 
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self._retokenize)
@@ -419,13 +420,14 @@ class TokenizerLab(QWidget):
         self.id_list.blockSignals(False)
         file_notices, self._file_notices = self._file_notices, []
         self._set_notices(file_notices + result.notices)
-        self._chapter2_dirty = True
-        self._windows_dirty = True
-        self._refresh_visible_tab()
         if not self.bpe_word.text() and result.text:
             first_word = next((p for p in result.pieces if p.label.strip("\u00b7")), None)
             if first_word is not None:
                 self._trace_at_char(first_word.start)
+        self._bpe_dirty = True  # its "whole text" line follows the text
+        self._chapter2_dirty = True
+        self._windows_dirty = True
+        self._refresh_visible_tab()
         self.rendered.emit()
 
     # -- hover and click -----------------------------------------------------------------------
@@ -497,6 +499,7 @@ class TokenizerLab(QWidget):
     def _trace_word(self, word: str) -> None:
         from model.bpe import trace_text
 
+        self._bpe_dirty = False
         if not word:
             self.bpe_view.setHtml("<p>Type a word above, or click a token in the text, to see "
                                   "how byte-pair encoding builds it from single bytes.</p>")
@@ -545,7 +548,9 @@ class TokenizerLab(QWidget):
     # -- chapter 2 side by side ----------------------------------------------------------------
     def _refresh_visible_tab(self) -> None:
         index = self.tabs.currentIndex()
-        if index == 1 and self._chapter2_dirty:
+        if index == 0 and self._bpe_dirty:
+            self._trace_word(self.bpe_word.text())
+        elif index == 1 and self._chapter2_dirty:
             self._render_chapter2()
         elif index == 2 and self._windows_dirty:
             self._render_windows()

@@ -27,7 +27,11 @@ from model.tokenizer import (ENDOFTEXT, ENDOFTEXT_ID, UNK, SimpleTokenizerV1, Si
 VOCAB_SIZE = ENDOFTEXT_ID + 1
 
 # How whitespace is drawn. The middle dot keeps " the" readable as "·the".
-WHITESPACE_MARKS = {" ": "\u00b7", "\t": "\u2192", "\n": "\u21b5", "\r": "\u240d"}
+WHITESPACE_MARKS = {" ": "\u00b7", "\t": "\u2192", "\n": "\u21b5", "\r": "\u27e8CR\u27e9"}
+# Control characters by their ASCII names, e.g. ⟨BEL⟩ (the Unicode "control pictures" would be
+# shorter, but common fonts lack them and they would show as empty boxes).
+_CONTROL_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 "
+                  "NAK SYN ETB CAN EM SUB ESC FS GS RS US").split()
 
 EXAMPLE_TEXT = ("Hello, do you like tea? <|endoftext|> In the sunlit terraces of "
                 "someunknownPlace.")
@@ -40,9 +44,9 @@ def visible_char(ch: str) -> str:
         return mark
     code = ord(ch)
     if code < 0x20:
-        return chr(0x2400 + code)  # Unicode control pictures: \x07 -> ␇
+        return f"\u27e8{_CONTROL_NAMES[code]}\u27e9"  # \x07 -> ⟨BEL⟩
     if code == 0x7F:
-        return "\u2421"
+        return "\u27e8DEL\u27e9"
     category = unicodedata.category(ch)
     if category in ("Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cn") or (0xD800 <= code <= 0xDFFF):
         return f"\u27e8U+{code:04X}\u27e9"  # zero-width and other invisible characters
@@ -54,7 +58,7 @@ _NEEDS_MARK = re.compile(r"[\s\x00-\x1f\x7f\u0080-\u009f\u00ad\u200b-\u200f\u202
 
 
 def visible(text: str) -> str:
-    """Whitespace and control characters replaced by visible marks (· → ↵ ␇ ⟨U+200B⟩)."""
+    """Whitespace and control characters replaced by visible marks (· → ↵ ⟨BEL⟩ ⟨U+200B⟩)."""
     if not _NEEDS_MARK.search(text):
         return text
     return "".join(visible_char(ch) for ch in text)

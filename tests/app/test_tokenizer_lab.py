@@ -161,3 +161,9 @@ def test_a_dropped_or_pasted_file_is_opened_not_its_path(lab, qtbot, tmp_path):
     with qtbot.waitSignal(lab.rendered, timeout=3000):
         lab.editor.insertFromMimeData(mime)
     assert lab.editor.toPlainText() == "Dropped text"
+
+
+def test_bpe_panel_follows_the_text(lab, qtbot):
+    lab.apply_state({"text": "Akwirw ier", "select_word": "Akwirw"})
+    _set_text(qtbot, lab, "Hello")
+    assert "The whole text \u201cHello\u201d is [15496]" in lab.bpe_view.toPlainText()

@@ -73,7 +73,7 @@ def test_whitespace_and_controls_are_visible():
     assert "\u00b7b" in labels  # " b"
     assert any("\u2192" in label for label in labels)  # tab
     assert any("\u21b5" in label for label in labels)  # newline
-    assert "\u2407" in labels  # BEL as a control picture
+    assert "\u27e8BEL\u27e9" in labels  # BEL by its name
     assert any("control characters" in n for n in result.notices)
     assert core.visible("x\u200by") == "x\u27e8U+200B\u27e9y"
 
