@@ -1,10 +1,11 @@
 """Tokenizer lab speed (issue 4), each figure beside a naive baseline in the same run.
 
-1. Retokenize and redraw 2,000 words (The Verdict's first 2,000 words, about 2,700 tokens): the
+1. Retokenize and redraw 2,000 words (The Verdict's first 2,000 words, about 3,000 tokens): the
    lab's path (tiktoken, per-token pieces, painted chips, ID list) through `TokenizerLab`, with
-   the chips, ID list and counts repainted synchronously, against a naive view that decodes every token on its own and shows the chips
-   as one rich-text HTML document in a QTextBrowser. Target: under 30 ms.
-2. Tokenize a 1 MB paste: `tokenize_core.tokenize` with the lab's chip cap (IDs for the whole
+   the chips, ID list and counts repainted synchronously, against a naive view that decodes
+   every token on its own and shows the chips as one rich-text HTML document in a
+   QTextBrowser. Target: under 30 ms.
+2. Tokenize a 1 MB paste: `tokenizer_core.tokenize` with the lab's chip cap (IDs for the whole
    text, pieces for the drawn chips) against describing every token (no cap). Target: < 0.5 s.
 3. The BPE merge trace (pure Python over the vocabulary's ranks) on The Verdict, beside
    tiktoken's own encode, for scale.

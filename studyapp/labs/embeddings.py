@@ -16,16 +16,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QTimer, Qt, Signal
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QGridLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QPushButton, QRadioButton, QSpinBox, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from studyapp.labs import embeddings_core as core
 from studyapp.labs.tokenizer_core import sanitize
 from studyapp.widgets.heatmap import HeatmapWidget
+from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.widgets.projection_plot import PointGroup, ProjectionPlot
 
 DEFAULT_TEXT = "Your journey starts with one step"
@@ -54,6 +54,7 @@ class EmbeddingsLab(QWidget):
         self._frequent: list[int] | None = None
         self._demo_cache: tuple | None = None
         self._built = False
+        self._file_notices: list[str] = []
 
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh)
@@ -70,9 +71,10 @@ class EmbeddingsLab(QWidget):
 
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.editor = QPlainTextEdit(DEFAULT_TEXT)
-        self.editor.setPlaceholderText("Type a sentence: its tokens' embedding vectors are "
-                                       "shown below.")
+        self.editor = FileDropTextEdit(DEFAULT_TEXT)
+        self.editor.setPlaceholderText("Type a sentence (or drop a text file): its tokens' "
+                                       "embedding vectors are shown below.")
+        self.editor.file_dropped.connect(self.open_file)
         self.editor.setMaximumHeight(52)
 
         self.model_radio = QRadioButton("Loaded model")
@@ -263,6 +265,24 @@ class EmbeddingsLab(QWidget):
                     self.nn_token.setCurrentIndex(i)
                     break
 
+    def open_file(self, path: str | Path) -> bool:
+        """Use a text file's contents as the text (invalid UTF-8 is reported, not hidden)."""
+        from studyapp.labs.tokenizer_core import MAX_FILE_BYTES, decode_file_bytes
+
+        path = Path(path)
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                self._set_notices([f"{path.name} is too large to open here."])
+                return False
+            data = path.read_bytes()
+        except OSError as exc:
+            self._set_notices([f"Could not read {path}: {exc.strerror or exc}"])
+            return False
+        text, notices = decode_file_bytes(data, path.name)
+        self._file_notices = notices
+        self.editor.setPlainText(text)
+        return True
+
     def prepare_screenshot(self) -> None:
         self.apply_state({"text": DEFAULT_TEXT, "book_demo": False, "view": "embeddings"})
 
@@ -415,7 +435,8 @@ class EmbeddingsLab(QWidget):
             self._say(f"{exc}. Raise the vocabulary size or use smaller IDs.")
             self.rendered.emit()
             return
-        self._set_notices(notices + self.embeddings.notices)
+        file_notices, self._file_notices = self._file_notices, []
+        self._set_notices(file_notices + notices + self.embeddings.notices)
         self._fill_token_choice()
         self._render_current_tab()
 

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QSpinBox, QSplitter, QTabWidget, QTextBrowser, QTextEdit,
                                QVBoxLayout, QWidget)
 
 from studyapp.labs import tokenizer_core as core
+from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.widgets.token_chips import PALETTE, TokenChipsView
 
 CHIP_LIMIT = 5000  # chips drawn at most; the counts always cover the whole text
@@ -34,29 +35,6 @@ _NOTICE_STYLE = ("background: #fff8e1; border: 1px solid #ffcc80; border-radius:
                  "padding: 3px 6px; color: #5d4037;")
 _MONO = QFont("monospace")
 _MONO.setStyleHint(QFont.StyleHint.Monospace)
-
-
-class _TextBox(QPlainTextEdit):
-    """The lab's text box: a file dropped or pasted onto it is opened, not its path typed."""
-
-    file_dropped = Signal(str)
-
-    def canInsertFromMimeData(self, source) -> bool:  # noqa: N802
-        return self._local_file(source) is not None or super().canInsertFromMimeData(source)
-
-    def insertFromMimeData(self, source) -> None:  # noqa: N802
-        path = self._local_file(source)
-        if path is not None:
-            self.file_dropped.emit(path)
-            return
-        super().insertFromMimeData(source)
-
-    @staticmethod
-    def _local_file(source) -> str | None:
-        if source is None or not source.hasUrls():
-            return None
-        files = [url.toLocalFile() for url in source.urls() if url.isLocalFile()]
-        return files[0] if files and Path(files[0]).is_file() else None
 
 
 def _chip_html(label: str, index: int, extra: str = "") -> str:
@@ -115,7 +93,7 @@ class TokenizerLab(QWidget):
 
     # -- building ------------------------------------------------------------------------------
     def _build_top(self) -> None:
-        self.editor = _TextBox()
+        self.editor = FileDropTextEdit()
         self.editor.setPlaceholderText("Type or paste any text (or drop a text file here): it "
                                        "is tokenized as you type.")
         self.editor.file_dropped.connect(self.open_file)
@@ -669,7 +647,8 @@ class TokenizerLab(QWidget):
             first = ("<p>Within the first window, each prefix predicts the next token:<br>"
                      f"{pairs}</p>")
         self.window_view.setHtml(
-            f"<p>{summary}</p><p>Inputs are windows of max_length tokens; targets are the same windows shifted "
+            f"<p>{summary}</p><p>Inputs are windows of max_length tokens; targets are the "
+            "same windows shifted "
             "by one token.</p>" + first
             + "<table cellspacing=3><tr><th>#</th><th>start</th><th>input</th><th>target</th>"
             "</tr>" + "".join(rows) + "</table>" + more)

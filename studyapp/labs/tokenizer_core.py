@@ -451,7 +451,8 @@ def decode_file_bytes(data: bytes, name: str = "the file") -> tuple[str, list[st
         text = data.decode("utf-8", errors="replace")
         bad = text.count("\ufffd") - data.count("\ufffd".encode("utf-8"))
         notices.append(f"{name} is not valid UTF-8: {bad:,} byte sequence(s) could not be "
-                       f"decoded (the first at byte {exc.start:,}: {hex_bytes(data[exc.start:exc.end])}); "
+                       f"decoded (the first at byte {exc.start:,}: "
+                       f"{hex_bytes(data[exc.start:exc.end])}); "
                        "they are shown as \ufffd (U+FFFD) and tokenized as that character.")
     if "\x00" in text:
         notices.append(f"{name} contains NUL bytes; it may not be a text file.")

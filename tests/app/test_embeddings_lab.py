@@ -112,3 +112,16 @@ def test_export_every_plot_to_png(lab, tmp_path):
                             "positions-heatmap.png", "positions-projection.png"])
     assert all(p.stat().st_size > 2000 for p in written)
     assert lab.tabs.currentIndex() == 0
+
+
+def test_a_dropped_file_with_invalid_utf8_is_reported(lab, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"Caf\xe9 au lait")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    with qtbot.waitSignal(lab.rendered, timeout=3000):
+        lab.editor.insertFromMimeData(mime)
+    assert "notes.txt is not valid UTF-8" in lab.notice.text()
+    assert lab.embeddings is not None and "\ufffd" in lab.editor.toPlainText()
