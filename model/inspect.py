@@ -26,7 +26,7 @@ class LayerCapture:
 
 @dataclass
 class Capture:
-    logits: torch.Tensor  # (b, T, vocab_size)
+    logits: torch.Tensor | None  # (b, T, vocab_size); None when capture(..., logits=False)
     token_embeddings: torch.Tensor  # (b, T, emb_dim)
     positional_embeddings: torch.Tensor  # (T, emb_dim)
     input_embeddings: torch.Tensor  # (b, T, emb_dim), their sum
@@ -39,8 +39,13 @@ class Capture:
 
 
 @torch.no_grad()
-def capture(model, idx: torch.Tensor) -> Capture:
-    """Run `model` on idx (b, T) and keep every intermediate the labs show."""
+def capture(model, idx: torch.Tensor, logits: bool = True) -> Capture:
+    """Run `model` on idx (b, T) and keep every intermediate the labs show.
+
+    logits=False skips the final norm and the output head: a lab that only looks inside the
+    blocks (the Attention lab) saves the vocabulary projection, the costliest step of a small
+    model (T x emb_dim x 50,257 multiply-adds).
+    """
     num_tokens = idx.shape[1]
     if num_tokens > model.cfg.context_length:
         raise ValueError(f"input has {num_tokens} tokens but the model's context_length is "
@@ -60,6 +65,6 @@ def capture(model, idx: torch.Tensor) -> Capture:
             scores=details["scores"], masked_scores=details["masked_scores"],
             attn_weights=details["weights"], output=x,
         ))
-    logits = model.out_head(model.final_norm(x))
-    return Capture(logits=logits, token_embeddings=tok, positional_embeddings=pos,
+    out = model.out_head(model.final_norm(x)) if logits else None
+    return Capture(logits=out, token_embeddings=tok, positional_embeddings=pos,
                    input_embeddings=tok + pos, layers=layers)

@@ -104,7 +104,7 @@ class ModelAttentionTab(QWidget):
         controls.addStretch(1)
 
         # Views
-        self.heatmap = AttentionHeatmap(title="", colormap="viridis", max_label_chars=12)
+        self.heatmap = AttentionHeatmap(title="", colormap="viridis", max_label_chars=14)
         self.grid = HeadGrid()
         self.head_view = HeadView()
         self.all_heads_check = QCheckBox("All heads of the layer, one colour each")
@@ -251,8 +251,9 @@ class ModelAttentionTab(QWidget):
         shape = (run.n_layers, run.n_heads)
         if shape != self._shape:
             self._rebuild_combos(*shape)
+        tokens = "1 token" if run.num_tokens == 1 else f"{run.num_tokens} tokens"
         self.info.setText(
-            f"{run.num_tokens} tokens through '{run.model_name}': {run.n_layers} layers x "
+            f"{tokens} through '{run.model_name}': {run.n_layers} layers x "
             f"{run.n_heads} heads, head_dim {run.head_dim}; every attention weight captured in "
             f"{run.elapsed_ms:.0f} ms. Rows are queries, columns the keys they attend to.")
         self._mark_dirty(set(VIEW_KEYS))
@@ -315,7 +316,8 @@ class ModelAttentionTab(QWidget):
         self.grid.set_selected(self.layer, self.head)
 
     def _log_changed(self, on: bool) -> None:
-        self.heatmap.set_log_scale(on)
+        self._dirty.add("heatmap")
+        self._render_visible()
         self.grid.set_log_scale(on)
         if self.pipeline_maps:
             self.pipeline_maps["weights"].set_log_scale(on)
@@ -346,8 +348,13 @@ class ModelAttentionTab(QWidget):
     def _render_heatmap(self) -> None:
         run = self.run
         weights = core.masked_for_display(run.head_weights(self.layer, self.head))
+        log = self.log_check.isChecked()
+        # Weights live in [0, 1]: anchor the linear scale at 0 so that a lone 1.0 (one token)
+        # is bright, not the bottom of a degenerate range. The log scale picks its own range.
+        top = float(np.nanmax(weights)) if np.isfinite(weights).any() else 1.0
+        self.heatmap.set_levels(*((None, None) if log else (0.0, max(top, 1e-6))))
+        self.heatmap.set_log_scale(log)
         self.heatmap.set_matrix(weights, run.labels, run.labels, title=self._head_title())
-        self.heatmap.set_log_scale(self.log_check.isChecked())
         self.heatmap.set_highlight(row=self.query_index)
 
     def _render_grid(self) -> None:
@@ -449,6 +456,7 @@ class BlockWidget(QFrame):
         self.numbers.setTextFormat(Qt.TextFormat.PlainText)
         self.numbers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.heatmap: HeatmapWidget | None = None
+        self._shown: tuple | None = None  # what the heatmap last drew (skip identical redraws)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(6, 6, 6, 6)
         self._layout.addWidget(self.title)
@@ -461,6 +469,14 @@ class BlockWidget(QFrame):
         return self.heatmap is not None and not self.heatmap.isHidden()
 
     def show_block(self, block: core.Block, highlight_row: int | None = None) -> None:
+        # Editing one input or seed leaves many blocks as they were; redrawing a heatmap is the
+        # costly part of a live update, so identical ones are left alone.
+        key = (block.title, block.text, block.note, highlight_row,
+               None if block.matrix is None else block.matrix.tobytes(),
+               tuple(block.row_labels or ()), tuple(block.col_labels or ()))
+        if key == self._shown:
+            return
+        self._shown = key
         self.title.setText(block.title)
         self.numbers.setText(block.text)
         self.note.setText(block.note)
@@ -815,8 +831,8 @@ class StepByStepTab(QWidget):
         self.problems = messages
         self.table_problem.setText("\n".join(messages))
         if self.steps is not None:
-            self.stale.setText("The steps still show the last valid inputs; fix the field above "
-                               "to update them.")
+            self.stale.setText("The steps still show the last valid inputs; fix the field marked "
+                               "in red to update them.")
         self.rejected.emit("; ".join(messages))
 
     def recompute(self) -> None:
@@ -839,19 +855,31 @@ class StepByStepTab(QWidget):
             seed_multihead=self.seed_multihead.value())
         field_problems = core.check_params(params)
         self._set_field_problems(field_problems)
-        if field_problems:
+        # A head count that does not divide d_out only concerns step 5: the other steps still
+        # follow the edit, and step 5 keeps its last valid result.
+        heads_only = set(field_problems) == {"num_heads"} and self.steps is not None
+        if field_problems and not heads_only:
             self._reject(list(field_problems.values()))
             return
         try:
-            steps = core.compute_steps(params)
+            steps = core.compute_steps(params, multihead=not heads_only)
         except ValueError as exc:
             self._reject([str(exc)])
             return
-        self.steps, self.params, self.problems = steps, params, []
+        dirty = set(range(len(steps)))
+        if heads_only:
+            steps.append(self.steps[4])
+        self.steps, self.params = steps, params
         self.table_problem.setText("")
         self.stale.setText("")
-        self._dirty = set(range(len(self.pages)))
+        self._dirty = dirty
         self._render_current()
+        if heads_only:
+            self._reject([field_problems["num_heads"]])
+            self.stale.setText("Step 5 still shows the last valid heads and d_out; the other "
+                               "steps follow your edit.")
+            return
+        self.problems = []
         self.computed.emit()
 
     def showEvent(self, event) -> None:  # noqa: N802
@@ -932,6 +960,8 @@ class AttentionArea(QWidget):
         while self.model_tab.is_busy() and time.monotonic() < deadline:
             QCoreApplication.processEvents()
             time.sleep(0.01)
+        if self.model_tab.run is not None:
+            self.model_tab.select(*core.most_focused_head(self.model_tab.run))
         self.model_tab.render_all()
 
     def shutdown(self) -> None:

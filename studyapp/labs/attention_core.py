@@ -5,8 +5,9 @@ Two halves:
 * The model's attention on any text: `prepare_text` turns text into token ids and labels with
   plain notices for the awkward cases (empty, longer than the context, one token, only special
   tokens); `run_attention` runs `model.inspect.capture` and keeps, as numpy arrays, what the lab
-  draws: every layer's and head's weights, raw scores and Q/K/V. `AttentionRun.pipeline` lays out
-  chapter 3's steps for one head (Q, K, V, raw, scaled and masked scores, softmax weights).
+  draws: every layer's and head's weights and Q/K/V (a head's raw scores on demand).
+  `AttentionRun.pipeline` lays out chapter 3's steps for one head (Q, K, V, raw, scaled and
+  masked scores, softmax weights).
 * Chapter 3 step by step: `parse_inputs` reads the editable input table cell by cell and says
   what is wrong where; `compute_steps` runs `model.chapter3` and returns, per step, blocks of
   numbers printed to 4 decimals (the way the book prints tensors) with a matrix for a heatmap.
@@ -94,7 +95,6 @@ class AttentionRun:
     token_ids: list[int]
     labels: list[str]
     weights: np.ndarray  # (n_layers, n_heads, T, T) softmax weights (0 above the diagonal)
-    scores: np.ndarray  # (n_layers, n_heads, T, T) raw q . k, before scaling and masking
     queries: np.ndarray  # (n_layers, n_heads, T, head_dim)
     keys: np.ndarray
     values: np.ndarray
@@ -124,12 +124,20 @@ class AttentionRun:
             return self.weights[layer].mean(axis=0)
         return self.weights[layer, head]
 
+    def head_scores(self, layer: int, head: int) -> np.ndarray:
+        """Raw scores q . k of one head (T, T), before scaling and masking.
+
+        Computed from this run's queries and keys when asked: keeping every head's scores as
+        well as its weights would double the memory (GPT-2 at 1,024 tokens: 600 MB each).
+        """
+        return self.queries[layer, head] @ self.keys[layer, head].T
+
     def pipeline(self, layer: int, head: int) -> list[PipelineMatrix]:
         """Chapter 3's steps for one head of the real model, from the same run."""
         t = self.num_tokens
         labels = self.labels
         dims = [f"d{i}" for i in range(self.head_dim)]
-        raw = self.scores[layer, head]
+        raw = self.head_scores(layer, head)
         scaled = raw / math.sqrt(self.head_dim)
         future = np.triu(np.ones((t, t), dtype=bool), k=1)
         masked = np.where(future, -np.inf, scaled).astype(np.float32)
@@ -153,6 +161,22 @@ class AttentionRun:
         return [(int(j), self.labels[j], float(row[j])) for j in order]
 
 
+def most_focused_head(run: AttentionRun, skip_rows: int = 4) -> tuple[int, int]:
+    """(layer, head) whose queries put the most weight on one key other than the first.
+
+    Heads that pile everything on token 0 (attention sinks) or spread evenly are the least
+    telling; a head with sharp weights elsewhere (say, on the previous token) shows what
+    attention learns, so screenshots open on it.
+    """
+    t = run.num_tokens
+    if t <= skip_rows + 1:
+        return 0, 0
+    rest = run.weights[:, :, skip_rows:, 1:]  # (L, H, rows, keys after the first)
+    score = rest.max(axis=-1).mean(axis=-1)  # (L, H)
+    layer, head = np.unravel_index(int(np.argmax(score)), score.shape)
+    return int(layer), int(head)
+
+
 def masked_for_display(weights: np.ndarray) -> np.ndarray:
     """Weights with the never-visible upper triangle as NaN, so heatmaps leave it empty."""
     t = weights.shape[-1]
@@ -170,12 +194,9 @@ def run_attention(model, token_ids: Sequence[int], labels: Sequence[str] | None 
         raise ValueError("there are no tokens to run the model on")
     start = time.perf_counter()
     idx = torch.tensor([list(token_ids)], dtype=torch.long)
-    was_training = model.training
-    model.eval()  # dropout off: the lab shows what the model computes, not a random sample
-    try:
-        cap = capture(model, idx)
-    finally:
-        model.train(was_training)
+    # The session's models are in eval mode (no dropout); this runs on a worker, so it reads
+    # the model and never switches its mode. The lab looks inside the blocks only: no logits.
+    cap = capture(model, idx, logits=False)
 
     def stack(name):
         return torch.stack([getattr(layer, name)[0] for layer in cap.layers]).float().numpy()
@@ -183,7 +204,7 @@ def run_attention(model, token_ids: Sequence[int], labels: Sequence[str] | None 
     run = AttentionRun(
         token_ids=list(token_ids),
         labels=list(labels) if labels is not None else [str(i) for i in token_ids],
-        weights=stack("attn_weights"), scores=stack("scores"), queries=stack("queries"),
+        weights=stack("attn_weights"), queries=stack("queries"),
         keys=stack("keys"), values=stack("values"), model_name=model_name,
         notices=list(notices),
     )
@@ -374,11 +395,25 @@ def _block(title, tensor, rows=None, cols=None, note="", heat=True, display=None
     return Block(title, format_tensor(arr), mat, rows, cols, note)
 
 
-def compute_steps(p: StepParams) -> list[Step]:
-    """Chapter 3's five steps for these parameters (raises ValueError on unusable ones)."""
+def _naive_note(s1) -> str:
+    total = float(s1.scores.sum())
+    if bool((s1.scores < 0).any()):
+        return (f"scores sum to {total:.4f}; with negative scores the naive weights can be "
+                "negative or blow up. Softmax stays positive.")
+    return f"sum = {float(s1.naive_weights.sum()):.4f}"
+
+
+def compute_steps(p: StepParams, multihead: bool = True) -> list[Step]:
+    """Chapter 3's steps for these parameters (raises ValueError on unusable ones).
+
+    multihead=False stops after step 4, so that a head count that does not divide d_out only
+    holds back step 5.
+    """
     from model import chapter3 as c3
 
     problems = check_params(p)
+    if not multihead:
+        problems.pop("num_heads", None)
     if problems:
         raise ValueError("; ".join(problems.values()))
     x = c3.as_inputs(p.inputs)
@@ -399,7 +434,7 @@ def compute_steps(p: StepParams) -> list[Step]:
         "the full weight matrix (rows sum to 1) and all context vectors."), [
         _block(f"attention scores for {qname}: inputs @ query", s1.scores, [qw], words),
         _block("naive normalisation: scores / scores.sum()", s1.naive_weights, [qw], words,
-               note=f"sum = {float(s1.naive_weights.sum()):.4f}"),
+               note=_naive_note(s1)),
         _block("softmax(scores)", s1.weights, [qw], words,
                note=f"sum = {float(s1.weights.sum()):.4f}"),
         _block(f"context vector z^{q + 1} = weights @ inputs", s1.context, [qw], dims_in),
@@ -478,6 +513,8 @@ def compute_steps(p: StepParams) -> list[Step]:
         _block("dropout(weights)", s4.dropped, words, words, display=hide_future(s4.dropped)),
     ])
 
+    if not multihead:
+        return [step1, step2, step3, step4]
     s5 = c3.multi_head_attention(x, p.d_out, p.num_heads, p.seed_multihead)
     shape_text = "\n".join(f"{name:<50} {tuple(shape)}" for name, shape in s5.shapes)
     step5 = Step(5, "multihead", STEP_TITLES[4][2], (

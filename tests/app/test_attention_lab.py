@@ -268,7 +268,9 @@ def test_heads_that_do_not_divide_d_out_are_refused_in_their_field(area, qtbot):
     with qtbot.waitSignal(steps.rejected, timeout=3000) as blocker:
         steps.d_out.setValue(3)
     assert "do not divide" in blocker.args[0]
-    assert steps.steps is before
+    assert steps.steps[4] is before[4]  # step 5 keeps its last valid result...
+    assert steps.steps[1].blocks[0].matrix.shape == (3, 3)  # W_query is now 3 x 3
+    assert "Step 5 still shows" in steps.stale.text()  # ...the others follow the edit
     assert "do not divide" in steps.pages[4].field_problem.text()
     assert "b00020" in steps.num_heads.styleSheet()
     with qtbot.waitSignal(steps.computed, timeout=3000):

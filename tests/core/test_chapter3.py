@@ -267,3 +267,64 @@ def test_check_params_names_the_bad_field():
     p = core.book_params()
     p.dropout_rate = 1.0
     assert set(core.check_params(p)) == {"dropout_rate"}
+
+
+# -- the lab's capture of a model ---------------------------------------------------------------
+def test_run_attention_keeps_every_head_as_numpy_and_skips_the_logits():
+    from model import GPTModel, get_preset
+    from model.inspect import capture
+    from model.tokenizer import get_tokenizer
+
+    torch.manual_seed(123)
+    model = GPTModel(get_preset("tiny")).eval()
+    prepared = core.prepare_text("Your journey starts with one step", get_tokenizer(), 64)
+    assert prepared.labels == ["Your", "journey", "starts", "with", "one", "step"]
+    run = core.run_attention(model, prepared.ids, prepared.labels, model_name="tiny")
+    full = capture(model, torch.tensor([prepared.ids]))
+    assert capture(model, torch.tensor([prepared.ids]), logits=False).logits is None
+    assert run.weights.shape == (2, 2, 6, 6) and run.queries.shape == (2, 2, 6, 32)
+    np.testing.assert_allclose(run.weights[1], full.layers[1].attn_weights[0].numpy())
+    np.testing.assert_allclose(run.head_weights(0, None), run.weights[0].mean(0))
+    pipeline = {m.key: m.values for m in run.pipeline(1, 1)}
+    np.testing.assert_allclose(run.head_scores(1, 1), full.layers[1].scores[0, 1].numpy(),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(pipeline["scaled"], run.head_scores(1, 1) / math.sqrt(32),
+                               rtol=1e-6)
+    assert np.isneginf(pipeline["masked"][0, 5]) and np.isnan(pipeline["weights"][0, 5])
+    with pytest.raises(ValueError, match="no tokens"):
+        core.run_attention(model, [])
+
+
+def test_prepare_text_handles_the_awkward_inputs():
+    from model.tokenizer import get_tokenizer
+
+    tok = get_tokenizer()
+    assert "Type some text" in core.prepare_text(" \n ", tok, 64).problem
+    long = core.prepare_text("word " * 100, tok, 64)
+    assert len(long.ids) == 64 and long.total_tokens == 101 and "first 64" in long.notices[0]
+    one = core.prepare_text("Hello", tok, 64)
+    assert one.ok and "Only one token" in one.notices[0]
+    special = core.prepare_text("<|endoftext|>", tok, 64)
+    assert special.labels == ["<|endoftext|>"] and "only the special token" in special.notices[-1]
+    spaced = core.prepare_text("a\n\n  b", tok, 64)
+    assert "\u21b5\u21b5" in spaced.labels and "\u2423" in spaced.labels
+
+
+def test_naive_normalisation_is_flagged_for_negative_scores():
+    p = core.StepParams(inputs=[[1.0, -1.0], [-1.0, 1.0], [0.5, 0.5]], words=["a", "b", "c"],
+                        query_index=0)
+    naive = core.compute_steps(p)[0].blocks[1]
+    assert "negative" in naive.note
+
+
+def test_most_focused_head_prefers_sharp_weights_away_from_the_first_token():
+    t = 8
+    weights = np.full((2, 2, t, t), 0.0, dtype=np.float32)
+    for i in range(t):
+        weights[:, :, i, : i + 1] = 1.0 / (i + 1)  # even spread everywhere
+    weights[1, 0] = 0.0
+    weights[1, 0, 0, 0] = 1.0
+    for i in range(1, t):
+        weights[1, 0, i, i - 1] = 1.0  # a previous-token head
+    run = core.AttentionRun([0] * t, ["x"] * t, weights, *(np.zeros((2, 2, t, 4)),) * 3)
+    assert core.most_focused_head(run) == (1, 0)
