@@ -14,6 +14,7 @@ records on; the view updates its labels from a timer and the plot redraws on its
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -307,7 +308,10 @@ class TrainingLab(QWidget):
 
     def train_config(self) -> TrainConfig:
         clip = self.clip.value()
+        # Leave one core to the window: torch's threads on every core starve the event loop.
+        threads = max(1, (os.cpu_count() or 2) - 1)
         return self._preset_train.replace(
+            num_threads=threads,
             batch_size=self.batch.value(), lr=self.lr.value(), epochs=self.epochs.value(),
             eval_every=self.eval_every.value(), seed=self.seed.value(),
             warmup_steps=self.warmup.value(), cosine=self.cosine.isChecked(),
