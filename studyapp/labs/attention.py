@@ -213,6 +213,7 @@ class ModelAttentionTab(QWidget):
             return
         if self._job is not None:
             self._pending = True
+            self._generation += 1  # the run in flight is out of date: drop its result
             return
         prepared = core.prepare_text(self.text_edit.toPlainText(), self.models.tokenizer,
                                      entry.config.context_length)
