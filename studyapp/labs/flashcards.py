@@ -40,7 +40,7 @@ from typing import Callable
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
-                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+                               QSizePolicy, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from studyapp.labs.flashcards_browse import BrowsePanel, BrowseRow
 from studyapp.labs.flashcards_review import (OptionsDialog, ReviewPanel, WarningsDialog,
@@ -119,14 +119,17 @@ class FlashcardsArea(QWidget):
 
         self.deck_label = QLabel()
         self.deck_label.setTextFormat(Qt.TextFormat.RichText)
-        self.deck_label.setWordWrap(True)  # a long file name wraps instead of widening the window
+        # In a narrow window the label gives way (clipped; the tooltip has it all) instead of
+        # widening the window or wrapping into a tall column.
+        self.deck_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.deck_label.setMinimumWidth(60)
         self.deck_label.linkActivated.connect(self._banner_link)
         self.open_button = QToolButton()
         self.open_button.setText("Open notes...")
         self.open_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.filter_box = QComboBox()
         self.filter_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.filter_box.setMinimumContentsLength(14)
+        self.filter_box.setMinimumContentsLength(10)
         self.filter_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.filter_box.setToolTip("Review only one section (chapter)")

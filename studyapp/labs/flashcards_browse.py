@@ -155,6 +155,10 @@ class BrowsePanel(QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.state_box = QComboBox()
         self.state_box.addItems(STATE_FILTERS)
+        self.state_box.setMinimumContentsLength(9)
+        self.state_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.search.setMinimumWidth(200)
         self.count_label = QLabel()
 
         self.model = CardTableModel(self)
@@ -188,16 +192,17 @@ class BrowsePanel(QWidget):
         for b in (self.review_button, self.suspend_button):
             b.setEnabled(False)
 
-        top = QHBoxLayout()
-        top.addWidget(self.search, 1)
-        top.addWidget(self.section_box)
-        top.addWidget(self.state_box)
+        filters = QHBoxLayout()  # on their own row, so the panel fits a narrow window
+        filters.addWidget(self.section_box)
+        filters.addWidget(self.state_box)
+        filters.addStretch(1)
+        filters.addWidget(self.count_label)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(top)
+        left_layout.addWidget(self.search)
+        left_layout.addLayout(filters)
         left_layout.addWidget(self.table, 1)
-        left_layout.addWidget(self.count_label)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)

@@ -142,6 +142,7 @@ class ReviewPanel(QWidget):
         super().__init__(parent)
         self.section_label = QLabel()
         self.section_label.setTextFormat(Qt.TextFormat.RichText)
+        self.section_label.setWordWrap(True)  # a long section name must not widen the window
         self.counts_label = QLabel()
         self.counts_label.setTextFormat(Qt.TextFormat.RichText)
         self.counts_label.setToolTip("Left today: new / learning / to review")
