@@ -68,6 +68,12 @@ COUNT_COLOURS = ("#2471a3", "#c0392b", "#1e8449", "#8e44ad")  # new, learning, r
 COUNT_COLOURS_DARK = ("#7dbdff", "#ff8a7a", "#6fdc9a", "#d7a6f0")
 
 
+def _show_if(widget: QWidget, visible: bool) -> None:
+    # setVisible re-lays out the panel even when nothing changes; it showed in grade timings.
+    if widget.isHidden() == visible:
+        widget.setVisible(visible)
+
+
 class FlashcardsArea(QWidget):
     """Review, browse and statistics for one notes file at a time."""
 
@@ -526,7 +532,7 @@ class FlashcardsArea(QWidget):
 
     # ================================================================ messages
     def _say(self, text: str, error: bool = False) -> None:
-        self.banner.setVisible(bool(text))
+        _show_if(self.banner, bool(text))
         self.banner.setText(text)
         if error:
             self.banner.setStyleSheet("QLabel { background: #fdecea; color: #611a15; "
@@ -585,7 +591,7 @@ class FlashcardsArea(QWidget):
         r.buttons.setCurrentIndex(1 if answer else 0)
         r.legend.setText(legend_html(is_dark(self), self.deck.parse.legend if self.deck else None)
                          if answer else "")
-        r.legend.setVisible(answer)
+        _show_if(r.legend, answer)
         if answer:
             self._label_grade_buttons(key)
         else:
@@ -643,8 +649,8 @@ class FlashcardsArea(QWidget):
         r.card.setHtml(f"<html><head><style>{card_css(is_dark(self))}</style></head><body>"
                        + "".join(lines) + "</body></html>")
         r.buttons.setCurrentIndex(2)
-        r.legend.setVisible(False)
-        r.cram_button.setVisible(not s.cram)
+        _show_if(r.legend, False)
+        _show_if(r.cram_button, not s.cram)
         r.bury_button.setEnabled(False)
         r.suspend_button.setEnabled(False)
         self._update_try_it(None)
@@ -843,7 +849,7 @@ class FlashcardsArea(QWidget):
                 r.try_hint.setText(f"(the lab link failed: {exc})")
         if result is None:
             self._try_callback = None
-            r.try_button.setVisible(False)
+            _show_if(r.try_button, False)
             if card is None:
                 r.try_hint.setText("A lab to try this card's idea appears here.")
             elif self._try_provider is None:
@@ -854,7 +860,7 @@ class FlashcardsArea(QWidget):
         label, callback = result
         self._try_callback = callback
         r.try_button.setText(label)
-        r.try_button.setVisible(True)
+        _show_if(r.try_button, True)
         r.try_hint.setText("opens the lab with this card's example")
 
     def _try_it(self) -> None:
