@@ -45,6 +45,10 @@ def _light_palette() -> QPalette:
     }
     for role, colour in colours.items():
         p.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
+                 QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#a0a0a4"))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor("#f0f0f1"))
     return p
 
 
