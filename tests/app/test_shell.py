@@ -33,7 +33,8 @@ def test_geometry_and_last_area_are_restored(qtbot, ctx):
     first.show()
     # The offscreen screen is only 800 px wide, narrower than the window's minimum width, so
     # the height is what this test varies.
-    first.resize(first.width(), first.minimumSizeHint().height() + 37)
+    minimum = first.minimumSizeHint()
+    first.resize(minimum.width(), minimum.height() + 37)
     size = (first.width(), first.height())
     first.open_area("generate", {})
     first.save_settings()
