@@ -1,9 +1,13 @@
 """The main window: composes the areas, the menus and the status bar; computes nothing.
 
-Geometry and the last area are saved and restored through `Settings` (Qt's application example).
+Geometry, the last area and each lab's inputs are saved and restored through `Settings` (Qt's
+application example). A lab takes part by offering `save_state() -> dict`, a JSON-able dict its
+own `apply_state(dict)` accepts (the same payload a flashcard's "Try it" sends).
 """
 
 from __future__ import annotations
+
+import json
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -177,11 +181,25 @@ class MainWindow(QMainWindow):
         keys = [area.key for area in AREAS]
         last = settings.get("window/area", "flashcards")
         self.sidebar.setCurrentRow(keys.index(last) if last in keys else 0)
+        for key, widget in self.areas.items():
+            saved = settings.get(f"areas/{key}/state", "")
+            if saved and hasattr(widget, "apply_state"):
+                try:
+                    widget.apply_state(json.loads(saved))
+                except Exception as exc:  # a stale saved state must never stop the app
+                    settings.remove(f"areas/{key}/state")
+                    self.statusBar().showMessage(
+                        f"The {key} lab's saved inputs could not be restored ({exc})", 10000)
 
     def save_settings(self) -> None:
-        self.ctx.settings.set("window/geometry", self.saveGeometry())
-        self.ctx.settings.set("window/area", self.current_area_key())
-        self.ctx.settings.sync()
+        settings = self.ctx.settings
+        settings.set("window/geometry", self.saveGeometry())
+        settings.set("window/area", self.current_area_key())
+        for key, widget in self.areas.items():
+            save_state = getattr(widget, "save_state", None)
+            if save_state is not None:
+                settings.set(f"areas/{key}/state", json.dumps(save_state()))
+        settings.sync()
 
     def closeEvent(self, event) -> None:
         self.save_settings()
