@@ -19,7 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer, Qt, Signal
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QGridLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QRadioButton, QSpinBox, QTableWidget,
+                               QPushButton, QRadioButton, QSizePolicy, QSpinBox, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from studyapp.labs import embeddings_core as core
@@ -84,14 +84,16 @@ class EmbeddingsLab(QWidget):
                                    "dimension) and the positional torch.nn.Embedding(context, "
                                    "dimension), as chapter 2 builds them")
         self.model_name = QLabel()
+        # a long model name gives way rather than widening the window (full text on hover)
+        self.model_name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.demo_vocab = QSpinBox(minimum=1, maximum=50257, value=6)
         self.demo_dim = QSpinBox(minimum=1, maximum=1024, value=3)
         self.demo_context = QSpinBox(minimum=1, maximum=1024, value=4)
         self.demo_ids = QLineEdit(", ".join(str(i) for i in core.BOOK_IDS))
         self.demo_ids.setPlaceholderText("token IDs, e.g. 2, 3, 5, 1")
-        self.demo_ids.setMinimumWidth(90)
+        self.demo_ids.setMinimumWidth(70)
         self.demo_ids.setMaximumWidth(160)
-        self.use_text_ids = QPushButton("Use the text's IDs")
+        self.use_text_ids = QPushButton("Text's IDs")
         self.use_text_ids.setToolTip("GPT-2 token IDs of the text (sets the vocabulary to "
                                      "50,257)")
         self.use_text_ids.clicked.connect(self._use_text_ids)
@@ -101,9 +103,9 @@ class EmbeddingsLab(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Vectors from:"))
         row.addWidget(self.model_radio)
-        row.addWidget(self.model_name)
-        row.addSpacing(16)
         row.addWidget(self.demo_radio)
+        row.addSpacing(12)
+        row.addWidget(self.model_name, 1)
         self.demo_box = QWidget()
         demo_row = QHBoxLayout(self.demo_box)
         demo_row.setContentsMargins(0, 0, 0, 0)
@@ -113,7 +115,6 @@ class EmbeddingsLab(QWidget):
             demo_row.addWidget(widget)
         demo_row.addWidget(self.use_text_ids)
         demo_row.addStretch(1)
-        row.addStretch(1)
         row.addWidget(self.export_all_button)
 
         self.notice = QLabel()
@@ -366,7 +367,9 @@ class EmbeddingsLab(QWidget):
                 return None
             self.model_name.setText(f"({entry.name}: vocabulary {entry.config.vocab_size:,}, "
                                     f"dimension {entry.config.emb_dim})")
+            self.model_name.setToolTip(entry.describe())
             return core.model_source(entry.model, entry.name)
+        self.model_name.setText("")  # the demo does not use the loaded model
         key = (self.demo_vocab.value(), self.demo_dim.value(), self.demo_context.value())
         if self._demo_cache is None or self._demo_cache[0] != key:
             self._demo_cache = (key, core.book_demo_source(*key))

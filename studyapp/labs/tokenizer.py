@@ -98,6 +98,7 @@ class TokenizerLab(QWidget):
                                        "is tokenized as you type.")
         self.editor.file_dropped.connect(self.open_file)
         self.editor.setMaximumHeight(72)
+        self.editor.setMinimumHeight(40)  # the lab must fit the shell's smallest window
         self.editor.setTabChangesFocus(False)
 
         self.show_text_button = QPushButton("Text", checkable=True, checked=True)
@@ -134,17 +135,17 @@ class TokenizerLab(QWidget):
         self.notice.hide()
 
         self.chips = TokenChipsView()
-        self.chips.setMinimumHeight(90)
+        self.chips.setMinimumHeight(60)
         self.hover_info = QLabel("Point at a token to see its ID, bytes and text; click a word "
                                  "to see the merges that built it.")
         self.hover_info.setWordWrap(True)
         self.hover_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.hover_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.hover_info.setMinimumHeight(64)
         self.id_list = QPlainTextEdit()
         self.id_list.setReadOnly(True)
         self.id_list.setFont(_MONO)
         self.id_list.setToolTip("The token IDs; click one to find its chip")
+        self.id_list.setMinimumHeight(40)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
@@ -242,6 +243,7 @@ class TokenizerLab(QWidget):
         self.decode_input.textChanged.connect(self._decode)
         self.decode_output = QPlainTextEdit()
         self.decode_output.setReadOnly(True)
+        self.decode_output.setMinimumHeight(40)
         self.decode_problems = QLabel()
         self.decode_problems.setWordWrap(True)
         self.decode_problems.setStyleSheet("color: #b71c1c;")

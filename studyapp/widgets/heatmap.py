@@ -141,7 +141,7 @@ class HeatmapWidget(QWidget):
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
-        self.view.setMinimumSize(160, 120)
+        self.view.setMinimumSize(140, 90)
         self._left = LabelAxis("left", max_chars=max_label_chars, pen=_FG, textPen=_FG)
         self._bottom = LabelAxis("bottom", max_chars=max_label_chars, pen=_FG, textPen=_FG)
         self.plot = self.view.addPlot(axisItems={"left": self._left, "bottom": self._bottom})
