@@ -38,9 +38,14 @@ DEFAULT_TEXT = ("I had always thought Jack Gisburn rather a cheap genius--though
                 "glory, he had dropped his painting.")
 LOADING = "Loading the model\u2026"
 VIEW_KEYS = ("heatmap", "grid", "head_view", "pipeline")
-MONO = QFont("DejaVu Sans Mono")
-MONO.setStyleHint(QFont.StyleHint.Monospace)
-MONO.setPointSize(8)
+
+
+def _mono_font() -> QFont:
+    # Built when a widget needs it: a QFont made at import time may precede the QApplication.
+    font = QFont("DejaVu Sans Mono")
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    font.setPointSize(8)
+    return font
 
 
 def create_area(ctx) -> QWidget:
@@ -453,7 +458,7 @@ class BlockWidget(QFrame):
         self.note.setStyleSheet("color: #555;")
         self.note.setWordWrap(True)
         self.numbers = QLabel()
-        self.numbers.setFont(MONO)
+        self.numbers.setFont(_mono_font())
         self.numbers.setTextFormat(Qt.TextFormat.PlainText)
         self.numbers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.heatmap: HeatmapWidget | None = None
