@@ -75,6 +75,7 @@ class ModelAttentionTab(QWidget):
         self.models = models
         self.run: core.AttentionRun | None = None
         self.query_index = 0  # the query token the heatmap and head view point at
+        self._wanted: tuple | None = None  # a layer/head chosen before the first run
         self.message = ""
         self._job: JobThread | None = None
         self._pending = False
@@ -186,7 +187,14 @@ class ModelAttentionTab(QWidget):
         return None if index >= self.run.n_heads else index
 
     def select(self, layer: int | None = None, head: int | None | str = "keep") -> None:
-        """Choose a layer and head (head None = the average over heads)."""
+        """Choose a layer and head (head None = the average over heads).
+
+        Before the first run there are no layers to choose from yet: the choice is kept and
+        applied when the run arrives (restored settings, cross-links from cards).
+        """
+        if self.layer_combo.count() == 0:
+            self._wanted = (layer, head)
+            return
         if layer is not None and 0 <= layer < self.layer_combo.count():
             self.layer_combo.setCurrentIndex(layer)
         if head != "keep":
@@ -257,6 +265,9 @@ class ModelAttentionTab(QWidget):
         shape = (run.n_layers, run.n_heads)
         if shape != self._shape:
             self._rebuild_combos(*shape)
+        if self._wanted is not None:
+            wanted, self._wanted = self._wanted, None
+            self.select(*wanted)
         tokens = "1 token" if run.num_tokens == 1 else f"{run.num_tokens} tokens"
         self.info.setText(
             f"{tokens} through '{run.model_name}': {run.n_layers} layers x "
@@ -379,7 +390,7 @@ class ModelAttentionTab(QWidget):
         self.head_view.set_query(self.query_index)
         self.head_caption.setText(self.head_view.caption())
         # After the scroll area has laid out the new height: bring the query into view.
-        QTimer.singleShot(0, self._scroll_to_query)
+        QTimer.singleShot(0, self.head_view, self._scroll_to_query)  # dropped if it is gone
 
     def _scroll_to_query(self) -> None:
         if self.head_view.isVisible():
@@ -796,6 +807,48 @@ class StepByStepTab(QWidget):
         self.query_combo.setCurrentIndex(1)
         self.schedule()
 
+    def save(self) -> dict:
+        """Every field as plain data (the cells as typed, even if invalid)."""
+        words, cells = self.cells()
+        return {"words": words, "cells": cells, "query": self.query_combo.currentIndex(),
+                "d_out": self.d_out.value(), "seed_trainable": self.seed_trainable.value(),
+                "seed_causal": self.seed_causal.value(),
+                "dropout_rate": self.dropout_rate.value(),
+                "seed_dropout": self.seed_dropout.value(), "num_heads": self.num_heads.value(),
+                "seed_multihead": self.seed_multihead.value(),
+                "step": self.step_tabs.currentIndex() + 1}
+
+    def restore(self, state: dict) -> None:
+        """Put back what `save` returned; anything malformed is skipped, never fatal."""
+        cells, words = state.get("cells"), state.get("words")
+        if (isinstance(cells, list) and isinstance(words, list) and cells
+                and len(cells) == len(words) and len(cells) <= 64
+                and all(isinstance(row, list) and 0 < len(row) <= 64 for row in cells)):
+            self._fill_table([[str(c) for c in row] for row in cells], [str(w) for w in words])
+        boxes = {"d_out": self.d_out, "seed_trainable": self.seed_trainable,
+                 "seed_causal": self.seed_causal, "seed_dropout": self.seed_dropout,
+                 "num_heads": self.num_heads, "seed_multihead": self.seed_multihead}
+        for name, box in boxes.items():
+            value = state.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                box.blockSignals(True)
+                box.setValue(value)
+                box.blockSignals(False)
+        rate = state.get("dropout_rate")
+        if isinstance(rate, (int, float)) and not isinstance(rate, bool):
+            self.dropout_rate.blockSignals(True)
+            self.dropout_rate.setValue(float(rate))
+            self.dropout_rate.blockSignals(False)
+        query = state.get("query")
+        if isinstance(query, int) and 0 <= query < self.query_combo.count():
+            self.query_combo.blockSignals(True)
+            self.query_combo.setCurrentIndex(query)
+            self.query_combo.blockSignals(False)
+        step = state.get("step")
+        if isinstance(step, int):
+            self.show_step(step)
+        self.schedule()
+
     # -- computing ------------------------------------------------------------------------------
     def schedule(self, *_args) -> None:
         self._debounce.start()
@@ -935,26 +988,55 @@ class AttentionArea(QWidget):
         layout.addWidget(self.tabs)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
+    MODEL_KEYS = ("text", "layer", "head", "view", "log")
+
     def apply_state(self, payload: dict) -> None:
-        """Open in a given state: {"step": 1..5} opens the step-by-step at that step;
-        {"text": ...}, {"layer": i, "head": j or None}, {"view": "heatmap" | "grid" |
-        "head_view" | "pipeline"} open the model tab."""
-        if not payload:
+        """Open in a given state (a card's "Try it", or the inputs saved at the last exit).
+
+        {"step": 1..5} opens the step-by-step at that step; {"text": ...}, {"layer": i,
+        "head": j or None (the average)}, {"view": "heatmap" | "grid" | "head_view" |
+        "pipeline"}, {"log": bool} open the model tab; {"steps": {...}} restores the
+        step-by-step's inputs (from `save_state`); {"tab": "model" | "steps"} picks the tab.
+        Unknown keys and values of the wrong type are ignored.
+        """
+        if not isinstance(payload, dict) or not payload:
             return
+        if isinstance(payload.get("steps"), dict):
+            self.steps_tab.restore(payload["steps"])
+        tab = self.model_tab
+        if isinstance(payload.get("text"), str):
+            tab.set_text(payload["text"])
+        if isinstance(payload.get("log"), bool):
+            tab.log_check.setChecked(payload["log"])
+        layer = payload.get("layer")
+        head = payload.get("head", "keep")
+        layer_ok = layer is None or isinstance(layer, int)
+        head_ok = head is None or head == "keep" or isinstance(head, int)
+        if ("layer" in payload or "head" in payload) and layer_ok and head_ok:
+            tab.select(layer, head)
+        if payload.get("view") in VIEW_KEYS:
+            tab.show_view(payload["view"])
         if "step" in payload:
             self.tabs.setCurrentWidget(self.steps_tab)
             try:
                 self.steps_tab.show_step(int(payload["step"]))
             except (TypeError, ValueError):
                 pass
-            return
-        self.tabs.setCurrentWidget(self.model_tab)
-        if isinstance(payload.get("text"), str):
-            self.model_tab.set_text(payload["text"])
-        if "layer" in payload or "head" in payload:
-            self.model_tab.select(payload.get("layer"), payload.get("head", "keep"))
-        if payload.get("view") in VIEW_KEYS:
-            self.model_tab.show_view(payload["view"])
+        elif payload.get("tab") == "steps":
+            self.tabs.setCurrentWidget(self.steps_tab)
+        elif payload.get("tab") == "model" or any(k in payload for k in self.MODEL_KEYS):
+            self.tabs.setCurrentWidget(self.model_tab)
+
+    def save_state(self) -> dict:
+        """The learner's inputs, as a payload `apply_state` accepts (saved at exit)."""
+        tab = self.model_tab
+        return {
+            "tab": "steps" if self.tabs.currentWidget() is self.steps_tab else "model",
+            "text": tab.text_edit.toPlainText()[:20_000],
+            "layer": tab.layer, "head": tab.head, "log": tab.log_check.isChecked(),
+            "view": VIEW_KEYS[max(0, tab.views.currentIndex())],
+            "steps": self.steps_tab.save(),
+        }
 
     def prepare_screenshot(self, timeout_s: float = 10.0) -> None:
         """Show the default text's attention heatmap, drawn and ready."""

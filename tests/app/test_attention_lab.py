@@ -320,3 +320,32 @@ def test_prepare_screenshot_leaves_a_drawn_heatmap(area, tmp_path):
     assert not area.model_tab.heatmap.is_showing_message()
     path = tmp_path / "attention.png"
     assert area.grab().save(str(path)) and path.stat().st_size > 10_000
+
+
+def test_save_state_round_trips_through_a_new_area(area, qtbot, ctx):
+    area.model_tab.set_text("Every effort moves you forward")
+    _wait_run(qtbot, area.model_tab)
+    area.model_tab.select(1, None)
+    area.model_tab.show_view("head_view")
+    area.model_tab.log_check.setChecked(True)
+    with qtbot.waitSignal(area.steps_tab.computed, timeout=3000):
+        area.steps_tab.seed_causal.setValue(5)
+    area.steps_tab.set_cell(0, 2, "oops")  # saved as typed, even when invalid
+    area.apply_state({"step": 4})
+    saved = area.save_state()
+    import json
+
+    saved = json.loads(json.dumps(saved))  # what the settings file keeps
+    other = AttentionArea(ctx)
+    qtbot.addWidget(other)
+    other.apply_state(saved)
+    _wait_run(qtbot, other.model_tab)
+    tab = other.model_tab
+    assert tab.text_edit.toPlainText() == "Every effort moves you forward"
+    assert (tab.layer, tab.head) == (1, None) and tab.log_check.isChecked()
+    assert tab.views.currentWidget() is not tab.heatmap
+    steps = other.steps_tab
+    assert other.tabs.currentWidget() is steps and steps.step_tabs.currentIndex() == 3
+    assert steps.seed_causal.value() == 5 and steps.table.item(0, 3).text() == "oops"
+    other.apply_state({"layer": "x", "head": [1], "steps": {"cells": 3}, "view": 7})  # ignored
+    other.shutdown()
