@@ -17,7 +17,9 @@ Integration points for the rest of the app:
 - `open_notes(path)`: load another notes file (what File > Open notes... does).
 - `apply_state(payload)`: {"card_key": key} shows that card; {"review_keys": [...], "label": s}
   reviews just those cards (studying them without touching the schedule when none is due);
-  {"tab": "review"|"browse"|"stats"} switches tab.
+  {"tab": "review"|"browse"|"stats"} switches tab; {"section": name or None, "study_all": bool,
+  "shuffle": bool} restore what `save_state()` saved at exit (the main window does this; the
+  card shown is not saved, the queue decides it).
 - "Try it": `set_try_it(provider)`. `provider(card) -> (label, callback) | None` is asked for each
   card shown; a tuple makes the "Try it" button show `label` and call `callback()` when pressed,
   None leaves the slot showing that no lab is linked. `set_try_it(None)` empties the slot. By
@@ -102,6 +104,7 @@ class FlashcardsArea(QWidget):
         self._closed = False
         self._jobs: set = set()  # running parse jobs (JobThread)
         self._read_generation = 0  # only the latest read of a notes file is applied
+        self._pending_view: dict | None = None  # saved filter waiting for the deck (apply_state)
 
         self._build()
         self._open_store()
@@ -133,23 +136,29 @@ class FlashcardsArea(QWidget):
         self.open_button = QToolButton()
         self.open_button.setText("Open notes...")
         self.open_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.open_button.setToolTip("Open notes: study another notes file written the same way; "
+                                    "each question becomes a card (Ctrl+O)")
         self.filter_box = QComboBox()
         self.filter_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.filter_box.setMinimumContentsLength(10)
         self.filter_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.filter_box.setToolTip("Review only one section (chapter)")
+        self.filter_box.setToolTip("Section filter: review only one section (chapter) of your "
+                                   "notes; the Anki-style queue keeps its order within it")
         self.cram_check = QCheckBox("Study all")
-        self.cram_check.setToolTip("Go through every card of the filter, due or not; grades "
-                                   "here do not change the schedule (cram)")
+        self.cram_check.setToolTip("Study all (cram): go through every card of the filter, due "
+                                   "or not; grades here do not change the FSRS schedule")
         self.cram_check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.shuffle_check = QCheckBox("Shuffle")
-        self.shuffle_check.setToolTip("Mix the order of reviews and new cards")
+        self.shuffle_check.setToolTip("Shuffle: mix the order of due reviews and new cards "
+                                      "(otherwise new cards come in file order)")
         self.shuffle_check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.shuffle_check.setChecked(self.settings.get("flashcards/shuffle", False))
         self.options_button = QToolButton()
         self.options_button.setText("Options...")
         self.options_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.options_button.setToolTip("Review options: new cards per day and the FSRS desired "
+                                       "retention")
 
         top = QHBoxLayout()
         top.addWidget(self.deck_label, 1)
@@ -165,9 +174,14 @@ class FlashcardsArea(QWidget):
         self.stats = StatsPanel()
         self.tabs = QTabWidget()
         self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.tabs.addTab(self.review, "Review")
-        self.tabs.addTab(self.browse, "Browse")
-        self.tabs.addTab(self.stats, "Statistics")
+        for panel, title, tip in (
+                (self.review, "Review", "Review the cards due today with spaced repetition "
+                                        "(FSRS, in an Anki-style queue)"),
+                (self.browse, "Browse", "Every card in a searchable, sortable table; suspend "
+                                        "or review any of them"),
+                (self.stats, "Statistics", "Due forecast, reviews per day, true retention and "
+                                           "progress per section")):
+            self.tabs.setTabToolTip(self.tabs.addTab(panel, title), tip)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
@@ -405,6 +419,9 @@ class FlashcardsArea(QWidget):
         self._stats_dirty = True
         if self.tabs.currentWidget() is self.stats:
             self.refresh_stats()
+        if self._pending_view is not None:  # restored before a big notes file was read
+            pending, self._pending_view = self._pending_view, None
+            self._apply_view(pending)
 
     def _scheduler(self) -> Scheduler:
         retention = self.settings.get("flashcards/desired_retention", DEFAULT_RETENTION)
@@ -963,10 +980,48 @@ class FlashcardsArea(QWidget):
         return True
 
     # ================================================================ navigation
+    TABS = ("review", "browse", "stats")
+    VIEW_KEYS = ("section", "study_all")
+
+    def save_state(self) -> dict:
+        """What the learner chose to study (not the card shown): the payload `apply_state`
+        takes back at the next start."""
+        section = self.filter_box.currentData()
+        return {"tab": self.TABS[max(0, self.tabs.currentIndex())],
+                # a "review these cards" filter comes from a lab; it is not kept
+                "section": section if isinstance(section, str) and section != "__keys__"
+                else None,
+                "study_all": self.cram_check.isChecked(),
+                "shuffle": self.shuffle_check.isChecked()}
+
+    def _apply_view(self, payload: dict) -> None:
+        if "section" in payload:
+            section = payload["section"]
+            index = 0 if section is None else (
+                self.filter_box.findData(section) if isinstance(section, str) else -1)
+            if index >= 0:  # a section no longer in the notes is ignored
+                self.filter_box.setCurrentIndex(index)
+        if isinstance(payload.get("study_all"), bool):
+            self.cram_check.setChecked(payload["study_all"])
+
     def apply_state(self, payload: dict) -> None:
+        """{"tab": "review"|"browse"|"stats"}, {"section": name or None (all)}, {"study_all":
+        bool}, {"shuffle": bool} (what `save_state` gives); {"card_key": key} shows a card;
+        {"review_keys": [...], "label": s} reviews just those cards. Unknown values are
+        ignored."""
+        if not isinstance(payload, dict):
+            return
+        if isinstance(payload.get("shuffle"), bool):
+            self.shuffle_check.setChecked(payload["shuffle"])
+        view = {k: payload[k] for k in self.VIEW_KEYS if k in payload}
+        if view:
+            if self.session is None:  # a big notes file is still being read
+                self._pending_view = view
+            else:
+                self._apply_view(view)
         if "tab" in payload:
-            self.tabs.setCurrentIndex({"review": 0, "browse": 1, "stats": 2}.get(
-                payload["tab"], 0))
+            self.tabs.setCurrentIndex(self.TABS.index(payload["tab"])
+                                      if payload["tab"] in self.TABS else 0)
         if payload.get("review_keys") is not None and self.session is not None:
             keys = {k for k in payload["review_keys"] if k in self.session.cards}
             label = payload.get("label") or "Selected cards"

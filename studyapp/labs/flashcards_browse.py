@@ -149,12 +149,19 @@ class BrowsePanel(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search questions and answers (all words must match)")
         self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Search: cards whose question or answer contains every word "
+                               "typed (any case)")
         self.section_box = QComboBox()
+        self.section_box.setToolTip("Show only the cards of one section (chapter) of your "
+                                    "notes")
         self.section_box.setMinimumContentsLength(10)
         self.section_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.state_box = QComboBox()
         self.state_box.addItems(STATE_FILTERS)
+        self.state_box.setToolTip("Show only cards in one review state: new, learning, review "
+                                  "(FSRS), due today, suspended, buried, open questions, or "
+                                  "removed from the notes")
         self.state_box.setMinimumContentsLength(9)
         self.state_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -189,6 +196,10 @@ class BrowsePanel(QWidget):
         self.preview.setPlaceholderText("Select a card to see it here.")
         self.review_button = QPushButton("Review this card")
         self.suspend_button = QPushButton("Suspend")
+        self.review_button.setToolTip("Review this card now: it goes to the front of the queue "
+                                      "(Enter or double-click does the same)")
+        self.suspend_button.setToolTip("Suspend takes the card out of the review queue; "
+                                       "Unsuspend puts it back with its FSRS history")
         for b in (self.review_button, self.suspend_button):
             b.setEnabled(False)
 

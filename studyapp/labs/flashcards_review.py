@@ -20,6 +20,15 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFormL
 from studyapp.review.scheduler import AGAIN, EASY, GOOD, HARD
 
 
+# What each grade tells the FSRS scheduler (the button shows the interval it gives).
+GRADE_TIPS = {
+    AGAIN: "Again (1): you forgot; the card comes back soon (a lapse, FSRS relearning)",
+    HARD: "Hard (2): recalled with serious difficulty; a shorter FSRS interval than Good",
+    GOOD: "Good (3, or Space): recalled after some thought; FSRS's regular next interval",
+    EASY: "Easy (4): recalled at once; a longer FSRS interval",
+}
+
+
 def is_dark(widget: QWidget) -> bool:
     return widget.palette().color(QPalette.ColorRole.Base).lightness() < 128
 
@@ -90,6 +99,8 @@ class WarningsDialog(QDialog):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip(
+            "Close this list; the notes reload by themselves when you fix the file")
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
@@ -117,11 +128,17 @@ class OptionsDialog(QDialog):
         self.new_per_day = QSpinBox()
         self.new_per_day.setRange(0, 9999)
         self.new_per_day.setValue(new_per_day)
+        self.new_per_day.setToolTip("New cards per day: how many unseen cards the Anki-style "
+                                    "queue brings in each review day (after learning cards and "
+                                    "due reviews)")
         self.retention = QDoubleSpinBox()
         self.retention.setRange(0.70, 0.99)
         self.retention.setSingleStep(0.01)
         self.retention.setDecimals(2)
         self.retention.setValue(retention)
+        self.retention.setToolTip("Desired retention (FSRS): the chance of still recalling a "
+                                  "card when it comes due; higher means shorter intervals and "
+                                  "more reviews")
         form = QFormLayout(self)
         form.addRow("New cards per day", self.new_per_day)
         form.addRow("Desired retention", self.retention)
@@ -130,6 +147,10 @@ class OptionsDialog(QDialog):
         form.addRow(note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setToolTip(
+            "Use these options: the FSRS scheduler and today's queue are updated")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setToolTip(
+            "Keep the current options")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
@@ -150,11 +171,12 @@ class ReviewPanel(QWidget):
         self.undo_button.setText("Undo")
         self.bury_button = QToolButton()
         self.bury_button.setText("Bury")
-        self.bury_button.setToolTip("Hide this card until tomorrow (-)")
+        self.bury_button.setToolTip("Bury: hide this card until the next review day, which "
+                                    "starts at 4 AM (-)")
         self.suspend_button = QToolButton()
         self.suspend_button.setText("Suspend")
-        self.suspend_button.setToolTip("Take this card out of reviews until you unsuspend it "
-                                       "in Browse (@)")
+        self.suspend_button.setToolTip("Suspend: take this card out of the review queue until "
+                                       "you unsuspend it in Browse (@)")
         header = QHBoxLayout()
         header.addWidget(self.section_label, 1)
         header.addWidget(self.counts_label)
@@ -170,6 +192,8 @@ class ReviewPanel(QWidget):
         self.try_label.setStyleSheet("font-weight: bold;")
         self.try_button = QPushButton()
         self.try_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.try_button.setToolTip("Try it: open the lab linked to this card (resources/"
+                                   "links.json) with the card's example")
         self.try_hint = QLabel()
         self.try_hint.setStyleSheet("color: palette(placeholder-text);")
         try_box = QFrame()
@@ -189,6 +213,8 @@ class ReviewPanel(QWidget):
         self.show_button = QPushButton("Show answer   (Space)")
         self.show_button.setMinimumHeight(40)
         self.show_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.show_button.setToolTip("Show the answer (Space or Enter), then grade how well you "
+                                    "recalled it")
         sp.addStretch(1)
         sp.addWidget(self.show_button, 2)
         sp.addStretch(1)
@@ -198,6 +224,7 @@ class ReviewPanel(QWidget):
         self.grade_buttons: dict[int, QPushButton] = {}
         for rating in (AGAIN, HARD, GOOD, EASY):
             b = QPushButton()
+            b.setToolTip(GRADE_TIPS[rating])
             b.setMinimumHeight(46)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             self.grade_buttons[rating] = b
@@ -207,6 +234,8 @@ class ReviewPanel(QWidget):
         dp.setContentsMargins(0, 0, 0, 0)
         self.cram_button = QPushButton("Study all cards (no schedule change)")
         self.cram_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cram_button.setToolTip("Study all (cram): go through every card of the filter now; "
+                                    "grades here do not change the FSRS schedule")
         dp.addStretch(1)
         dp.addWidget(self.cram_button)
         dp.addStretch(1)
