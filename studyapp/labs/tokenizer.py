@@ -30,6 +30,8 @@ CHIP_LIMIT = 5000  # chips drawn at most; the counts always cover the whole text
 WORKER_THRESHOLD = 100_000  # characters; longer texts are tokenized off the GUI thread
 DEBOUNCE_MS = 150
 CORPUS_VERDICT, CORPUS_TEXT = "The Verdict (the book's corpus)", "This text"
+TAB_NAMES = ("bpe", "chapter2", "window", "decode")
+MAX_SAVED_CHARS = 20_000  # texts kept in the settings at exit are cut to this
 
 _NOTICE_STYLE = ("background: #fff8e1; border: 1px solid #ffcc80; border-radius: 3px; "
                  "padding: 3px 6px; color: #5d4037;")
@@ -63,6 +65,8 @@ class TokenizerLab(QWidget):
         self._windows_dirty = True
         self._file_notices: list[str] = []
         self._bpe_dirty = True
+        self._decode_dirty = True
+        self._pending_word: str | None = None  # apply_state's word, traced once tokenized
 
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self._retokenize)
@@ -100,6 +104,9 @@ class TokenizerLab(QWidget):
         self.editor.setMaximumHeight(72)
         self.editor.setMinimumHeight(40)  # the lab must fit the shell's smallest window
         self.editor.setTabChangesFocus(False)
+        self.editor.setToolTip("Your text, split into GPT-2 tokens by byte pair encoding as you "
+                               "type (chapter 2, section 2.5); drop or paste a text file to "
+                               "open it")
 
         self.show_text_button = QPushButton("Text", checkable=True, checked=True)
         self.show_ids_button = QPushButton("IDs", checkable=True)
@@ -107,13 +114,19 @@ class TokenizerLab(QWidget):
         group.setExclusive(True)
         group.addButton(self.show_text_button)
         group.addButton(self.show_ids_button)
-        for button in (self.show_text_button, self.show_ids_button):
-            button.setToolTip("Show each token's text or its ID in the vocabulary")
+        self.show_text_button.setToolTip("Show each token as the piece of text it stands for "
+                                         "(tokenizing text: chapter 2, section 2.2)")
+        self.show_ids_button.setToolTip("Show each token's ID in GPT-2's vocabulary of 50,257 "
+                                        "(token IDs: chapter 2, sections 2.3 and 2.5)")
         self.open_button = QPushButton("Open file\u2026")
-        self.open_button.setToolTip("Load a text file (UTF-8; invalid bytes are reported)")
+        self.open_button.setToolTip("Tokenize a text file of your own, as chapter 2 tokenizes "
+                                    "The Verdict (section 2.2); UTF-8, invalid bytes are "
+                                    "reported")
         self.open_button.clicked.connect(lambda: self.open_file())
         self.example_button = QPushButton("Book example")
-        self.example_button.setToolTip("Put back the book's example sentence")
+        self.example_button.setToolTip("Put back the book's byte pair encoding example, with "
+                                       "<|endoftext|> and an unknown word (chapter 2, sections "
+                                       "2.4 and 2.5)")
         self.example_button.clicked.connect(lambda: self.editor.setPlainText(core.EXAMPLE_TEXT))
         self.counts = QLabel()
         self.counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -144,7 +157,8 @@ class TokenizerLab(QWidget):
         self.id_list = QPlainTextEdit()
         self.id_list.setReadOnly(True)
         self.id_list.setFont(_MONO)
-        self.id_list.setToolTip("The token IDs; click one to find its chip")
+        self.id_list.setToolTip("The token IDs (chapter 2, section 2.3); click one to find its "
+                                "chip")
         self.id_list.setMinimumHeight(40)
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -169,6 +183,8 @@ class TokenizerLab(QWidget):
         bpe = QWidget()
         self.bpe_word = QLineEdit()
         self.bpe_word.setPlaceholderText("A word to trace (or click a token above)")
+        self.bpe_word.setToolTip("Byte pair encoding (chapter 2, section 2.5): a word to trace "
+                                 "from single bytes through GPT-2's merges, e.g. Akwirw ier")
         self.bpe_word.textChanged.connect(self._trace_word)
         self.bpe_view = QTextBrowser()
         form = QHBoxLayout()
@@ -178,12 +194,17 @@ class TokenizerLab(QWidget):
         bpe_layout.addLayout(form)
         bpe_layout.addWidget(self.bpe_view, 1)
         self.tabs.addTab(bpe, "BPE merges")
+        self.tabs.setTabToolTip(0, "How byte pair encoding builds a word from single bytes "
+                                   "(chapter 2, section 2.5)")
 
         # Chapter 2's simple tokenizers beside BPE
         ch2 = QWidget()
         self.corpus_box = QComboBox()
         self.corpus_box.addItems([CORPUS_VERDICT, CORPUS_TEXT])
-        self.corpus_box.setToolTip("The text the simple tokenizer's vocabulary is built from")
+        self.corpus_box.setToolTip("The text the simple tokenizer's vocabulary is built from: "
+                                   "The Verdict as in chapter 2, section 2.3, or this text; "
+                                   "other words fail in V1 and become <|unk|> in V2 "
+                                   "(section 2.4)")
         self.corpus_box.currentIndexChanged.connect(self._chapter2_changed)
         self.simple_view = QTextBrowser()
         self.bpe_side_view = QTextBrowser()
@@ -198,6 +219,8 @@ class TokenizerLab(QWidget):
         ch2_layout.addLayout(row)
         ch2_layout.addLayout(sides, 1)
         self.tabs.addTab(ch2, "Chapter 2 tokenizers")
+        self.tabs.setTabToolTip(1, "The chapter's SimpleTokenizerV1 and V2, with <|unk|> and "
+                                   "<|endoftext|>, next to BPE (chapter 2, sections 2.2 to 2.5)")
 
         # Sliding window
         win = QWidget()
@@ -210,10 +233,14 @@ class TokenizerLab(QWidget):
             widget.valueChanged.connect(self._windows_changed)
         self.window_source.currentIndexChanged.connect(self._windows_changed)
         self.window_summary = ""
-        self.max_length.setToolTip("Tokens per input window (max_length)")
-        self.stride.setToolTip("How far each window moves (stride); stride = max_length means "
-                               "no overlap")
-        self.batch_size.setToolTip("Windows per batch")
+        self.window_source.setToolTip("The text the sliding window samples: this text, or The "
+                                      "Verdict as in chapter 2, section 2.6")
+        self.max_length.setToolTip("max_length: tokens per input window; each target is its "
+                                   "input shifted by one token (chapter 2, section 2.6)")
+        self.stride.setToolTip("Stride: how far the sliding window moves between samples; "
+                               "stride = max_length means no overlap (chapter 2, section 2.6)")
+        self.batch_size.setToolTip("Batch size: input windows per batch of "
+                                   "create_dataloader_v1 (chapter 2, section 2.6)")
         controls = QFormLayout()
         controls.addRow("Text:", self.window_source)
         controls.addRow("max_length:", self.max_length)
@@ -235,12 +262,17 @@ class TokenizerLab(QWidget):
         win_layout.addWidget(self.window_view, 3)
         win_layout.addWidget(self.batch_view, 2)
         self.tabs.addTab(win, "Sliding window")
+        self.tabs.setTabToolTip(2, "Input-target pairs from a sliding window, in batches "
+                                   "(data sampling: chapter 2, section 2.6)")
 
         # Decode
         dec = QWidget()
         self.decode_input = QLineEdit("15496, 11, 466, 345, 588, 8887, 30")
         self.decode_input.setPlaceholderText("IDs, e.g. [15496, 11, 466] or 15496 11 466")
-        self.decode_input.textChanged.connect(self._decode)
+        self.decode_input.setToolTip("Token IDs to turn back into text with GPT-2's tokenizer "
+                                     "(decode: chapter 2, sections 2.3 and 2.5); IDs outside the "
+                                     "vocabulary are named")
+        self.decode_input.textChanged.connect(self._decode_changed)
         self.decode_output = QPlainTextEdit()
         self.decode_output.setReadOnly(True)
         self.decode_output.setMinimumHeight(40)
@@ -256,11 +288,20 @@ class TokenizerLab(QWidget):
         dec_layout.addWidget(self.decode_output, 1)
         dec_layout.addWidget(self.decode_problems)
         self.tabs.addTab(dec, "Decode IDs")
+        self.tabs.setTabToolTip(3, "Token IDs back to text (chapter 2, section 2.3)")
 
     # -- public --------------------------------------------------------------------------------
     def apply_state(self, payload: dict) -> None:
         """Open in a given state: {"text", "select_word", "show_ids", "tab", "max_length",
-        "stride", "batch_size", "decode"} (all optional). Used by flashcards' "Try it"."""
+        "stride", "batch_size", "decode", "corpus": "verdict"|"text", "window_text":
+        "text"|"verdict"} (all optional). Used by flashcards' "Try it", and at start with what
+        `save_state` saved. While the lab is hidden only the inputs are set: the work is done
+        when it is shown (a restore at start must not load the tokenizer before the window
+        paints)."""
+        if "corpus" in payload:
+            self.corpus_box.setCurrentIndex(1 if payload["corpus"] == "text" else 0)
+        if "window_text" in payload:
+            self.window_source.setCurrentIndex(1 if payload["window_text"] == "verdict" else 0)
         if "max_length" in payload:
             self.max_length.setValue(int(payload["max_length"]))
         if "stride" in payload:
@@ -273,17 +314,38 @@ class TokenizerLab(QWidget):
             (self.show_ids_button if payload["show_ids"] else self.show_text_button).setChecked(
                 True)
         if "text" in payload:
-            self.editor.setPlainText(str(payload["text"]))
-            self._timer.stop()
-            self._retokenize(force=True)
+            self.editor.setPlainText(str(payload["text"]))  # -> _schedule
+            if self.isVisible():
+                self._timer.stop()
+                self._retokenize(force=True)
         word = payload.get("select_word")
         if word:
             self.tabs.setCurrentIndex(0)
-            self.select_word(str(word))
+            if self.isVisible() and not self._dirty and self._job is None:
+                self.select_word(str(word))
+            else:
+                self._pending_word = str(word)  # traced when the text is tokenized (_show)
         tab = payload.get("tab")
-        if tab is not None:
-            names = {"bpe": 0, "chapter2": 1, "window": 2, "decode": 3}
-            self.tabs.setCurrentIndex(names.get(tab, tab) if isinstance(tab, str) else int(tab))
+        if tab in TAB_NAMES:
+            self.tabs.setCurrentIndex(TAB_NAMES.index(tab))
+        elif isinstance(tab, int) and 0 <= tab < self.tabs.count():
+            self.tabs.setCurrentIndex(tab)
+
+    def save_state(self) -> dict:
+        """The learner's inputs, as a payload `apply_state` accepts (saved at exit; long
+        texts are cut to MAX_SAVED_CHARS characters)."""
+        return {
+            "text": self.editor.toPlainText()[:MAX_SAVED_CHARS],
+            "show_ids": self.show_ids_button.isChecked(),
+            "tab": TAB_NAMES[max(0, self.tabs.currentIndex())],
+            "select_word": self.bpe_word.text()[:400],
+            "corpus": "text" if self.corpus_box.currentText() == CORPUS_TEXT else "verdict",
+            "window_text": "verdict" if self.window_source.currentIndex() == 1 else "text",
+            "max_length": self.max_length.value(),
+            "stride": self.stride.value(),
+            "batch_size": self.batch_size.value(),
+            "decode": self.decode_input.text()[:MAX_SAVED_CHARS],
+        }
 
     def prepare_screenshot(self) -> None:
         self.apply_state({"text": "Akwirw ier: Hello, do you like tea? <|endoftext|> In the "
@@ -337,6 +399,8 @@ class TokenizerLab(QWidget):
         super().showEvent(event)
         if self._dirty:
             self._schedule()
+        else:
+            self._refresh_visible_tab()  # its inputs may have changed while hidden
 
     def _schedule(self) -> None:
         self._dirty = True
@@ -400,7 +464,7 @@ class TokenizerLab(QWidget):
         self.id_list.blockSignals(False)
         file_notices, self._file_notices = self._file_notices, []
         self._set_notices(file_notices + result.notices)
-        if not self.bpe_word.text() and result.text:
+        if not self.bpe_word.text() and result.text and self._pending_word is None:
             first_word = next((p for p in result.pieces if p.label.strip("\u00b7")), None)
             if first_word is not None:
                 self._trace_at_char(first_word.start)
@@ -408,6 +472,9 @@ class TokenizerLab(QWidget):
         self._chapter2_dirty = True
         self._windows_dirty = True
         self._refresh_visible_tab()
+        if self._pending_word is not None:
+            word, self._pending_word = self._pending_word, None
+            self.select_word(word)
         self.rendered.emit()
 
     # -- hover and click -----------------------------------------------------------------------
@@ -527,6 +594,8 @@ class TokenizerLab(QWidget):
 
     # -- chapter 2 side by side ----------------------------------------------------------------
     def _refresh_visible_tab(self) -> None:
+        if not self.isVisible():
+            return  # showEvent refreshes it (nothing is computed for a hidden lab)
         index = self.tabs.currentIndex()
         if index == 0 and self._bpe_dirty:
             self._trace_word(self.bpe_word.text())
@@ -534,7 +603,7 @@ class TokenizerLab(QWidget):
             self._render_chapter2()
         elif index == 2 and self._windows_dirty:
             self._render_windows()
-        elif index == 3 and not self.decode_output.toPlainText():
+        elif index == 3 and (self._decode_dirty or not self.decode_output.toPlainText()):
             self._decode(self.decode_input.text())
 
     def _chapter2_changed(self) -> None:
@@ -665,7 +734,12 @@ class TokenizerLab(QWidget):
                                          "tokens.")
 
     # -- decode --------------------------------------------------------------------------------
+    def _decode_changed(self, _text: str) -> None:
+        self._decode_dirty = True
+        self._refresh_visible_tab()
+
     def _decode(self, raw: str) -> None:
+        self._decode_dirty = False
         if not raw.strip():
             self.decode_output.setPlainText("")
             self.decode_problems.setText("Paste or type token IDs above, e.g. 15496, 11, 995.")
