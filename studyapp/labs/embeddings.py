@@ -32,6 +32,20 @@ DEFAULT_TEXT = "Your journey starts with one step"
 DEBOUNCE_MS = 200
 FREQUENT_N = 100
 TAB_KEYS = ("embeddings", "cosine", "neighbours", "projection", "positional")
+TAB_TIPS = (
+    "Token, positional and input embeddings of your text (chapter 2, sections 2.7 and 2.8)",
+    "How alike the text's token vectors are, by cosine similarity; similar words get nearby "
+    "vectors (chapter 2, section 2.1)",
+    "The vocabulary's tokens whose embedding vectors point most nearly the same way as one of "
+    "yours (embedding space: chapter 2, section 2.1)",
+    "Token embeddings projected to two dimensions with PCA, like the book's picture of an "
+    "embedding space (chapter 2, section 2.1)",
+    "The positional embedding of every position in the context (chapter 2, section 2.8)",
+)
+PANEL_KEYS = ("view", "cosine_of", "frequent")  # inputs that live on the lazily built tabs
+MAX_SAVED_CHARS = 20_000  # texts kept in the settings at exit are cut to this
+FREQUENT_TIP = (f"Add the {FREQUENT_N} most frequent tokens of The Verdict, the story chapter 2 "
+                "tokenizes (section 2.2), to the projection of token embeddings (section 2.7)")
 _DIVERGING = "CET-D1A"
 _NOTICE_STYLE = ("background: #fff8e1; border: 1px solid #ffcc80; border-radius: 3px; "
                  "padding: 3px 6px; color: #5d4037;")
@@ -55,6 +69,8 @@ class EmbeddingsLab(QWidget):
         self._demo_cache: tuple | None = None
         self._built = False
         self._file_notices: list[str] = []
+        self._pending_panels: dict = {}  # apply_state's PANEL_KEYS, set once the tabs exist
+        self._pending_token: tuple[str, object] | None = None  # ("index"|"label", value)
 
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh)
@@ -76,13 +92,19 @@ class EmbeddingsLab(QWidget):
                                        "embedding vectors are shown below.")
         self.editor.file_dropped.connect(self.open_file)
         self.editor.setMaximumHeight(52)
+        self.editor.setToolTip("Your text: each token picks its row of the token embedding "
+                               "matrix (chapter 2, section 2.7) and its position adds a "
+                               "positional embedding (section 2.8)")
 
         self.model_radio = QRadioButton("Loaded model")
         self.model_radio.setChecked(True)
+        self.model_radio.setToolTip("The loaded model's tok_emb and pos_emb layers (the GPT "
+                                    "model: chapter 4, section 4.6), learnt in training")
         self.demo_radio = QRadioButton("Book demo")
         self.demo_radio.setToolTip("torch.manual_seed(123), then torch.nn.Embedding(vocabulary, "
                                    "dimension) and the positional torch.nn.Embedding(context, "
-                                   "dimension), as chapter 2 builds them")
+                                   "dimension), as chapter 2 builds them (sections 2.7 and "
+                                   "2.8)")
         self.model_name = QLabel()
         # a long model name gives way rather than widening the window (full text on hover)
         self.model_name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -93,12 +115,24 @@ class EmbeddingsLab(QWidget):
         self.demo_ids.setPlaceholderText("token IDs, e.g. 2, 3, 5, 1")
         self.demo_ids.setMinimumWidth(70)
         self.demo_ids.setMaximumWidth(160)
+        self.demo_vocab.setToolTip("Vocabulary size: rows of torch.nn.Embedding(vocab_size, "
+                                   "output_dim); the book's small example has 6 (chapter 2, "
+                                   "section 2.7)")
+        self.demo_dim.setToolTip("Embedding dimension (output_dim): numbers per vector; 3 in "
+                                 "section 2.7's example, 256 in section 2.8 (chapter 2)")
+        self.demo_context.setToolTip("Context length: rows of the positional embedding layer, "
+                                     "one vector per position (chapter 2, section 2.8)")
+        self.demo_ids.setToolTip("Token IDs to look up, each picking a row of the weight "
+                                 "matrix; section 2.7 uses 2, 3, 5, 1 (chapter 2)")
         self.use_text_ids = QPushButton("Text's IDs")
-        self.use_text_ids.setToolTip("GPT-2 token IDs of the text (sets the vocabulary to "
-                                     "50,257)")
+        self.use_text_ids.setToolTip("Use the GPT-2 token IDs of the text above (byte pair "
+                                     "encoding, chapter 2, section 2.5); sets the vocabulary "
+                                     "to 50,257")
         self.use_text_ids.clicked.connect(self._use_text_ids)
         self.export_all_button = QPushButton("Save all PNGs\u2026")
-        self.export_all_button.setToolTip("Save every plot and heatmap of this lab to a folder")
+        self.export_all_button.setToolTip("Save every plot and heatmap of this lab to a folder "
+                                          "as PNG images (embeddings: chapter 2, sections 2.7 "
+                                          "and 2.8)")
         self.export_all_button.clicked.connect(lambda: self.export_all())
         row = QHBoxLayout()
         row.addWidget(QLabel("Vectors from:"))
@@ -142,7 +176,10 @@ class EmbeddingsLab(QWidget):
             return
         self._built = True
         self._build_panels()
+        for index, tip in enumerate(TAB_TIPS):
+            self.tabs.setTabToolTip(index, tip)
         self._on_mode_changed()
+        self._apply_panel_state()
 
     def _build_panels(self) -> None:
         # Embeddings: weights (demo only), token, positional, input
@@ -171,6 +208,8 @@ class EmbeddingsLab(QWidget):
         cos_tab = QWidget()
         self.cosine_of = QComboBox()
         self.cosine_of.addItems(["token embeddings", "input embeddings"])
+        self.cosine_of.setToolTip("Compare the token embeddings (chapter 2, section 2.7) or "
+                                  "the input embeddings, token + position (section 2.8)")
         self.cosine_of.currentIndexChanged.connect(lambda _i: self._mark_dirty(1))
         self.cosine_map = HeatmapWidget(title="Cosine similarity", colormap=_DIVERGING,
                                         symmetric=True, value_format="{:.3f}")
@@ -192,6 +231,9 @@ class EmbeddingsLab(QWidget):
         nn_tab = QWidget()
         self.nn_token = QComboBox()
         self.nn_token.setMinimumWidth(180)
+        self.nn_token.setToolTip("A token of your text: its nearest neighbours by cosine "
+                                 "similarity among all rows of the token embedding matrix "
+                                 "(chapter 2, section 2.7)")
         self.nn_token.currentIndexChanged.connect(lambda _i: self._render_neighbours())
         self.nn_table = QTableWidget(0, 4)
         self.nn_table.setHorizontalHeaderLabels(["rank", "token", "ID", "cosine"])
@@ -213,6 +255,7 @@ class EmbeddingsLab(QWidget):
         proj_tab = QWidget()
         self.add_frequent = QCheckBox(f"Add the {FREQUENT_N} most frequent tokens of The "
                                       "Verdict")
+        self.add_frequent.setToolTip(FREQUENT_TIP)
         self.add_frequent.toggled.connect(lambda _c: self._mark_dirty(3))
         self.projection = ProjectionPlot(title="Token embeddings projected to 2-D (PCA)")
         proj_layout = QVBoxLayout(proj_tab)
@@ -237,11 +280,28 @@ class EmbeddingsLab(QWidget):
         pos_layout.addLayout(pos_row, 1)
         self.tabs.addTab(pos_tab, "Positions")
 
+        for panel, what in (
+                (self.weights_map, "the embedding weight matrix (chapter 2, section 2.7)"),
+                (self.token_map, "the token embeddings (chapter 2, section 2.7)"),
+                (self.pos_map, "the positional embeddings (chapter 2, section 2.8)"),
+                (self.input_map, "the input embeddings, token + positional (chapter 2, "
+                                 "section 2.8)"),
+                (self.cosine_map, "the cosine similarities (chapter 2, section 2.1)"),
+                (self.projection, "the projection of the token embeddings (chapter 2, "
+                                  "section 2.1)"),
+                (self.positions_map, "every positional embedding (chapter 2, section 2.8)"),
+                (self.positions_plot, "the projection of the positional embeddings (chapter 2, "
+                                      "section 2.8)")):
+            panel.save_button.setToolTip(f"Save {what} as a PNG image")
 
     # -- public --------------------------------------------------------------------------------
     def apply_state(self, payload: dict) -> None:
-        """{"text", "book_demo", "vocab_size", "dim", "context", "ids", "view", "token"}."""
-        self._ensure_built()
+        """{"text", "book_demo", "vocab_size", "dim", "context", "ids", "view", "token" (a
+        token's text) or "token_index", "cosine_of": "token"|"input", "frequent": bool}. While
+        the lab is hidden (a restore at start) only the inputs are set: the tabs are built and
+        computed when it is first shown."""
+        if not isinstance(payload, dict):
+            return
         if "text" in payload:
             self.editor.setPlainText(str(payload["text"]))
         if "book_demo" in payload:
@@ -253,18 +313,63 @@ class EmbeddingsLab(QWidget):
         if "ids" in payload:
             ids = payload["ids"]
             self.demo_ids.setText(ids if isinstance(ids, str) else ", ".join(map(str, ids)))
-        view = payload.get("view")
-        if view in TAB_KEYS:
-            self.tabs.setCurrentIndex(TAB_KEYS.index(view))
-        self.refresh(force=True)
-        token = payload.get("token")
-        if token is not None and self.embeddings is not None:
-            labels = [label.split(": ", 1)[1] for label in self.embeddings.labels]
-            wanted = str(token)
-            for i, label in enumerate(labels):
-                if label.replace("\u00b7", " ").strip() == wanted.strip():
-                    self.nn_token.setCurrentIndex(i)
-                    break
+        self._pending_panels.update({k: payload[k] for k in PANEL_KEYS if k in payload})
+        if isinstance(payload.get("token_index"), int):
+            self._pending_token = ("index", payload["token_index"])
+        elif payload.get("token") is not None:
+            self._pending_token = ("label", str(payload["token"]))
+        if self._built:
+            self._apply_panel_state()
+        if self.isVisible():
+            self._ensure_built()
+            self.refresh(force=True)
+
+    def save_state(self) -> dict:
+        """The learner's inputs, as a payload `apply_state` accepts (saved at exit; long
+        texts are cut to MAX_SAVED_CHARS characters)."""
+        state = {
+            "text": self.editor.toPlainText()[:MAX_SAVED_CHARS],
+            "book_demo": self.demo_radio.isChecked(),
+            "vocab_size": self.demo_vocab.value(),
+            "dim": self.demo_dim.value(),
+            "context": self.demo_context.value(),
+            "ids": self.demo_ids.text()[:MAX_SAVED_CHARS],
+        }
+        if self._built:
+            state.update(view=TAB_KEYS[max(0, self.tabs.currentIndex())],
+                         cosine_of="input" if self.cosine_of.currentIndex() == 1 else "token",
+                         frequent=self.add_frequent.isChecked(),
+                         token_index=max(0, self.nn_token.currentIndex()))
+        else:  # never shown this session: what was restored is kept as it came
+            state.update(self._pending_panels)
+            if self._pending_token is not None and self._pending_token[0] == "index":
+                state["token_index"] = self._pending_token[1]
+        return state
+
+    def _apply_panel_state(self) -> None:
+        pending, self._pending_panels = self._pending_panels, {}
+        if pending.get("view") in TAB_KEYS:
+            self.tabs.setCurrentIndex(TAB_KEYS.index(pending["view"]))
+        if pending.get("cosine_of") in ("token", "input"):
+            self.cosine_of.setCurrentIndex(1 if pending["cosine_of"] == "input" else 0)
+        if isinstance(pending.get("frequent"), bool):
+            self.add_frequent.setChecked(pending["frequent"])
+
+    def _apply_pending_token(self) -> None:
+        """Choose the neighbours' token asked for by apply_state, once the text is embedded."""
+        if self._pending_token is None or self.embeddings is None:
+            return
+        kind, value = self._pending_token
+        self._pending_token = None
+        if kind == "index":
+            if 0 <= value < self.nn_token.count():
+                self.nn_token.setCurrentIndex(value)
+            return
+        labels = [label.split(": ", 1)[1] for label in self.embeddings.labels]
+        for i, label in enumerate(labels):
+            if label.replace("\u00b7", " ").strip() == value.strip():
+                self.nn_token.setCurrentIndex(i)
+                break
 
     def open_file(self, path: str | Path) -> bool:
         """Use a text file's contents as the text (invalid UTF-8 is reported, not hidden)."""
@@ -441,6 +546,7 @@ class EmbeddingsLab(QWidget):
         file_notices, self._file_notices = self._file_notices, []
         self._set_notices(file_notices + notices + self.embeddings.notices)
         self._fill_token_choice()
+        self._apply_pending_token()
         self._render_current_tab()
 
     def _fill_token_choice(self) -> None:
@@ -551,9 +657,10 @@ class EmbeddingsLab(QWidget):
             if s.gpt2_vocab:
                 seen = set(text_ids)
                 extra = [t for t in self._frequent_ids() if t not in seen and t < s.vocab_size]
-                self.add_frequent.setToolTip("")
+                self.add_frequent.setToolTip(FREQUENT_TIP)
             else:
-                self.add_frequent.setToolTip("Needs GPT-2's vocabulary (50,257 tokens)")
+                self.add_frequent.setToolTip(FREQUENT_TIP + ". Needs GPT-2's vocabulary "
+                                             "(50,257 tokens)")
         all_ids = text_ids + extra
         vectors = s.tok_weight[all_ids].float().numpy()
         proj = core.pca_2d(vectors)
