@@ -33,6 +33,7 @@ from studyapp.widgets.token_stream import TokenStream
 from studyapp.workers import JobThread
 
 DEFAULT_PROMPT = "Every effort moves you"
+MAX_SAVED_CHARS = 20_000  # prompts kept in the settings at exit are cut to this
 LOGITS_KEPT = 64  # positions whose logits are remembered (each 50,257 floats)
 NOTICE_STYLE = "color: #b07000;"
 ERROR_STYLE = "color: #d03040; font-weight: bold;"
@@ -73,12 +74,19 @@ class GeneratePanel(QWidget):
         self.prompt.setPlaceholderText("Type a prompt (empty: start from <|endoftext|>)")
         self.prompt.setMinimumHeight(36)
         self.prompt.setMaximumHeight(62)
+        self.prompt.setToolTip("Prompt: the text the model continues; it is tokenized (chapter "
+                               "2, section 2.5) and fed to the GPT model (chapter 4, section "
+                               "4.6). Ctrl+Enter generates")
         self.controls = DecodingControls()
         self.generate_button = QPushButton("Generate")
         self.generate_button.setDefault(True)
+        self.generate_button.setToolTip("Generate text one token at a time, each appended to "
+                                        "the input (chapter 4, section 4.7), with the decoding "
+                                        "settings above (chapter 5, section 5.3) (Ctrl+Enter)")
         self.generate_button.clicked.connect(self.start_generation)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
+        self.stop_button.setToolTip("Stop the generation loop after the current token (Esc)")
         self.stop_button.clicked.connect(self.stop_generation)
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button)
@@ -524,8 +532,18 @@ class GenerateArea(QWidget):
         self.panels = (self.generate, self.demos, self.loss, self.compare, self.models)
         titles = ("Generate", "Chapter 5: temperature and top-k", "Loss of a continuation",
                   "Side by side", "Models")
-        for panel, title in zip(self.panels, titles):
-            self.tabs.addTab(panel, title)
+        tips = ("Generate text token by token and see the next-token distribution at any "
+                "position (chapter 4, section 4.7; chapter 5, section 5.3)",
+                "The book's temperature scaling and top-k examples, with its numbers (chapter "
+                "5, sections 5.3.1 and 5.3.2)",
+                "Cross-entropy and perplexity of a continuation you type (text generation "
+                "loss: chapter 5, section 5.1.2)",
+                "One prompt through two models, e.g. untrained and trained (chapter 5, section "
+                "5.2)",
+                "The models the labs use: untrained, trained here, or loaded from saved weights "
+                "(chapter 5, sections 5.4 and 5.5)")
+        for panel, title, tip in zip(self.panels, titles, tips):
+            self.tabs.setTabToolTip(self.tabs.addTab(panel, title), tip)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tabs)
@@ -557,7 +575,12 @@ class GenerateArea(QWidget):
     def apply_state(self, payload: dict) -> None:
         """Open in a given state, e.g. {"prompt": "Every effort moves you", "temperature": 0.5,
         "top_k": 3, "greedy": False, "max_new_tokens": 10, "seed": 123, "tab": "generate",
-        "target": " effort moves you", "run": True}."""
+        "target": " effort moves you", "run": True}. "prompt" goes to every panel; what
+        `save_state` adds sets one panel each: "loss_prompt", "compare_prompt", "compare"
+        (decoding settings), "custom_temperature", "k" (chapter 5 demos), "models" (the model
+        manager's preset, seed, heads)."""
+        if not isinstance(payload, dict):
+            return
         if "tab" in payload:
             self.show_tab(str(payload["tab"]))
         elif "prompt" in payload:
@@ -576,11 +599,40 @@ class GenerateArea(QWidget):
             self.compare.prompt.setPlainText(str(payload["prompt"]))
         if "target" in payload:
             self.loss.target.setText(str(payload["target"]))
+        if "loss_prompt" in payload:
+            self.loss.prompt.setText(str(payload["loss_prompt"]))
+        if "compare_prompt" in payload:
+            self.compare.prompt.setPlainText(str(payload["compare_prompt"]))
+        if isinstance(payload.get("compare"), dict):
+            self.compare.controls.set_values(**{k: v for k, v in payload["compare"].items()
+                                                if k in self.generate.controls.state()})
+        if isinstance(payload.get("custom_temperature"), (int, float)):
+            self.demos.custom_t.setValue(float(payload["custom_temperature"]))
+        if isinstance(payload.get("k"), int):
+            self.demos.k.setValue(payload["k"])
+        if isinstance(payload.get("models"), dict):
+            self.models.set_inputs(payload["models"])
         if payload.get("run"):
             if self.current_panel() is self.loss:
                 self.loss.compute()
             else:
                 self.generate.start_generation()
+
+    def save_state(self) -> dict:
+        """The learner's inputs in every panel, as a payload `apply_state` accepts (saved at
+        exit; long prompts are cut to MAX_SAVED_CHARS characters). Never "run"."""
+        return {
+            "tab": self.TABS[max(0, self.tabs.currentIndex())],
+            "prompt": self.generate.prompt.toPlainText()[:MAX_SAVED_CHARS],
+            **self.generate.controls.state(),
+            "loss_prompt": self.loss.prompt.text()[:MAX_SAVED_CHARS],
+            "target": self.loss.target.text()[:MAX_SAVED_CHARS],
+            "compare_prompt": self.compare.prompt.toPlainText()[:MAX_SAVED_CHARS],
+            "compare": self.compare.controls.state(),
+            "custom_temperature": float(self.demos.custom_t.value()),
+            "k": int(self.demos.k.value()),
+            "models": self.models.inputs(),
+        }
 
     def prepare_screenshot(self) -> None:
         self.show_tab("generate")

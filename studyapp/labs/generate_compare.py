@@ -28,12 +28,17 @@ class ComparePanel(QWidget):
         self._job: JobThread | None = None
         self.prompt = QPlainTextEdit("Every effort moves you")
         self.prompt.setFixedHeight(52)
+        self.prompt.setToolTip("The prompt both models continue, token by token (generating "
+                               "text: chapter 4, section 4.7)")
         self.controls = DecodingControls()
         self.controls.set_values(greedy=True, max_new_tokens=30)
         self.run_button = QPushButton("Generate with both")
+        self.run_button.setToolTip("Generate with both models, with the same decoding settings "
+                                   "and seed (decoding strategies: chapter 5, section 5.3)")
         self.run_button.clicked.connect(self.start)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
+        self.stop_button.setToolTip("Stop both generation loops after their current token")
         self.stop_button.clicked.connect(self.stop)
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -48,6 +53,9 @@ class ComparePanel(QWidget):
         self.outputs: list[TokenStream] = []
         for side in range(2):
             combo = QComboBox()
+            combo.setToolTip(f"Model {'AB'[side]}: e.g. an untrained model (chapter 4, section "
+                             "4.7), one trained in the Training lab (chapter 5, section 5.2) or "
+                             "GPT-2's weights (section 5.5)")
             combo.setMinimumContentsLength(12)
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)

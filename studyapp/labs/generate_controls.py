@@ -16,7 +16,9 @@ class DecodingControls(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.greedy = QCheckBox("Greedy (argmax)")
-        self.greedy.setToolTip("Temperature 0: always take the most likely token (section 4.7)")
+        self.greedy.setToolTip("Greedy decoding: always take the most likely token (argmax), as "
+                               "generate_text_simple does (chapter 4, section 4.7); temperature "
+                               "0 does the same (chapter 5, section 5.3.3)")
         self.temperature_slider = QSlider(Qt.Orientation.Horizontal)
         self.temperature_slider.setRange(0, 5 * T_SCALE)
         self.temperature_slider.setMinimumWidth(60)
@@ -25,33 +27,45 @@ class DecodingControls(QWidget):
         self.temperature.setRange(-5.0, 10.0)
         self.temperature.setSingleStep(0.1)
         self.temperature.setDecimals(2)
-        self.temperature.setToolTip("Logits are divided by the temperature before softmax: "
-                                    "below 1 sharper, above 1 flatter (section 5.3.1)")
+        temperature_tip = ("Temperature scaling: divides the logits before softmax; below 1 "
+                           "sharper, above 1 flatter and more varied text (chapter 5, section "
+                           "5.3.1)")
+        self.temperature.setToolTip(temperature_tip)
+        self.temperature_slider.setToolTip(temperature_tip)
         self.top_k_slider = QSlider(Qt.Orientation.Horizontal)
         self.top_k_slider.setRange(0, 100)
         self.top_k_slider.setMinimumWidth(50)
         self.top_k = QSpinBox()
         self.top_k.setRange(0, 1_000_000)
         self.top_k.setSpecialValueText("off")
-        self.top_k.setToolTip("Keep only the k most likely tokens (section 5.3.2); 0 = off")
+        top_k_tip = ("Top-k sampling: keep only the k most likely tokens, the others get -inf "
+                     "before softmax (chapter 5, section 5.3.2); 0 = off")
+        self.top_k.setToolTip(top_k_tip)
+        self.top_k_slider.setToolTip(top_k_tip)
         self.top_p = QDoubleSpinBox()
         self.top_p.setRange(0.01, 1.0)
         self.top_p.setSingleStep(0.05)
         self.top_p.setDecimals(2)
         self.top_p.setValue(1.0)
-        self.top_p.setToolTip("Nucleus sampling: keep the most likely tokens until their "
-                              "probability reaches p; 1 = off")
+        self.top_p.setToolTip("Top-p (nucleus) sampling: keep the most likely tokens until "
+                              "their probabilities add up to p; 1 = off. Not in the book, "
+                              "which filters with top-k (chapter 5, section 5.3.2)")
         self.max_new_tokens = QSpinBox()
         self.max_new_tokens.setRange(0, 2000)
         self.max_new_tokens.setValue(25)
+        self.max_new_tokens.setToolTip("max_new_tokens: how many tokens the generation loop "
+                                       "appends, one per step (chapter 4, section 4.7)")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setValue(123)
-        self.seed.setToolTip("Sampling is reproducible: the same seed gives the same text")
+        self.seed.setToolTip("Seed: torch.manual_seed before sampling, as the book does, so the "
+                             "same seed gives the same text (chapter 5, section 5.3)")
         self.kv_cache = QCheckBox("KV cache")
         self.kv_cache.setChecked(True)
-        self.kv_cache.setToolTip("Keep the keys and values of earlier tokens: the same tokens, "
-                                 "faster")
+        self.kv_cache.setToolTip("KV cache: keep the keys and values (chapter 3, section 3.4) "
+                                 "of earlier tokens so each step computes only the new one; "
+                                 "the same tokens, faster. Not in the book's chapters: its "
+                                 "loop (chapter 4, section 4.7) recomputes the whole context")
 
         # Two rows, so the lab still fits a small window.
         grid = QGridLayout(self)
@@ -117,6 +131,15 @@ class DecodingControls(QWidget):
             "seed": int(self.seed.value()),
             "kv_cache": self.kv_cache.isChecked(),
         }
+
+    def state(self) -> dict:
+        """Every control's own value (the temperature even while greedy is ticked), as
+        `set_values` takes them back: what the lab saves at exit."""
+        return {"greedy": self.greedy.isChecked(),
+                "temperature": float(self.temperature.value()),
+                "top_k": int(self.top_k.value()), "top_p": float(self.top_p.value()),
+                "max_new_tokens": int(self.max_new_tokens.value()),
+                "seed": int(self.seed.value()), "kv_cache": self.kv_cache.isChecked()}
 
     def set_values(self, **values) -> None:
         if "temperature" in values:

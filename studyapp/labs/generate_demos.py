@@ -83,11 +83,13 @@ class DemosPanel(QWidget):
         self.custom_t.setRange(0.05, 20.0)
         self.custom_t.setSingleStep(0.1)
         self.custom_t.setValue(2.0)
-        self.custom_t.setToolTip("A fourth temperature of your own")
+        self.custom_t.setToolTip("Temperature scaling (chapter 5, section 5.3.1): a fourth "
+                                 "temperature of your own, next to the book's 1, 0.1 and 5")
         self._custom_timer = QTimer(self)
         self._custom_timer.setSingleShot(True)
         self._custom_timer.setInterval(150)
-        self._custom_timer.timeout.connect(self.refresh_temperature)
+        # Before the tab is first shown nothing is computed (a restore at start sets these).
+        self._custom_timer.timeout.connect(self._custom_changed)
         self.custom_t.valueChanged.connect(self._custom_timer.start)
         custom_row = QHBoxLayout()
         custom_row.addWidget(QLabel("Your temperature:"))
@@ -129,7 +131,9 @@ class DemosPanel(QWidget):
         self.k = QSpinBox()
         self.k.setRange(1, 9)
         self.k.setValue(3)
-        self.k.valueChanged.connect(self.refresh_top_k)
+        self.k.setToolTip("Top-k sampling (chapter 5, section 5.3.2): how many of the 9 logits "
+                          "keep their value, the rest become -inf; the book uses k = 3")
+        self.k.valueChanged.connect(self._k_changed)
         self.top_k_text = QLabel()
         self.top_k_text.setWordWrap(True)
         self.top_k_text.setTextFormat(Qt.TextFormat.RichText)
@@ -159,6 +163,14 @@ class DemosPanel(QWidget):
         super().showEvent(event)
         if not self._computed:
             self.refresh()
+
+    def _custom_changed(self) -> None:
+        if self._computed:  # before the tab is first shown (a restore at start): nothing to do
+            self.refresh_temperature()
+
+    def _k_changed(self, _k: int) -> None:
+        if self._computed:
+            self.refresh_top_k()
 
     def refresh(self) -> None:
         self._computed = True
@@ -274,16 +286,25 @@ class LossPanel(QWidget):
         intro.setWordWrap(True)
         self.prompt = QLineEdit("every")
         self.prompt.setPlaceholderText("prompt (empty: start from <|endoftext|>)")
+        self.prompt.setToolTip("Prompt: the context the model reads before the continuation "
+                               "(text generation loss: chapter 5, section 5.1.2)")
         self.target = QLineEdit(" effort moves you")
         self.target.setPlaceholderText("target continuation, e.g. ' effort moves you'")
+        self.target.setToolTip("Continuation: the target tokens; the probabilities the model "
+                               "gives them make the cross-entropy loss and the perplexity "
+                               "(chapter 5, section 5.1.2)")
         self.compute_button = QPushButton("Compute loss")
+        self.compute_button.setToolTip("Compute the text generation loss: cross-entropy and "
+                                       "perplexity of the continuation (chapter 5, section "
+                                       "5.1.2); Enter does the same")
         self.compute_button.clicked.connect(self.compute)
         self.prompt.returnPressed.connect(self.compute)
         self.target.returnPressed.connect(self.compute)
         self.book_button = QPushButton("The book's numbers")
         self.book_button.setToolTip("Untrained GPT-2 124M (context 256, torch.manual_seed(123)) "
                                     "on the book's two examples: cross-entropy 10.7940, "
-                                    "perplexity 48,725.8. Builds a 163M-parameter model.")
+                                    "perplexity 48,725.8 (chapter 5, section 5.1.2). Builds a "
+                                    "163M-parameter model.")
         self.book_button.clicked.connect(self.compute_book)
         row = QHBoxLayout()
         row.addWidget(QLabel("Prompt"))

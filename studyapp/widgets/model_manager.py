@@ -65,9 +65,12 @@ class ModelManager(QWidget):
         self.table.itemDoubleClicked.connect(lambda _item: self.use_selected())
 
         self.use_button = QPushButton("Use selected")
+        self.use_button.setToolTip("Switch every lab to the selected model; double-clicking a "
+                                   "row does the same")
         self.use_button.clicked.connect(self.use_selected)
         self.remove_button = QPushButton("Remove")
-        self.remove_button.setToolTip("Forget this model (the one in use cannot be removed)")
+        self.remove_button.setToolTip("Forget this model and free its memory (the one in use "
+                                      "cannot be removed)")
         self.remove_button.clicked.connect(self.remove_selected)
         row = QHBoxLayout()
         row.addWidget(self.use_button)
@@ -103,28 +106,39 @@ class ModelManager(QWidget):
             self.preset.addItem(f"{name}  ({cfg.n_layers} layers, emb {cfg.emb_dim}, "
                                 f"context {cfg.context_length})", name)
         self.preset.setCurrentIndex(max(0, self.preset.findData("default")))
+        self.preset.setToolTip("Configuration preset: vocabulary, context length, embedding "
+                               "size, heads, layers, dropout, like the book's GPT_CONFIG_124M "
+                               "(chapter 4, section 4.1)")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setValue(123)
+        self.seed.setToolTip("Seed: torch.manual_seed before the model is built, so the same "
+                             "seed gives the same initial weights (chapter 4, section 4.6 uses "
+                             "123)")
         self.untrained_button = QPushButton("Add untrained model")
-        self.untrained_button.setToolTip("Fresh random weights: what the model says before "
-                                         "any training (chapter 4)")
+        self.untrained_button.setToolTip("A GPTModel with fresh random weights (chapter 4, "
+                                         "section 4.6): what it writes before any training "
+                                         "(section 4.7)")
         self.untrained_button.clicked.connect(
             lambda: self.add_untrained(self.preset.currentData(), self.seed.value()))
         form.addRow("Preset", self.preset)
         form.addRow("Seed", self.seed)
         form.addRow("", self.untrained_button)
         self.bundled_button = QPushButton("Load the bundled model")
+        self.bundled_button.setToolTip("The small pretrained GPT that comes with the app, "
+                                       "loaded from its saved weights (chapter 5, section 5.4)")
         self.bundled_button.clicked.connect(self.load_bundled)
         form.addRow("", self.bundled_button)
         self.heads = QSpinBox()
         self.heads.setRange(0, 128)
         self.heads.setSpecialValueText("auto (64-wide)")
-        self.heads.setToolTip("Attention heads for files that do not record them (book .pth "
-                              "and Hugging Face files); auto assumes GPT-2's 64-wide heads")
+        self.heads.setToolTip("Attention heads (multi-head attention: chapter 3, section 3.6) "
+                              "for files that do not record them (book .pth and Hugging Face "
+                              "files); auto assumes GPT-2's 64-wide heads")
         self.open_button = QPushButton("Open file...")
         self.open_button.setToolTip("An app checkpoint (.safetensors), a state dict saved by the "
-                                    "book's code (.pth), or GPT-2's model.safetensors")
+                                    "book's code (.pth; chapter 5, section 5.4), or GPT-2's "
+                                    "pretrained model.safetensors (section 5.5)")
         self.open_button.clicked.connect(self.open_file_dialog)
         form.addRow("Heads (files)", self.heads)
         form.addRow("", self.open_button)
@@ -159,6 +173,22 @@ class ModelManager(QWidget):
         self.session.current_changed.connect(lambda _entry: self.refresh(select_current=True))
         self.session.loading_changed.connect(lambda *_: self.refresh())
         self.refresh()
+
+    # -- inputs kept between runs ---------------------------------------------------------
+    def inputs(self) -> dict:
+        """The choices of "Add a model" (preset, seed, heads), saved by the Generate lab."""
+        return {"preset": self.preset.currentData(), "seed": self.seed.value(),
+                "heads": self.heads.value()}
+
+    def set_inputs(self, values: dict) -> None:
+        """Set what `inputs()` returned; unknown presets and wrong types are ignored."""
+        preset = values.get("preset")
+        index = self.preset.findData(preset) if isinstance(preset, str) else -1
+        if index >= 0:
+            self.preset.setCurrentIndex(index)
+        for key, spin in (("seed", self.seed), ("heads", self.heads)):
+            if isinstance(values.get(key), int):
+                spin.setValue(values[key])
 
     # -- list -----------------------------------------------------------------------------
     def _row_entry(self, row: int):
