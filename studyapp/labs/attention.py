@@ -24,8 +24,9 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFrame, QGridLayout,
                                QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QPushButton,
-                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+                               QScrollArea, QSizePolicy, QSpinBox, QSplitter,
+                               QStyledItemDelegate, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from studyapp.labs import attention_core as core
 from studyapp.widgets.attention_views import AttentionHeatmap, HeadGrid, HeadView
@@ -38,6 +39,91 @@ DEFAULT_TEXT = ("I had always thought Jack Gisburn rather a cheap genius--though
                 "glory, he had dropped his painting.")
 LOADING = "Loading the model\u2026"
 VIEW_KEYS = ("heatmap", "grid", "head_view", "pipeline")
+
+# Tooltips: each names its concept and where the book (Build a Large Language Model From
+# Scratch) treats it; what the book does not cover says so.
+AREA_TAB_TIPS = (
+    "Your own text through the loaded GPT: every transformer block's multi-head attention "
+    "(chapter 3, section 3.6.2), where it sits in the block and the model (chapter 4, "
+    "sections 4.5 and 4.6)",
+    "The book's worked example \"Your journey starts with one step\" through chapter 3, "
+    "sections 3.3 to 3.6, printed to 4 decimals and editable",
+)
+VIEW_TIPS = (
+    "One head's attention weights as a matrix: rows are queries, columns the keys they attend "
+    "to, each row sums to 1 (chapter 3, section 3.3.2); the causal mask leaves the upper "
+    "triangle empty (section 3.5.1)",
+    "Every layer x head at once: the heads of multi-head attention (chapter 3, section 3.6) "
+    "in each of the model's transformer blocks (chapter 4, sections 4.5 and 4.6). Click one "
+    "to open it",
+    "A head view after the bertviz tool: one query's weights drawn as lines to the earlier "
+    "tokens. Not in the book; it shows the same weights as chapter 3, section 3.5.1",
+    "The chosen head step by step on the real model: queries, keys and values, scores, "
+    "scaling by \u221ad_k (chapter 3, section 3.4.1), the causal mask (section 3.5.1) and "
+    "softmax into weights",
+)
+STEP_TIPS = (
+    "Chapter 3, sections 3.3.1 and 3.3.2: self-attention without trainable weights; dot-product "
+    "scores, softmax into weights, context vectors as weighted sums, for one query and for all",
+    "Chapter 3, section 3.4: trainable W_query, W_key and W_value; queries, keys and values, "
+    "scores scaled by \u221ad_k (3.4.1), the same result as the compact SelfAttention_v1 "
+    "class (3.4.2)",
+    "Chapter 3, section 3.5.1: the causal mask; zero the future and renormalise, or -inf "
+    "before softmax",
+    "Chapter 3, section 3.5.2: dropout on the attention weights; survivors scaled by 1/(1-p)",
+    "Chapter 3, section 3.6: multi-head attention; the wrapper that stacks heads (3.6.1) and "
+    "the single class with weight splits (3.6.2)",
+)
+TEXT_TIP = ("Any text: it is split into GPT-2 BPE tokens (chapter 2, section 2.5) and run "
+            "through the loaded GPT (chapter 4, section 4.6), capturing every layer's attention "
+            "weights (chapter 3, section 3.6.2). Updates after a short pause in typing")
+LAYER_TIP = ("Which transformer block to look at: each block has its own multi-head attention "
+             "(chapter 4, section 4.5; the GPT stacks n_layers of them, section 4.6)")
+HEAD_TIP = ("Which head of the layer's multi-head attention: d_out is split into num_heads "
+            "heads of head_dim each (chapter 3, section 3.6.2). \"average over heads\" is the "
+            "mean of the heads' weights, a summary of this lab, not in the book")
+LOG_TIP = ("Colour by log10(weight) instead of the weight. Not in the book: many heads of "
+           "trained models pour most of their weight on the first token (an \"attention "
+           "sink\", a later research finding) and swamp a linear scale; log10 shows the small "
+           "weights too")
+ALL_HEADS_TIP = ("Draw every head of the layer at once, one colour each (multi-head attention, "
+                 "chapter 3, section 3.6). The head view itself is after the bertviz tool, not "
+                 "in the book")
+HEATMAP_SAVE_TIP = ("Save this attention-weight heatmap (chapter 3, sections 3.3.2 and 3.5.1) "
+                    "as a PNG image")
+TABLE_TIP = ("The inputs: one embedding vector per token (chapter 3, section 3.3: the book's "
+             "six 3-dimensional vectors of \"Your journey starts with one step\"). "
+             "Double-click a cell to edit a number or a word")
+EDITOR_TIP = ("Type a number (a dimension of this token's input embedding, chapter 3, section "
+              "3.3) or, in the token column, the word; Enter applies, Esc cancels")
+ADD_ROW_TIP = ("Add a token: one more input vector, so one more query, key and row of weights "
+               "(chapter 3, section 3.3.2)")
+REMOVE_ROW_TIP = "Remove the last token's input vector (chapter 3, section 3.3.2)"
+ADD_COL_TIP = ("Add an embedding dimension: d_in grows by one (the book uses d_in = 3, chapter "
+               "3, section 3.4.1)")
+REMOVE_COL_TIP = "Remove the last embedding dimension: d_in shrinks by one (chapter 3, 3.4.1)"
+RESET_TIP = ("Back to the book's example: the six inputs of chapter 3, section 3.3, query x^2 "
+             "\"journey\", d_out = 2, the book's seeds, dropout p = 0.5 and 2 heads")
+QUERY_TIP = ("The query token of steps 1 and 2: the book follows x^2 \"journey\" (chapter 3, "
+             "sections 3.3.1 and 3.4.1) before computing every token at once")
+D_OUT_TIP = ("d_out: the size of each query, key and value vector (chapter 3, section 3.4.1; "
+             "the book uses 2). Steps 2, 3 and 5 use it; in step 5 the heads split it "
+             "(section 3.6.2)")
+SEED_TRAINABLE_TIP = ("torch.manual_seed before W_query, W_key and W_value are drawn (chapter 3, "
+                      "section 3.4.1; the book uses 123, and SelfAttention_v1 in 3.4.2 gives the "
+                      "same numbers)")
+SEED_CAUSAL_TIP = ("torch.manual_seed before SelfAttention_v2 is built for the causal mask "
+                   "(chapter 3, sections 3.4.2 and 3.5.1; the book uses 789)")
+DROPOUT_TIP = ("Dropout rate p: each attention weight is zeroed with probability p and the "
+               "rest are scaled by 1/(1-p) (chapter 3, section 3.5.2; the book uses 0.5)")
+SEED_DROPOUT_TIP = ("torch.manual_seed before dropout draws which weights to drop (chapter 3, "
+                    "section 3.5.2; the book uses 123)")
+HEADS_TIP = ("num_heads: the wrapper stacks this many causal heads (chapter 3, section 3.6.1); "
+             "MultiHeadAttention splits d_out into this many heads, so it must divide d_out "
+             "(section 3.6.2)")
+SEED_MULTIHEAD_TIP = ("torch.manual_seed before the multi-head modules are built (chapter 3, "
+                      "section 3.6; the book uses 123)")
+STEP_SAVE_TIP = "Save this step's heatmap (chapter 3, sections 3.3 to 3.6) as a PNG image"
 
 
 def _mono_font() -> QFont:
@@ -87,6 +173,7 @@ class ModelAttentionTab(QWidget):
         self.text_edit.setPlaceholderText("Type or paste any text; the model's attention "
                                           "follows as you type.")
         self.text_edit.setMaximumHeight(64)
+        self.text_edit.setToolTip(TEXT_TIP)
         self.info = _notice_label()
         self.info.setStyleSheet("color: #444;")
         self.notice = _notice_label()
@@ -96,9 +183,9 @@ class ModelAttentionTab(QWidget):
         self.layer_combo = QComboBox()
         self.head_combo = QComboBox()
         self.log_check = QCheckBox("Log colour scale")
-        self.log_check.setToolTip("Heads that pour most of their weight on the first token "
-                                  "(an 'attention sink') swamp a linear scale; log10 shows the "
-                                  "small weights too.")
+        self.layer_combo.setToolTip(LAYER_TIP)
+        self.head_combo.setToolTip(HEAD_TIP)
+        self.log_check.setToolTip(LOG_TIP)
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Layer"))
         controls.addWidget(self.layer_combo)
@@ -113,7 +200,9 @@ class ModelAttentionTab(QWidget):
         self.heatmap = AttentionHeatmap(title="", colormap="viridis", max_label_chars=14)
         self.grid = HeadGrid()
         self.head_view = HeadView()
+        self.heatmap.save_button.setToolTip(HEATMAP_SAVE_TIP)
         self.all_heads_check = QCheckBox("All heads of the layer, one colour each")
+        self.all_heads_check.setToolTip(ALL_HEADS_TIP)
         self.head_caption = QLabel()
         self.head_caption.setWordWrap(True)
         head_scroll = QScrollArea()
@@ -143,6 +232,8 @@ class ModelAttentionTab(QWidget):
         self.views.addTab(self.grid, "All heads")
         self.views.addTab(head_page, "Head view")
         self.views.addTab(pipeline_page, "Q, K, V \u2192 weights")
+        for index, tip in enumerate(VIEW_TIPS):
+            self.views.setTabToolTip(index, tip)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -405,6 +496,7 @@ class ModelAttentionTab(QWidget):
         for key, r, c, cmap, symmetric in specs:
             widget = HeatmapWidget(colormap=cmap, symmetric=symmetric, max_label_chars=10)
             widget.save_button.setVisible(False)
+            widget.save_button.setToolTip(HEATMAP_SAVE_TIP)
             self.pipeline_maps[key] = widget
             self._pipe.addWidget(widget, r, c)
 
@@ -505,6 +597,7 @@ class BlockWidget(QFrame):
         if self.heatmap is None:
             self.heatmap = HeatmapWidget(colormap="viridis", max_label_chars=9)
             self.heatmap.save_button.setVisible(False)
+            self.heatmap.save_button.setToolTip(STEP_SAVE_TIP)
             self._layout.addWidget(self.heatmap, 0, Qt.AlignmentFlag.AlignLeft)
         self.heatmap.show()
         rows, cols = block.matrix.shape
@@ -581,6 +674,24 @@ class StepPage(QScrollArea):
             widget.hide()
 
 
+def _cell_tip(column: int) -> str:
+    if column == 0:
+        return ("The token's word: only a label for the rows and columns (chapter 3, section "
+                "3.3). Double-click to edit")
+    return (f"Dimension d{column - 1} of this token's input embedding (chapter 3, section 3.3). "
+            "Double-click to edit; every step updates")
+
+
+class _CellDelegate(QStyledItemDelegate):
+    """The table's editor (a line edit Qt opens on a cell) explains itself too."""
+
+    def createEditor(self, parent, option, index):  # noqa: N802
+        editor = super().createEditor(parent, option, index)
+        if editor is not None:
+            editor.setToolTip(EDITOR_TIP)
+        return editor
+
+
 class StepByStepTab(QWidget):
     """The book's example through chapter 3, editable, printed to 4 decimals."""
 
@@ -605,11 +716,17 @@ class StepByStepTab(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setFixedWidth(300)
         self.table.setMinimumHeight(120)
+        self.table.setToolTip(TABLE_TIP)
+        self.table.setItemDelegate(_CellDelegate(self.table))
         self.add_row = QPushButton("+ token")
         self.remove_row = QPushButton("\u2212 token")
         self.add_col = QPushButton("+ dim")
         self.remove_col = QPushButton("\u2212 dim")
         self.reset_button = QPushButton("The book's example")
+        for button, tip in ((self.add_row, ADD_ROW_TIP), (self.remove_row, REMOVE_ROW_TIP),
+                            (self.add_col, ADD_COL_TIP), (self.remove_col, REMOVE_COL_TIP),
+                            (self.reset_button, RESET_TIP)):
+            button.setToolTip(tip)
         buttons = QGridLayout()
         buttons.addWidget(self.add_row, 0, 0)
         buttons.addWidget(self.remove_row, 0, 1)
@@ -667,6 +784,14 @@ class StepByStepTab(QWidget):
         self.num_heads.setRange(1, 8)
         self.num_heads.setValue(2)
         self.seed_multihead = self._seed_box(123)
+        # The fields' own tooltips; a problem with a field is added to it, never replaces it.
+        self._field_tips = {
+            self.query_combo: QUERY_TIP, self.d_out: D_OUT_TIP,
+            self.seed_trainable: SEED_TRAINABLE_TIP, self.seed_causal: SEED_CAUSAL_TIP,
+            self.dropout_rate: DROPOUT_TIP, self.seed_dropout: SEED_DROPOUT_TIP,
+            self.num_heads: HEADS_TIP, self.seed_multihead: SEED_MULTIHEAD_TIP}
+        for box, tip in self._field_tips.items():
+            box.setToolTip(tip)
         self.pages = [
             StepPage([]),
             StepPage([("torch.manual_seed", self.seed_trainable)]),
@@ -678,6 +803,8 @@ class StepByStepTab(QWidget):
         self.step_tabs = QTabWidget()
         for (_, _, title), page in zip(core.STEP_TITLES, self.pages):
             self.step_tabs.addTab(page, title)
+        for index, tip in enumerate(STEP_TIPS):
+            self.step_tabs.setTabToolTip(index, tip)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
@@ -712,6 +839,12 @@ class StepByStepTab(QWidget):
             self.recompute()
 
     @staticmethod
+    def _cell_item(text: str, column: int) -> QTableWidgetItem:
+        item = QTableWidgetItem(text)
+        item.setToolTip(_cell_tip(column))
+        return item
+
+    @staticmethod
     def _seed_box(value: int) -> QSpinBox:
         box = QSpinBox()
         box.setRange(0, 2**31 - 1)
@@ -726,11 +859,11 @@ class StepByStepTab(QWidget):
         self.table.setColumnCount(d_in + 1)
         self.table.setHorizontalHeaderLabels(["token"] + [f"d{i}" for i in range(d_in)])
         for r, (word, row) in enumerate(zip(words, values)):
-            self.table.setItem(r, 0, QTableWidgetItem(word))
+            self.table.setItem(r, 0, self._cell_item(word, 0))
             for c in range(d_in):
                 text = f"{row[c]:g}" if c < len(row) and isinstance(row[c], float) else \
                     (str(row[c]) if c < len(row) else "")
-                self.table.setItem(r, c + 1, QTableWidgetItem(text))
+                self.table.setItem(r, c + 1, self._cell_item(text, c + 1))
         self._filling = False
         self._refresh_query_combo()
 
@@ -750,7 +883,7 @@ class StepByStepTab(QWidget):
         """Edit a number (col counts dimensions from 0) as a learner would."""
         item = self.table.item(row, col + 1)
         if item is None:
-            item = QTableWidgetItem()
+            item = self._cell_item("", col + 1)
             self.table.setItem(row, col + 1, item)
         item.setText(text)
 
@@ -864,14 +997,14 @@ class StepByStepTab(QWidget):
                 item = self.table.item(r, c)
                 if item is not None:
                     item.setBackground(QColor("white"))
-                    item.setToolTip("")
+                    item.setToolTip(_cell_tip(c))
         for p in problems:
             cols = range(1, self.table.columnCount()) if p.col < 0 else [p.col + 1]
             for c in cols:
                 item = self.table.item(p.row, c) if p.row >= 0 else None
                 if item is not None:
                     item.setBackground(QColor("#ffd6d6"))
-                    item.setToolTip(p.message)
+                    item.setToolTip(f"{p.message}\n\n{_cell_tip(c)}")
         self._filling = False
 
     def _set_field_problems(self, problems: dict[str, str]) -> None:
@@ -882,7 +1015,8 @@ class StepByStepTab(QWidget):
         for name, (box, page) in boxes.items():
             bad = name in problems
             box.setStyleSheet("border: 2px solid #b00020;" if bad else "")
-            box.setToolTip(problems.get(name, ""))
+            tip = self._field_tips[box]
+            box.setToolTip(f"{problems[name]}\n\n{tip}" if bad else tip)
             if bad and page is not None:
                 self.pages[page].field_problem.setText(problems[name])
 
@@ -983,6 +1117,8 @@ class AttentionArea(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.model_tab, "Your text through the model")
         self.tabs.addTab(self.steps_tab, "Chapter 3 step by step")
+        for index, tip in enumerate(AREA_TAB_TIPS):
+            self.tabs.setTabToolTip(index, tip)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
