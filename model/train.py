@@ -181,6 +181,15 @@ class _GPTWithLoss(nn.Module):
         self.gpt = gpt
         self.fused = fused
         self.chunk_rows = chunk_rows
+        self._logits = None  # scratch for one chunk of logits, kept between steps
+
+    def _buffer(self, rows: int, like: torch.Tensor) -> torch.Tensor:
+        rows = min(rows, self.chunk_rows)
+        vocab = self.gpt.out_head.weight.shape[0]
+        buf = self._logits
+        if buf is None or buf.shape[0] < rows or buf.dtype != like.dtype or buf.device != like.device:
+            buf = self._logits = torch.empty(rows, vocab, dtype=like.dtype, device=like.device)
+        return buf
 
     def forward(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         gpt = self.gpt
@@ -188,7 +197,9 @@ class _GPTWithLoss(nn.Module):
             return F.cross_entropy(gpt(inputs).flatten(0, 1), targets.flatten())
         x = gpt.drop_emb(gpt.embed(inputs))  # (b, T, emb_dim)
         x = gpt.final_norm(gpt.trf_blocks(x))
-        return linear_cross_entropy(x, gpt.out_head.weight, targets, self.chunk_rows)
+        weight = gpt.out_head.weight
+        return linear_cross_entropy(x, weight, targets, self.chunk_rows,
+                                    self._buffer(targets.numel(), weight))
 
 
 class StopFlag:
@@ -302,6 +313,8 @@ class Trainer:
         self.samples: list[dict] = []
         self.last_done: dict | None = None
         self.elapsed_s = 0.0
+        self._t_start = time.perf_counter()
+        self._paused_s = 0.0
         self.checkpoint_path: Path | None = None  # where checkpoint_every saves
         self.extra_meta: dict[str, Any] = {}  # merged into every checkpoint's metadata
 
@@ -407,7 +420,9 @@ class Trainer:
             return ""
         idx = torch.tensor([ids], dtype=torch.long, device=self.device)
         out = list(ids)
-        for token in iter_generate(self.model, idx, n, self.model_config.context_length):
+        # the key/value cache computes each new token's logits only (same tokens as without)
+        for token in iter_generate(self.model, idx, n, self.model_config.context_length,
+                                   use_cache=True):
             out.append(token)
             if stop is not None and stop.stopped:
                 break
@@ -416,20 +431,44 @@ class Trainer:
     # -- the loop --
 
     def run(self, stop=None) -> Iterator[dict]:
-        """Train, yielding records (see the module docstring). Ends with one 'done' record."""
+        """Train, yielding records (see the module docstring). Ends with one 'done' record.
+
+        A consumer may also stop pulling (a GUI worker told to stop breaks out of its loop):
+        closing the generator leaves the model as of the last finished step, and `last_done`
+        then says "stopped", so the run can still be saved with its curve.
+        """
+        self.last_done = None
+        try:
+            yield from self._run(stop)
+        finally:
+            if self.last_done is None:
+                self.elapsed_s = self._elapsed()
+                self.model.eval()
+                self.last_done = {
+                    "event": "done", "reason": "stopped",
+                    "message": f"stopped at step {self.step} of {self.total_steps}",
+                    "step": self.step, "total_steps": self.total_steps,
+                    "tokens_seen": self.tokens_seen, "elapsed_s": self.elapsed_s,
+                    "train_loss": self.step_losses[-1][1] if self.step_losses else None,
+                    "val_loss": self.history["val_loss"][-1] if self.history["val_loss"] else None,
+                    "best_val_loss": min(self.history["val_loss"], default=None)}
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._t_start - self._paused_s
+
+    def _run(self, stop) -> Iterator[dict]:
         cfg, dist = self.config, self.dist
         gen = torch.Generator().manual_seed(cfg.seed)
         batch = cfg.batch_size
-        start = time.perf_counter()
-        paused = 0.0
+        self._t_start = time.perf_counter()
+        self._paused_s = 0.0
         done_reason, message = "completed", ""
         last_train_loss = float("nan")
         last_eval: tuple[float, float] | None = None
         evaluated_at = -1
         self.model.train()
 
-        def elapsed() -> float:
-            return time.perf_counter() - start - paused
+        elapsed = self._elapsed
 
         def do_eval(epoch: int):
             nonlocal last_eval, evaluated_at
@@ -465,7 +504,7 @@ class Trainer:
                 if stop is not None:
                     t_pause = time.perf_counter()
                     stop.check_pause()
-                    paused += time.perf_counter() - t_pause
+                    self._paused_s += time.perf_counter() - t_pause
                     stopped = bool(stop.stopped)
                 if dist.active:
                     stopped = self._any_rank(stopped)

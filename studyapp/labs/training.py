@@ -478,6 +478,10 @@ class TrainingLab(QWidget):
         self.progress.setRange(0, max(1, self.progress.maximum()))
         self.plot.refresh()
         done = self._done
+        if done is None and self._trainer is not None and self._trainer.last_done is not None:
+            # the worker stopped pulling before the loop's own last record (a Stop between
+            # records): the trainer recorded where it stopped when its generator was closed
+            done = self._done = self._trainer.last_done
         if done is None:
             self.status.setText("Not trained: see the message below.")
             self.progress.setValue(0)

@@ -179,6 +179,17 @@ def test_stop_is_checked_every_step(verdict):
     assert [r["event"] for r in records] == ["step", "step", "done"]
 
 
+def test_a_consumer_that_stops_pulling_leaves_a_stopped_run_that_can_be_saved(verdict, tmp_path):
+    trainer = Trainer(TINY, QUICK.replace(max_steps=50, eval_every=0, sample_tokens=0), verdict)
+    it = trainer.run()
+    next(it), next(it)
+    it.close()  # what a GUI worker does when told to stop: it breaks out of its loop
+    assert trainer.last_done["reason"] == "stopped" and trainer.last_done["step"] == 2
+    assert not trainer.model.training
+    path = trainer.save(tmp_path / "stopped.safetensors")
+    assert path.is_file()
+
+
 def test_pause_blocks_the_loop_and_is_not_counted_as_training_time(verdict):
     flag = StopFlag()
     trainer = Trainer(TINY, QUICK.replace(max_steps=3, eval_every=0, sample_tokens=0), verdict)
