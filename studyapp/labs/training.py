@@ -86,6 +86,7 @@ class TrainingLab(QWidget):
         self._ready: dict | None = None
         self._last_eval: dict | None = None
         self._preset_train = TRAINING_PRESETS["default"].train
+        self._closing = False
         self._building = True
         self._build()
         self._building = False
@@ -369,7 +370,7 @@ class TrainingLab(QWidget):
 
     def start_training(self) -> bool:
         """Start a run with the fields' settings; False (and a message) if it cannot start."""
-        if self.running or self._side_job is not None:
+        if self.running or self._side_job is not None or self._closing:
             return False
         model_values, train_cfg = self.model_values(), self.train_config()
         problems = core.settings_problems(model_values, train_cfg)
@@ -501,7 +502,7 @@ class TrainingLab(QWidget):
         if done["reason"] == "nan":
             self.say(done["message"][0].upper() + done["message"][1:] + ".", error=True)
         self._update_buttons()
-        if self._trainer is not None and done["step"] > 0:
+        if self._trainer is not None and done["step"] > 0 and not self._closing:
             self._save(core.checkpoint_path(self.ctx.data_dir, self._run_corpus))
         self.run_finished.emit(done["reason"])
 
@@ -582,6 +583,8 @@ class TrainingLab(QWidget):
     def _start_side_job(self, fn, name, on_result, on_error) -> None:
         """Run a short job (save or load); its outcome is handled once its thread has ended,
         so the signals the lab emits mean "done, and ready for the next action"."""
+        if self._closing:
+            return
         job = JobThread(fn, name=name, parent=self)
         outcome: dict = {}
         job.record.connect(lambda value: outcome.__setitem__("result", value))
@@ -688,7 +691,12 @@ class TrainingLab(QWidget):
 
     # =========================================================================================
     def shutdown(self) -> None:
-        """Stop a run (the main window calls this on close): within 2 s for CPU-sized models."""
+        """Stop a run (the main window calls this on close): within 2 s for CPU-sized models.
+
+        A run stopped this way is not saved: the window is going away and nothing may start a
+        new thread now.
+        """
+        self._closing = True
         self._ui_timer.stop()
         self.plot.stop_timer()
         for job in (self._job, self._side_job):

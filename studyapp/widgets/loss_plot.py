@@ -90,6 +90,11 @@ class LossPlot(QWidget):
         self.plot = pg.PlotWidget()
         item = self.plot.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
+        item.getAxis("top").setGrid(False)  # one set of vertical lines (from the step axis)
+        for axis in ("left", "bottom", "top"):
+            # grid lines at major ticks only: pyqtgraph's minor-tick grid made each repaint
+            # ~30 ms, long enough to make the window feel sticky while training
+            item.getAxis(axis).setStyle(maxTickLevel=0)
         item.setLabel("left", "loss (cross-entropy)")
         item.setLabel("bottom", "step")
         item.showAxis("top")
