@@ -209,23 +209,31 @@ class TrainingLab(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setVisible(False)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(6, 6, 6, 6)
         for widget in (corpus_box, model_box, train_box, self.size_label):
             left_layout.addWidget(widget)
-        left_layout.addLayout(run_row)
-        left_layout.addLayout(result_row)
-        left_layout.addWidget(self.message)
         left_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(360)
-        scroll.setMaximumWidth(440)
+        # the settings scroll when the window is short; the buttons below them never do
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 6)
+        side_layout.addWidget(scroll, 1)
+        buttons = QVBoxLayout()
+        buttons.setContentsMargins(6, 0, 6, 0)
+        buttons.addLayout(run_row)
+        buttons.addLayout(result_row)
+        side_layout.addLayout(buttons)
+        side.setMinimumWidth(360)
+        side.setMaximumWidth(440)
 
         # -- right: progress, plot, samples --
         self.status = QLabel("Not started. Choose a corpus and settings, then Train.")
@@ -264,11 +272,12 @@ class TrainingLab(QWidget):
         right_layout.setContentsMargins(6, 6, 6, 6)
         right_layout.addWidget(self.status)
         right_layout.addWidget(self.progress)
+        right_layout.addWidget(self.message)  # always in view, whatever the left side shows
         right_layout.addWidget(splitter, 1)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout.addWidget(side)
         layout.addWidget(right, 1)
         self._update_buttons()
 
@@ -367,6 +376,7 @@ class TrainingLab(QWidget):
     def say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
         self.message.setStyleSheet(ERROR_STYLE if error else "")
+        self.message.setVisible(bool(text))
 
     def start_training(self) -> bool:
         """Start a run with the fields' settings; False (and a message) if it cannot start."""
@@ -462,6 +472,8 @@ class TrainingLab(QWidget):
             loss = f", val loss {val['val_loss']:.3f}" if val and val["step"] == record["step"] \
                 else ""
             self.history.appendPlainText(f"step {record['step']}{loss}: {text}\n")
+            bar = self.history.verticalScrollBar()
+            bar.setValue(bar.maximum())  # follow the newest sample
         elif event == "done":
             self._done = record
 
