@@ -110,7 +110,12 @@ class TrainingLab(QWidget):
             self.corpus_group.addButton(button)
             button.toggled.connect(self._settings_changed)
         self.corpus_verdict.setChecked(True)
+        self.corpus_verdict.setToolTip("Edith Wharton's short story that chapters 2 and 5 train "
+                                       "on: 20,479 characters, 5,145 tokens")
+        self.corpus_notes.setToolTip(f"Train on your own chapter notes: {self.ctx.notes_path}")
+        self.corpus_file.setToolTip("Train on any UTF-8 text file of your own")
         self.choose_button = QPushButton("Choose\u2026")
+        self.choose_button.setToolTip("Choose the text file to train on")
         self.choose_button.clicked.connect(self.choose_file)
         self.file_label = QLabel("none chosen")
         self.file_label.setWordWrap(True)
@@ -132,6 +137,8 @@ class TrainingLab(QWidget):
             self.preset.addItem(name, name)
             self.preset.setItemData(self.preset.count() - 1,
                                     TRAINING_PRESETS[name].description, Qt.ItemDataRole.ToolTipRole)
+        self.preset.setToolTip("A model size and training recipe; the fields below start from "
+                               "it and can be changed (section 5.1 and appendix D)")
         self.preset.currentIndexChanged.connect(
             lambda _i: self.apply_preset(self.preset.currentData()))
         self.emb_dim = _spin(2, 2048, 128, 8, "Embedding size (emb_dim)")
@@ -181,11 +188,15 @@ class TrainingLab(QWidget):
         # -- actions --
         self.train_button = QPushButton("Train")
         self.train_button.setDefault(True)
+        self.train_button.setToolTip("Train a new model with these settings (section 5.2's "
+                                     "training loop)")
         self.train_button.clicked.connect(self.start_training)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Pause after the current step; press again to resume")
         self.pause_button.toggled.connect(self.set_paused)
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current step; the model so far is saved")
         self.stop_button.clicked.connect(self.stop_training)
         run_row = QHBoxLayout()
         for button in (self.train_button, self.pause_button, self.stop_button):
@@ -196,6 +207,8 @@ class TrainingLab(QWidget):
                                    "to this model")
         self.use_button.clicked.connect(self.use_in_labs)
         self.save_as_button = QPushButton("Save as\u2026")
+        self.save_as_button.setToolTip("Save the trained model as a checkpoint elsewhere (it "
+                                       "is already saved in the app's data folder)")
         self.save_as_button.clicked.connect(self.save_as_dialog)
         self.load_button = QPushButton("Load checkpoint\u2026")
         self.load_button.setToolTip("Open a checkpoint of this app (with its training curve) or a "
@@ -232,7 +245,7 @@ class TrainingLab(QWidget):
         buttons.addLayout(run_row)
         buttons.addLayout(result_row)
         side_layout.addLayout(buttons)
-        side.setMinimumWidth(360)
+        side.setMinimumWidth(290)
         side.setMaximumWidth(440)
 
         # -- right: progress, plot, samples --
@@ -257,8 +270,12 @@ class TrainingLab(QWidget):
         samples = QWidget()
         samples_layout = QVBoxLayout(samples)
         samples_layout.setContentsMargins(0, 0, 0, 0)
-        samples_layout.addWidget(QLabel("<b>Latest sample</b> (greedy, from \u201cEvery effort "
-                                        "moves you\u201d)"))
+        latest_title = QLabel("<b>Latest sample</b> (greedy, from \u201cEvery effort moves "
+                              "you\u201d)")
+        latest_title.setWordWrap(True)
+        latest_title.setToolTip("After each evaluation the model continues the book's prompt, "
+                                "always taking the most likely token (section 5.1.3)")
+        samples_layout.addWidget(latest_title)
         samples_layout.addWidget(self.latest_sample)
         samples_layout.addWidget(QLabel("<b>Samples so far</b>"))
         samples_layout.addWidget(self.history, 1)
@@ -367,6 +384,54 @@ class TrainingLab(QWidget):
             widget.setEnabled(enabled)
 
     # =========================================================================================
+    # saved inputs (the main window keeps them across restarts; a card's "Try it" sends them)
+    # =========================================================================================
+    _FIELDS = ("emb_dim", "n_layers", "n_heads", "context", "dropout", "batch", "lr", "epochs",
+               "eval_every", "seed", "warmup", "clip")
+
+    def save_state(self) -> dict:
+        state = {"preset": self.preset.currentData(), "corpus": self.corpus_choice().kind,
+                 "file": str(self._file_path) if self._file_path else "",
+                 "cosine": self.cosine.isChecked(), "smoothing": self.plot.smoothing,
+                 "log_y": self.plot.log_y.isChecked()}
+        state.update({name: getattr(self, name).value() for name in self._FIELDS})
+        return state
+
+    def apply_state(self, state: dict) -> None:
+        """Take what is valid in `state` and ignore the rest; nothing changes during a run."""
+        if not isinstance(state, dict) or self.running:
+            return
+        if state.get("preset") in GUI_PRESETS:
+            self.apply_preset(state["preset"])
+        for name in self._FIELDS:
+            value = state.get(name)
+            box = getattr(self, name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if isinstance(box, QSpinBox) and value != int(value):
+                    continue
+                if box.minimum() <= value <= box.maximum():
+                    box.setValue(int(value) if isinstance(box, QSpinBox) else float(value))
+        if isinstance(state.get("cosine"), bool):
+            self.cosine.setChecked(state["cosine"])
+        file = state.get("file")
+        if isinstance(file, str) and file and len(file) < 4096:
+            self._file_path = Path(file)
+            self.file_label.setText(file)
+        corpus = state.get("corpus")
+        if corpus == core.NOTES:
+            self.corpus_notes.setChecked(True)
+        elif corpus == core.FILE and self._file_path is not None:
+            self.corpus_file.setChecked(True)
+        elif corpus == core.VERDICT:
+            self.corpus_verdict.setChecked(True)
+        smoothing = state.get("smoothing")
+        if isinstance(smoothing, (int, float)) and 0 <= smoothing <= 0.99:
+            self.plot.set_smoothing(float(smoothing))
+        if isinstance(state.get("log_y"), bool):
+            self.plot.set_log_y(state["log_y"])
+        self._settings_changed()
+
+    # =========================================================================================
     # running
     # =========================================================================================
     @property
@@ -419,6 +484,7 @@ class TrainingLab(QWidget):
         self.history.clear()
         self.latest_sample.setText("The model's text appears here after each evaluation.")
         self.progress.setRange(0, 0)  # busy until the run knows its length
+        self.progress.setFormat("%p%")
         self.status.setText(f"Preparing: tokenizing {choice.describe()} and building the "
                             "model\u2026")
         self.say("")
@@ -683,8 +749,11 @@ class TrainingLab(QWidget):
         steps, losses, val_steps, val_losses, per_step = core.curve_from_meta(entry.meta)
         self.plot.set_history(steps, losses, val_steps, val_losses, per_step)
         self.history.clear()
-        for sample in entry.meta.get("samples", []) or []:
+        samples = [x for x in entry.meta.get("samples", []) or [] if isinstance(x, dict)]
+        for sample in samples:
             self.history.appendPlainText(f"step {sample.get('step')}: {sample.get('text')}\n")
+        self.latest_sample.setText(str(samples[-1].get("text", "")) if samples
+                                   else "This checkpoint carries no samples.")
         c = entry.config
         curve_note = ("its training curve is shown" if steps or val_steps
                       else "it carries no training curve")
@@ -692,7 +761,8 @@ class TrainingLab(QWidget):
                             f"emb {c.emb_dim}, {c.n_layers} layers, {c.n_heads} heads, context "
                             f"{c.context_length}; {curve_note}.")
         self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.progress.setValue(1 if steps or val_steps else 0)
+        self.progress.setFormat("loaded checkpoint")
         self.say(f"Loaded {entry.source}. \u201cUse in labs\u201d switches the labs to it.")
         self._update_buttons()
         self.loaded.emit(True, entry.name)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBo
                                QWidget)
 
 # Areas whose every control must have a tooltip: adding a key here is all another area needs.
-TOOLTIP_AREAS = ["flashcards", "tokenizer", "embeddings", "generate", "attention"]
+TOOLTIP_AREAS = ["flashcards", "tokenizer", "embeddings", "generate", "attention", "training"]
 
 # What the learner clicks, types into or drags.
 CONTROL_TYPES = (QAbstractButton, QAbstractSpinBox, QAbstractSlider, QComboBox, QLineEdit,

@@ -217,3 +217,29 @@ def test_loss_plot_smoothing_log_axis_and_tokens_axis(qtbot):
     assert plot.plot.getPlotItem().ctrl.logYCheck.isChecked()
     plot.clear()
     assert plot.train.y == [] and plot.val.y == []
+
+
+def test_inputs_round_trip_through_save_and_apply_state(lab, ctx, qtbot, short_corpus):
+    from studyapp.labs.training import TrainingLab
+
+    make_tiny(lab, short_corpus)
+    lab.lr.setValue(0.002)
+    lab.cosine.setChecked(False)
+    lab.plot.set_smoothing(0.8)
+    lab.plot.set_log_y(True)
+    saved = lab.save_state()
+    other = TrainingLab(ctx)
+    qtbot.addWidget(other)
+    other.apply_state(saved)
+    assert other.save_state() == saved
+    assert other.corpus_file.isChecked() and other.emb_dim.value() == 16
+    other.apply_state({"emb_dim": "huge", "batch": -5, "preset": "nope", "lr": 99.0,
+                       "file": 12, "corpus": "file"})  # bad values are ignored
+    assert other.save_state() == saved
+    other.shutdown()
+
+
+def test_the_area_fits_a_small_window(lab):
+    # The shell restores a 760 x 540 window (150 px sidebar, a header): do not force it bigger.
+    hint = lab.minimumSizeHint()
+    assert hint.width() <= 600 and hint.height() <= 470, hint
