@@ -767,6 +767,14 @@ class TrainingLab(QWidget):
         self._update_buttons()
         self.loaded.emit(True, entry.name)
 
+    def prepare_screenshot(self) -> None:
+        """Show the curve of the model in use (the bundled one carries its own) when nothing has
+        been trained or loaded here yet, so the picture shows a real training run."""
+        entry = self.ctx.models.current
+        if (not self.running and self._side_job is None and self._result_entry is None
+                and entry is not None and entry.meta.get("curve")):
+            self._on_loaded(entry)
+
     def _on_load_failed(self, message: str) -> None:
         self.say(f"Could not load the checkpoint: {message}", error=True)
         self.loaded.emit(False, message)
