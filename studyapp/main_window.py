@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QStackedWidget, QWidget)
+                               QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from studyapp import __version__
 from studyapp.areas import AREAS, create_area_widget
-from studyapp.theme import DEFAULT_FONT_PT, MODES, apply_theme
+from studyapp.theme import DEFAULT_FONT_PT, MODES, apply_theme, configure_plots
 from studyapp.widgets.area_header import with_header
+
+
+class _AreaWidgets(dict):
+    """Area key -> widget; asking for an area not built yet builds it."""
+
+    def __init__(self, build):
+        super().__init__()
+        self._build = build
+
+    def __missing__(self, key):
+        return self._build(key)
 
 
 class MainWindow(QMainWindow):
@@ -25,7 +36,13 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle("studyapp: Build a Large Language Model (From Scratch)")
-        self.areas: dict[str, object] = {}
+        # Built on first use (see _build_area): the window paints before the labs exist.
+        self.areas: dict[str, object] = _AreaWidgets(self._build_area)
+        self._pages: dict[str, QWidget] = {}
+        self._pending_state: dict[str, dict] = {}
+        # A child timer dies with the window, so no build runs after the window is gone.
+        self._build_timer = QTimer(self, singleShot=True)
+        self._build_timer.timeout.connect(self.build_remaining_areas)
 
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")
@@ -34,15 +51,15 @@ class MainWindow(QMainWindow):
                                    "QListWidget#sidebar::item { padding: 9px 10px; }")
         self.stack = QStackedWidget()
         for area in AREAS:
-            widget = create_area_widget(area, ctx)
-            self.areas[area.key] = widget
-            self.stack.addWidget(widget if area.key == "flashcards"
-                                 else with_header(area, ctx, widget))
+            page = QWidget()
+            QVBoxLayout(page).setContentsMargins(0, 0, 0, 0)
+            self._pages[area.key] = page
+            self.stack.addWidget(page)
             item = QListWidgetItem(area.title)
             row = self.sidebar.count()
             item.setToolTip(f"{area.chapter} (Ctrl+{row + 1})")
             self.sidebar.addItem(item)
-        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.sidebar.currentRowChanged.connect(self._show_row)
 
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -64,12 +81,48 @@ class MainWindow(QMainWindow):
         self._restore()
 
     # -- composition -------------------------------------------------------------------------
+    def _build_area(self, key: str):
+        """Create an area's widget into its page, with its saved inputs and its File actions."""
+        area = next((a for a in AREAS if a.key == key), None)
+        if area is None:
+            raise KeyError(key)
+        configure_plots(QApplication.instance())
+        widget = create_area_widget(area, self.ctx)
+        dict.__setitem__(self.areas, key, widget)
+        self._pages[key].layout().addWidget(
+            widget if key == "flashcards" else with_header(area, self.ctx, widget))
+        for action in getattr(widget, "file_actions", lambda: [])():
+            self._file_menu.insertAction(self._file_separator, action)
+        state = self._pending_state.pop(key, None)
+        if state and hasattr(widget, "apply_state"):
+            try:
+                widget.apply_state(state)
+            except Exception as exc:  # a stale saved state must never stop the app
+                self.ctx.settings.remove(f"areas/{key}/state")
+                self.statusBar().showMessage(
+                    f"The {area.title} lab's saved inputs could not be restored ({exc})", 10000)
+        return widget
+
+    def _show_row(self, row: int) -> None:
+        if 0 <= row < len(AREAS):
+            self.areas[AREAS[row].key]  # build on first visit
+            self.stack.setCurrentIndex(row)
+
+    def build_remaining_areas(self) -> None:
+        """Build the areas not visited yet, one per event-loop turn, after the first paint."""
+        missing = [a.key for a in AREAS if a.key not in self.areas]
+        if missing and self.isVisible():
+            self.areas[missing[0]]
+            self._build_timer.start(0)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._build_timer.start(300)
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        for widget in self.areas.values():
-            for action in getattr(widget, "file_actions", lambda: [])():
-                file_menu.addAction(action)
-        file_menu.addSeparator()
+        self._file_menu = file_menu
+        self._file_separator = file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
@@ -109,6 +162,8 @@ class MainWindow(QMainWindow):
 
     def shortcut_table(self) -> list[tuple[str, str]]:
         """(keys, what they do) for the window's actions and every area's own keys."""
+        for area in AREAS:
+            self.areas[area.key]  # every area's keys, built or not yet
         rows = []
         for action in self.findChildren(QAction):
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
@@ -178,24 +233,23 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 820)
+        for area in AREAS:
+            saved = settings.get(f"areas/{area.key}/state", "")
+            try:
+                state = json.loads(saved) if saved else None
+            except ValueError:
+                state = None
+            if isinstance(state, dict):
+                self._pending_state[area.key] = state
         keys = [area.key for area in AREAS]
         last = settings.get("window/area", "flashcards")
         self.sidebar.setCurrentRow(keys.index(last) if last in keys else 0)
-        for key, widget in self.areas.items():
-            saved = settings.get(f"areas/{key}/state", "")
-            if saved and hasattr(widget, "apply_state"):
-                try:
-                    widget.apply_state(json.loads(saved))
-                except Exception as exc:  # a stale saved state must never stop the app
-                    settings.remove(f"areas/{key}/state")
-                    self.statusBar().showMessage(
-                        f"The {key} lab's saved inputs could not be restored ({exc})", 10000)
 
     def save_settings(self) -> None:
         settings = self.ctx.settings
         settings.set("window/geometry", self.saveGeometry())
         settings.set("window/area", self.current_area_key())
-        for key, widget in self.areas.items():
+        for key, widget in list(self.areas.items()):  # areas never built keep their saved state
             save_state = getattr(widget, "save_state", None)
             if save_state is not None:
                 settings.set(f"areas/{key}/state", json.dumps(save_state()))
@@ -203,7 +257,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.save_settings()
-        for widget in self.areas.values():
+        for widget in list(self.areas.values()):
             shutdown = getattr(widget, "shutdown", None)
             if shutdown is not None:
                 shutdown()

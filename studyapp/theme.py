@@ -6,6 +6,8 @@ mode; pyqtgraph is told the matching background so plots created afterwards fit 
 
 from __future__ import annotations
 
+import sys
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 
@@ -62,8 +64,6 @@ def effective_mode(app, mode: str) -> str:
 
 def apply_theme(app, mode: str = "system", font_pt: int = DEFAULT_FONT_PT) -> str:
     """Apply the palette and font to the whole application; returns the effective mode."""
-    import pyqtgraph as pg
-
     if mode not in MODES:
         mode = "system"
     app.setStyle("Fusion")
@@ -72,7 +72,19 @@ def apply_theme(app, mode: str = "system", font_pt: int = DEFAULT_FONT_PT) -> st
     font = app.font()
     font.setPointSize(max(7, min(24, int(font_pt))))
     app.setFont(font)
-    pg.setConfigOptions(background="#1d1f22" if effective == "dark" else "w",
-                        foreground="#d0d0d0" if effective == "dark" else "#303030",
-                        antialias=True)
+    if "pyqtgraph" in sys.modules:  # else configure_plots runs before the first plot is made
+        configure_plots(app)
     return effective
+
+
+def configure_plots(app) -> None:
+    """Give pyqtgraph the background of the current palette (plots created afterwards fit).
+
+    Kept apart from apply_theme so that start-up does not import pyqtgraph before the window
+    is painted.
+    """
+    import pyqtgraph as pg
+
+    dark = app.palette().window().color().lightness() < 128
+    pg.setConfigOptions(background="#1d1f22" if dark else "w",
+                        foreground="#d0d0d0" if dark else "#303030", antialias=True)

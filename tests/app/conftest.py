@@ -9,8 +9,16 @@ import pytest
 def _no_leftovers(qapp):
     # Autouse fixtures are set up first, so this teardown runs after qtbot has closed the
     # widgets it was given: anything still running or shown here was leaked by the test.
-    yield
     from PySide6.QtWidgets import QApplication
+
+    # Appearance is application-wide (build_window applies the theme): put it back, so that no
+    # test measures sizes in a style or font another test left behind.
+    style, font, palette = qapp.style().name(), qapp.font(), qapp.palette()
+    yield
+    if qapp.style().name() != style:
+        qapp.setStyle(style)
+    qapp.setFont(font)
+    qapp.setPalette(palette)
 
     from studyapp.workers import JobThread
 

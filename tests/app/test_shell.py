@@ -12,6 +12,19 @@ from studyapp.areas import AREAS
 AREA_KEYS = ["flashcards", "tokenizer", "embeddings", "attention", "generate", "training"]
 
 
+def test_labs_are_built_after_the_first_paint_and_on_first_visit(qtbot, ctx):
+    from studyapp.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    assert list(window.areas) == ["flashcards"]  # only the area on screen exists at start
+    window.open_area("attention", {"step": 3})
+    assert "attention" in window.areas
+    window.show()
+    qtbot.waitUntil(lambda: len(window.areas) == len(AREAS), timeout=30000)
+    assert window._file_menu.actions()[-1].text() == "&Quit"
+
+
 def test_main_window_has_one_place_per_area_and_navigates(qtbot, ctx):
     from studyapp.main_window import MainWindow
 
@@ -33,6 +46,8 @@ def test_geometry_and_last_area_are_restored(qtbot, ctx):
     first.show()
     # The offscreen screen is only 800 px wide, narrower than the window's minimum width, so
     # the height is what this test varies.
+    for area in AREAS:
+        first.areas[area.key]  # built, so the minimum size is every area's
     minimum = first.minimumSizeHint()
     first.resize(minimum.width(), minimum.height() + 37)
     size = (first.width(), first.height())
@@ -131,6 +146,8 @@ def test_appearance_and_font_size_are_saved_and_applied(qtbot, ctx):
 
     from studyapp.app import build_window
 
+    app = QApplication.instance()
+    original_font, original_palette = app.font(), app.palette()
     window = build_window(ctx)
     qtbot.addWidget(window)
     try:
@@ -139,10 +156,11 @@ def test_appearance_and_font_size_are_saved_and_applied(qtbot, ctx):
         window._change_font(+2)
         assert ctx.settings.get("appearance/font_pt", 0) == 12
         assert QApplication.instance().font().pointSize() == 12
-    finally:
         window._set_theme("light")
-        window._change_font(0)
-    assert QApplication.instance().palette().window().color().lightness() > 200
+        assert app.palette().window().color().lightness() > 200
+    finally:  # later tests measure sizes in the default font
+        app.setFont(original_font)
+        app.setPalette(original_palette)
 
 
 def test_shortcut_table_lists_area_switching_and_help(qtbot, ctx):
