@@ -37,6 +37,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from model.stopping import StopToken
 from model.config import GPTConfig
 from model.gpt import GPTModel
 from model.loss import linear_cross_entropy
@@ -202,34 +203,8 @@ class _GPTWithLoss(nn.Module):
                                     self._buffer(targets.numel(), weight))
 
 
-class StopFlag:
-    """A minimal stop/pause token for scripts and tests (the GUI passes its own StopToken)."""
-
-    def __init__(self):
-        import threading
-
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def check_pause(self) -> bool:
-        while not self._running.wait(0.05):
-            pass
-        return not self.stopped
+# Scripts and tests say StopFlag; the GUI's job threads pass the same kind of token.
+StopFlag = StopToken
 
 
 # -- the trainer --------------------------------------------------------------------------------

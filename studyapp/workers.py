@@ -8,46 +8,14 @@ touch widgets; views connect to the signals, which Qt delivers on the GUI thread
 
 from __future__ import annotations
 
-import threading
 import traceback
 from typing import Callable, Iterable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from model.stopping import StopToken  # noqa: F401  (jobs receive one; re-exported)
+
 COMPLETED, STOPPED, FAILED = "completed", "stopped", "failed"
-
-
-class StopToken:
-    """Shared between the GUI and a job: stop and pause requests, checked by the job."""
-
-    def __init__(self):
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()  # a paused job must wake up to see the stop
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def check_pause(self) -> bool:
-        """Block while paused; returns False when a stop was requested."""
-        while not self._running.wait(0.05):
-            pass
-        return not self.stopped
 
 
 class _Worker(QObject):
