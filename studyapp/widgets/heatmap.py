@@ -22,16 +22,15 @@ such on hover; on a log scale, values <= 0 are too.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QStackedLayout,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QWidget
 
 import pyqtgraph as pg  # after PySide6 (rule 7)
+from studyapp.widgets.plot_frame import PlotFrame
 
 _FG = "#303030"
 _AXIS_FONT_PT = 8
@@ -108,8 +107,10 @@ class LabelAxis(pg.AxisItem):
         return out
 
 
-class HeatmapWidget(QWidget):
+class HeatmapWidget(PlotFrame, QWidget):
     """A labelled heatmap with a colour bar, hover read-out, click signal and PNG export."""
+
+    _kind = "heatmap"
 
     clicked = Signal(int, int)
     hovered = Signal(int, int)
@@ -173,37 +174,9 @@ class HeatmapWidget(QWidget):
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
-        self.message = QLabel()
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #555; font-size: 13px; padding: 12px;")
-        self._stack = QStackedLayout()
-        plot_holder = QWidget()
-        holder_layout = QVBoxLayout(plot_holder)
-        holder_layout.setContentsMargins(0, 0, 0, 0)
-        holder_layout.addWidget(self.view)
-        self._stack.addWidget(plot_holder)
-        self._stack.addWidget(self.message)
-
-        self.hover_label = QLabel(" ")
+        self._build_frame(self.view, "Save this heatmap as a PNG image")
         self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.hover_label.setStyleSheet("color: #333;")
-        self.save_button = QToolButton()
-        self.save_button.setText("Save PNG\u2026")
-        self.save_button.setToolTip("Save this heatmap as a PNG image")
-        self.save_button.clicked.connect(lambda: self.export_png())
-        bar = QHBoxLayout()
-        bar.setContentsMargins(2, 0, 2, 0)
-        bar.addWidget(self.hover_label, 1)
-        bar.addWidget(self.save_button)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(self._stack, 1)
-        layout.addLayout(bar)
-        self.show_message("Nothing to show yet.")
 
     # -- public API ----------------------------------------------------------------------------
     @property
@@ -254,16 +227,6 @@ class HeatmapWidget(QWidget):
         self.plot.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
         self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
         self._update_cell_text_visibility()  # the range may not have "changed" to pyqtgraph
-
-    def show_message(self, text: str) -> None:
-        """Replace the plot with a plain message (loading, empty input, an error)."""
-        self.message.setText(text)
-        self._stack.setCurrentIndex(1)
-        self.hover_label.setText(" ")
-        self.save_button.setEnabled(False)
-
-    def is_showing_message(self) -> bool:
-        return self._stack.currentIndex() == 1
 
     def set_colormap(self, name: str) -> None:
         self._colormap_name = name
@@ -320,24 +283,6 @@ class HeatmapWidget(QWidget):
                 shown += " (not drawn on a log scale)"
         return (f"row {row} {self._row_labels[row]!r}, column {col} "
                 f"{self._col_labels[col]!r}: {shown}")
-
-    def default_file_name(self) -> str:
-        stem = "".join(c if c.isalnum() else "-" for c in (self._title or "heatmap").lower())
-        return "-".join(filter(None, stem.split("-")))[:60] + ".png"
-
-    def export_png(self, path: str | Path | None = None) -> bool:
-        """Save the plot (title, axes, colour bar) as PNG; asks for a file name when none given."""
-        if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(self, "Save heatmap as PNG",
-                                                    self.default_file_name(), "PNG image (*.png)")
-            if not chosen:
-                return False
-            path = chosen if chosen.lower().endswith(".png") else chosen + ".png"
-        target = self.view if self._stack.currentIndex() == 0 else self.message
-        ok = target.grab().save(str(path), "PNG")
-        if not ok:
-            self.hover_label.setText(f"Could not write {path}")
-        return ok
 
     # -- drawing --------------------------------------------------------------------------------
     def _cmap(self):

@@ -14,16 +14,15 @@ points of a group in order (positions 0, 1, 2, ... trace a path).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QStackedLayout,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QWidget
 
 import pyqtgraph as pg  # after PySide6 (rule 7)
+from studyapp.widgets.plot_frame import PlotFrame
 
 _FG = "#303030"
 
@@ -40,7 +39,7 @@ class PointGroup:
     label_color: str = "#202020"
 
 
-class ProjectionPlot(QWidget):
+class ProjectionPlot(PlotFrame, QWidget):
     MAX_LABELS = 400  # text items are costly; beyond this only the hover read-out names points
 
     def __init__(self, parent=None, *, title: str = ""):
@@ -63,34 +62,7 @@ class ProjectionPlot(QWidget):
         self._set_title(title)
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
-        self.message = QLabel()
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #555; font-size: 13px; padding: 12px;")
-        self._stack = QStackedLayout()
-        holder = QWidget()
-        holder_layout = QVBoxLayout(holder)
-        holder_layout.setContentsMargins(0, 0, 0, 0)
-        holder_layout.addWidget(self.view)
-        self._stack.addWidget(holder)
-        self._stack.addWidget(self.message)
-
-        self.hover_label = QLabel(" ")
-        self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.save_button = QToolButton()
-        self.save_button.setText("Save PNG\u2026")
-        self.save_button.setToolTip("Save this plot as a PNG image")
-        self.save_button.clicked.connect(lambda: self.export_png())
-        bar = QHBoxLayout()
-        bar.setContentsMargins(2, 0, 2, 0)
-        bar.addWidget(self.hover_label, 1)
-        bar.addWidget(self.save_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(self._stack, 1)
-        layout.addLayout(bar)
-        self.show_message("Nothing to show yet.")
+        self._build_frame(self.view, "Save this plot as a PNG image")
 
     @property
     def title(self) -> str:
@@ -98,15 +70,6 @@ class ProjectionPlot(QWidget):
 
     def groups(self) -> list[PointGroup]:
         return list(self._groups)
-
-    def show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self._stack.setCurrentIndex(1)
-        self.hover_label.setText(" ")
-        self.save_button.setEnabled(False)
-
-    def is_showing_message(self) -> bool:
-        return self._stack.currentIndex() == 1
 
     def set_groups(self, groups: Sequence[PointGroup], title: str | None = None,
                    x_label: str = "", y_label: str = "") -> None:
@@ -158,21 +121,6 @@ class ProjectionPlot(QWidget):
         self._stack.setCurrentIndex(0)
         self.save_button.setEnabled(True)
         self.plot.autoRange(padding=0.08)
-
-    def export_png(self, path: str | Path | None = None) -> bool:
-        if path is None:
-            stem = "-".join(filter(None, "".join(
-                c if c.isalnum() else "-" for c in (self._title or "plot").lower()).split("-")))
-            chosen, _ = QFileDialog.getSaveFileName(self, "Save plot as PNG", stem[:60] + ".png",
-                                                    "PNG image (*.png)")
-            if not chosen:
-                return False
-            path = chosen if chosen.lower().endswith(".png") else chosen + ".png"
-        target = self.view if self._stack.currentIndex() == 0 else self.message
-        ok = target.grab().save(str(path), "PNG")
-        if not ok:
-            self.hover_label.setText(f"Could not write {path}")
-        return ok
 
     def nearest(self, x: float, y: float) -> int:
         if self._all_points.shape[0] == 0:

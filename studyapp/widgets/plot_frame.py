@@ -1,0 +1,76 @@
+"""What every single-plot widget of the labs has around its pyqtgraph view: a message page
+(loading, empty input, errors), a hover line and a "Save PNG..." button."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QStackedLayout,
+                               QToolButton, QVBoxLayout, QWidget)
+
+
+class PlotFrame:
+    """Mixin for a QWidget with one pyqtgraph `view`; call `_build_frame` once in __init__."""
+
+    _kind = "plot"  # in the save dialog's title and the default file name
+    _title = ""
+
+    def _build_frame(self, view, save_tooltip: str) -> None:
+        self.message = QLabel()
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #555; font-size: 13px; padding: 12px;")
+        self._stack = QStackedLayout()
+        holder = QWidget()
+        holder_layout = QVBoxLayout(holder)
+        holder_layout.setContentsMargins(0, 0, 0, 0)
+        holder_layout.addWidget(view)
+        self._stack.addWidget(holder)
+        self._stack.addWidget(self.message)
+
+        self.hover_label = QLabel(" ")
+        self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.save_button = QToolButton()
+        self.save_button.setText("Save PNG\u2026")
+        self.save_button.setToolTip(save_tooltip)
+        self.save_button.clicked.connect(lambda: self.export_png())
+        bar = QHBoxLayout()
+        bar.setContentsMargins(2, 0, 2, 0)
+        bar.addWidget(self.hover_label, 1)
+        bar.addWidget(self.save_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(self._stack, 1)
+        layout.addLayout(bar)
+        self.show_message("Nothing to show yet.")
+
+    def show_message(self, text: str) -> None:
+        """Replace the plot with a plain message (loading, empty input, an error)."""
+        self.message.setText(text)
+        self._stack.setCurrentIndex(1)
+        self.hover_label.setText(" ")
+        self.save_button.setEnabled(False)
+
+    def is_showing_message(self) -> bool:
+        return self._stack.currentIndex() == 1
+
+    def default_file_name(self) -> str:
+        stem = "".join(c if c.isalnum() else "-" for c in (self._title or self._kind).lower())
+        return "-".join(filter(None, stem.split("-")))[:60] + ".png"
+
+    def export_png(self, path: str | Path | None = None) -> bool:
+        """Save what is shown as PNG; asks for a file name when none is given."""
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(self, f"Save {self._kind} as PNG",
+                                                    self.default_file_name(), "PNG image (*.png)")
+            if not chosen:
+                return False
+            path = chosen if chosen.lower().endswith(".png") else chosen + ".png"
+        target = self.view if self._stack.currentIndex() == 0 else self.message
+        ok = target.grab().save(str(path), "PNG")
+        if not ok:
+            self.hover_label.setText(f"Could not write {path}")
+        return ok
