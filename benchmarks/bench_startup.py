@@ -1,7 +1,7 @@
 """Fast start (issue 8): time to the first painted main window, against a naive start.
 
-The naive start imports torch, builds the tokenizer and loads the bundled model before it shows
-the window, as a simple app would. The app's start shows the window first and loads in the
+The naive start imports everything (torch, every area's module and with them pyqtgraph), builds
+the tokenizer and loads the bundled model before it shows the window, as a simple app would. The app's start shows the window first and loads in the
 background. Both run as fresh processes, alternating, N times each, in one run; medians and the
 ratio are printed as JSON. Also reported: resident memory after visiting every area with the
 model loaded.
@@ -26,7 +26,11 @@ t_parent = float(sys.argv[1]); mode = sys.argv[2]; data_dir = sys.argv[3]
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from pathlib import Path
 if mode == "naive":
+    import importlib
     import torch  # everything first, then the window
+    from studyapp.areas import AREAS
+    for area in AREAS:
+        importlib.import_module(area.module)
     from studyapp.model_registry import load_default_entry
     entry, _ = load_default_entry()
 from studyapp.app import build_context, ensure_qapplication

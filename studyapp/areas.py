@@ -54,7 +54,12 @@ class NotBuiltArea(QWidget):
         layout.addWidget(label)
 
 
-def create_area_widget(area: Area, ctx) -> QWidget:
+def create_area_widget(area: Area, ctx, before_create=None) -> QWidget:
+    """Import the area's module, call `before_create()` (the modules it imported are now
+    loaded), then build the area."""
     if area.module is None:
         return NotBuiltArea(area)
-    return importlib.import_module(area.module).create_area(ctx)
+    module = importlib.import_module(area.module)
+    if before_create is not None:
+        before_create()
+    return module.create_area(ctx)

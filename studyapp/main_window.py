@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, Q
 
 from studyapp import __version__
 from studyapp.areas import AREAS, create_area_widget
-from studyapp.theme import DEFAULT_FONT_PT, MODES, apply_theme, configure_plots
+from studyapp.theme import DEFAULT_FONT_PT, MODES, apply_theme, configure_plots_if_loaded
 from studyapp.widgets.area_header import with_header
 
 
@@ -86,8 +86,10 @@ class MainWindow(QMainWindow):
         area = next((a for a in AREAS if a.key == key), None)
         if area is None:
             raise KeyError(key)
-        configure_plots(QApplication.instance())
-        widget = create_area_widget(area, self.ctx)
+        # pyqtgraph takes the palette's colours if the area's module brought it in; the
+        # Flashcards area (on screen at start) does not, and configures it itself later.
+        widget = create_area_widget(
+            area, self.ctx, lambda: configure_plots_if_loaded(QApplication.instance()))
         dict.__setitem__(self.areas, key, widget)
         self._pages[key].layout().addWidget(
             widget if key == "flashcards" else with_header(area, self.ctx, widget))

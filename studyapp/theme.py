@@ -72,9 +72,15 @@ def apply_theme(app, mode: str = "system", font_pt: int = DEFAULT_FONT_PT) -> st
     font = app.font()
     font.setPointSize(max(7, min(24, int(font_pt))))
     app.setFont(font)
-    if "pyqtgraph" in sys.modules:  # else configure_plots runs before the first plot is made
-        configure_plots(app)
+    configure_plots_if_loaded(app)
     return effective
+
+
+def configure_plots_if_loaded(app) -> None:
+    """Restyle pyqtgraph if something has imported it; otherwise leave it unimported (whoever
+    imports it later calls configure_plots before making a plot)."""
+    if "pyqtgraph" in sys.modules:
+        configure_plots(app)
 
 
 def configure_plots(app) -> None:

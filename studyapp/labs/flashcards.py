@@ -47,7 +47,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 from studyapp.labs.flashcards_browse import BrowsePanel, BrowseRow
 from studyapp.labs.flashcards_review import (OptionsDialog, ReviewPanel, WarningsDialog,
                                              is_dark)
-from studyapp.labs.flashcards_stats import StatsPanel
 from studyapp.notes.parser import Card, NotesError, parse_file
 from studyapp.notes.render import Renderer, card_css, legend_html
 from studyapp.review.deck import OpenedDeck, attach_deck, bundled_notes_path
@@ -57,6 +56,7 @@ from studyapp.review.scheduler import (
     Scheduler, day_index, format_interval, now_ms)
 from studyapp.review.stats import compute_stats
 from studyapp.review.store import DB_NAME, ReviewStore, StoreError
+from studyapp.widgets.lazy_page import LazyPage
 
 TryIt = tuple[str, Callable[[], None]]
 TryItProvider = Callable[[Card], "TryIt | None"]
@@ -74,6 +74,16 @@ def _show_if(widget: QWidget, visible: bool) -> None:
     # setVisible re-lays out the panel even when nothing changes; it showed in grade timings.
     if widget.isHidden() == visible:
         widget.setVisible(visible)
+
+
+def _make_stats_panel() -> QWidget:
+    from PySide6.QtWidgets import QApplication
+
+    from studyapp.labs.flashcards_stats import StatsPanel  # imports pyqtgraph
+    from studyapp.theme import configure_plots
+
+    configure_plots(QApplication.instance())
+    return StatsPanel()
 
 
 class FlashcardsArea(QWidget):
@@ -171,7 +181,9 @@ class FlashcardsArea(QWidget):
         self.review = ReviewPanel()
         self.browse = BrowsePanel()
         self.browse.render_card = self._card_html_for_browse
-        self.stats = StatsPanel()
+        # Statistics draws with pyqtgraph: built when the tab is first opened, so the
+        # window that opens on this area paints without importing it (issue 8, fast start).
+        self.stats_page = LazyPage(_make_stats_panel)
         self.tabs = QTabWidget()
         self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for panel, title, tip in (
@@ -179,7 +191,7 @@ class FlashcardsArea(QWidget):
                                         "(FSRS, in an Anki-style queue)"),
                 (self.browse, "Browse", "Every card in a searchable, sortable table; suspend "
                                         "or review any of them"),
-                (self.stats, "Statistics", "Due forecast, reviews per day, true retention and "
+                (self.stats_page, "Statistics", "Due forecast, reviews per day, true retention and "
                                            "progress per section")):
             self.tabs.setTabToolTip(self.tabs.addTab(panel, title), tip)
 
@@ -417,7 +429,7 @@ class FlashcardsArea(QWidget):
         self.show_next()
         self._refresh_browse()
         self._stats_dirty = True
-        if self.tabs.currentWidget() is self.stats:
+        if self.tabs.currentWidget() is self.stats_page:
             self.refresh_stats()
         if self._pending_view is not None:  # restored before a big notes file was read
             pending, self._pending_view = self._pending_view, None
@@ -753,7 +765,7 @@ class FlashcardsArea(QWidget):
     def _after_change(self) -> None:
         self._stats_dirty = True
         self._refresh_browse()
-        if self.tabs.currentWidget() is self.stats:
+        if self.tabs.currentWidget() is self.stats_page:
             self.refresh_stats()
 
     def show_card(self, key: str) -> None:
@@ -938,6 +950,11 @@ class FlashcardsArea(QWidget):
             open_question=open_q, present=present,
             search_text=f"{question}\n{answer}".casefold())
 
+    @property
+    def stats(self):
+        """The Statistics tab's `StatsPanel` (built on first use)."""
+        return self.stats_page.content()
+
     def refresh_stats(self) -> None:
         if self.deck is None:
             return
@@ -948,7 +965,7 @@ class FlashcardsArea(QWidget):
 
     def _tab_changed(self, _index: int) -> None:
         widget = self.tabs.currentWidget()
-        if widget is self.stats and self._stats_dirty:
+        if widget is self.stats_page and self._stats_dirty:
             self.refresh_stats()
         elif widget is self.browse and self._browse_dirty:
             self._refresh_browse()

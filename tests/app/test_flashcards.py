@@ -226,7 +226,7 @@ def test_statistics_tab(make_area, qtbot):
     for _ in range(3):
         press(qtbot, area, Qt.Key.Key_Space)
         press(qtbot, area, Qt.Key.Key_3)
-    area.tabs.setCurrentWidget(area.stats)
+    area.tabs.setCurrentWidget(area.stats_page)
     st = area.stats.stats
     assert st is not None and st.reviews_per_day[-1] == 3
     assert [s.name for s in st.sections][0].startswith("Chapter 1")
@@ -350,7 +350,7 @@ def test_navigation_payloads(make_area, qtbot):
     area.apply_state({"review_keys": keys, "label": "Attention cards"})
     assert area.cram_check.isChecked() and area.session.current in keys
     area.apply_state({"tab": "stats"})
-    assert area.tabs.currentWidget() is area.stats
+    assert area.tabs.currentWidget() is area.stats_page
 
 
 def test_options_change_the_daily_new_limit(make_area):
