@@ -20,9 +20,9 @@ Integration points for the rest of the app:
   {"tab": "review"|"browse"|"stats"} switches tab; {"section": name or None, "study_all": bool,
   "shuffle": bool} restore what `save_state()` saved at exit (the main window does this; the
   card shown is not saved, the queue decides it).
-- "Try it": `set_try_it(provider)`. `provider(card) -> (label, callback) | None` is asked for each
-  card shown; a tuple makes the "Try it" button show `label` and call `callback()` when pressed,
-  None leaves the slot showing that no lab is linked. `set_try_it(None)` empties the slot. By
+- "Try it": `set_try_it(provider)`. `provider(card) -> (label, callback[, hint]) | None` is asked
+  for each card shown; a tuple makes the "Try it" button show `label` and call `callback()` when
+  pressed, with `hint` (where it leads) beside it; None leaves the slot showing that no lab is linked. `set_try_it(None)` empties the slot. By
   default the provider is studyapp.links' card-to-lab map, opening the lab via `ctx.navigator`.
 - `shutdown()` closes the database (the main window calls it on close).
 
@@ -44,6 +44,7 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
                                QSizePolicy, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
+from studyapp.areas import area_by_key
 from studyapp.labs.flashcards_browse import BrowsePanel, BrowseRow
 from studyapp.labs.flashcards_review import (OptionsDialog, ReviewPanel, WarningsDialog,
                                              is_dark)
@@ -863,8 +864,13 @@ class FlashcardsArea(QWidget):
             link = links.link_for(card.question, card.answer)
             if link is None:
                 return None
-            return (link.label or f"Open the {link.area} lab",
-                    lambda: navigator.open(link.area, dict(link.state)))
+            try:
+                title = area_by_key(link.area).title
+            except KeyError:
+                title = link.area
+            return (link.label or f"Open the {title} lab",
+                    lambda: navigator.open(link.area, dict(link.state)),
+                    f"opens the {title} lab with this card's example")
         self._try_provider = provider
 
     def _update_try_it(self, card: Card | None) -> None:
@@ -886,11 +892,11 @@ class FlashcardsArea(QWidget):
             else:
                 r.try_hint.setText("No lab is linked to this card.")
             return
-        label, callback = result
+        label, callback, *hint = result
         self._try_callback = callback
         r.try_button.setText(label)
         _show_if(r.try_button, True)
-        r.try_hint.setText("opens the lab with this card's example")
+        r.try_hint.setText(hint[0] if hint else "opens the lab with this card's example")
 
     def _try_it(self) -> None:
         if self._try_callback is not None:

@@ -245,7 +245,10 @@ class TrainingLab(QWidget):
         buttons.addLayout(run_row)
         buttons.addLayout(result_row)
         side_layout.addLayout(buttons)
-        side.setMinimumWidth(290)
+        # wide enough for the settings and a vertical scroll bar: with horizontal scrolling
+        # off, anything narrower clips the group boxes' right edge
+        side.setMinimumWidth(max(290, left.minimumSizeHint().width()
+                                 + scroll.verticalScrollBar().sizeHint().width()))
         side.setMaximumWidth(440)
 
         # -- right: progress, plot, samples --

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBo
                                QLineEdit, QPlainTextEdit, QScrollBar, QTabBar, QTextEdit,
                                QWidget)
 
+from studyapp.areas import area_by_key
+
 # Areas whose every control must have a tooltip: adding a key here is all another area needs.
 TOOLTIP_AREAS = ["flashcards", "tokenizer", "embeddings", "generate", "attention", "training"]
 
@@ -365,6 +367,8 @@ def test_try_it_opens_each_linked_lab_in_the_links_state(window, qtbot, ctx):
         cards.show_card(card.key)
         button = cards.review.try_button
         assert button.isVisible() and button.text() == link.label, card.question
+        # the hint beside it names the lab the button leads to
+        assert area_by_key(link.area).title in cards.review.try_hint.text(), card.question
         with qtbot.waitSignal(ctx.navigator.open_requested, timeout=1000) as blocker:
             qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
         assert blocker.args == [link.area, link.state], card.question
