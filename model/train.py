@@ -41,7 +41,7 @@ from model.stopping import StopToken
 from model.config import GPTConfig
 from model.gpt import GPTModel
 from model.loss import linear_cross_entropy
-from model.train_config import SAMPLE_PROMPT, TrainConfig, TrainingError
+from model.train_config import SAMPLE_PROMPT, TrainConfig, TrainingError, check_output_dir
 
 DONE_REASONS = ("completed", "max_steps", "target_val_loss", "stopped", "nan")
 
@@ -469,6 +469,22 @@ class Trainer:
             self.samples.append({k: record[k] for k in ("step", "tokens_seen", "text")})
             return record
 
+        def eval_round(epoch: int):
+            """Evaluate, then sample, yielding their records. Returns None when stopped during
+            the evaluation, else whether the validation loss has reached the target."""
+            record = do_eval(epoch)
+            if record is None:
+                return None
+            yield record
+            sample = do_sample(epoch)
+            if sample is not None:
+                yield sample
+            return cfg.target_val_loss is not None and last_eval[1] <= cfg.target_val_loss
+
+        def target_reached() -> tuple[str, str]:
+            return "target_val_loss", (f"validation loss {last_eval[1]:.3f} reached the target "
+                                       f"{cfg.target_val_loss:g} at step {self.step}")
+
         epoch = 0
         stopped = False
         for epoch in range(1, cfg.epochs + 1):
@@ -526,18 +542,12 @@ class Trainer:
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self._periodic_save()
                 if cfg.eval_every and self.step % cfg.eval_every == 0:
-                    record = do_eval(epoch)
-                    if record is None:
+                    reached = yield from eval_round(epoch)
+                    if reached is None:
                         stopped = True
                         break
-                    yield record
-                    sample = do_sample(epoch)
-                    if sample is not None:
-                        yield sample
-                    if cfg.target_val_loss is not None and last_eval[1] <= cfg.target_val_loss:
-                        done_reason = "target_val_loss"
-                        message = (f"validation loss {last_eval[1]:.3f} reached the target "
-                                   f"{cfg.target_val_loss:g} at step {self.step}")
+                    if reached:
+                        done_reason, message = target_reached()
                         break
             if done_reason != "completed" or stopped or self.step >= self.total_steps:
                 break
@@ -553,16 +563,8 @@ class Trainer:
             else:
                 message = f"finished {cfg.epochs} epoch(s), {self.step} steps"
             if evaluated_at != self.step and self.step > 0:
-                record = do_eval(epoch)
-                if record is not None:
-                    yield record
-                    sample = do_sample(epoch)
-                    if sample is not None:
-                        yield sample
-                    if cfg.target_val_loss is not None and last_eval[1] <= cfg.target_val_loss:
-                        done_reason = "target_val_loss"
-                        message = (f"validation loss {last_eval[1]:.3f} reached the target "
-                                   f"{cfg.target_val_loss:g} at step {self.step}")
+                if (yield from eval_round(epoch)):  # a stop here still ends as "completed"
+                    done_reason, message = target_reached()
         self.model.eval()
         self.elapsed_s = elapsed()
         done = {"event": "done", "reason": done_reason, "message": message, "step": self.step,
@@ -632,21 +634,6 @@ class Trainer:
 def train(model_config, train_config: TrainConfig, text, stop=None, **kwargs) -> Iterator[dict]:
     """Shortcut: build a Trainer and yield its records."""
     yield from Trainer(model_config, train_config, text, **kwargs).run(stop)
-
-
-def check_output_dir(path: str | os.PathLike) -> Path:
-    """Make sure a checkpoint can be written to `path` before spending time on training."""
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise TrainingError(
-            f"cannot write to the output folder {path}: {exc.strerror or exc}; choose another"
-        ) from None
-    return path
 
 
 # -- command line -------------------------------------------------------------------------------

@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 from typing import Any, Mapping
 
 from model.config import GPTConfig
@@ -128,3 +130,18 @@ def estimate_training_memory(cfg: GPTConfig, train: TrainConfig) -> dict[str, in
     total = weights + grads + optimizer + activations + logits
     return {"parameters": params, "weights": weights, "optimizer": optimizer + grads,
             "activations": activations + logits, "total": int(total)}
+
+
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """Make sure checkpoints can be written to the folder `path` (created if missing) before
+    any time is spent training."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise TrainingError(f"checkpoints cannot be written to {path}: "
+                            f"{exc.strerror or exc}") from None
+    return path

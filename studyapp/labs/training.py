@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
                                QWidget)
 
 from model.config import GPTConfig
-from model.train_config import TrainConfig, TrainingError
+from model.train_config import TrainConfig, TrainingError, check_output_dir
 from model.train_presets import TRAINING_PRESETS
 from studyapp.labs import training_core as core
 from studyapp.widgets.loss_plot import LossPlot
@@ -457,7 +457,7 @@ class TrainingLab(QWidget):
             problems.append("no text file chosen: choose one, or train on The Verdict")
         if not problems:
             try:
-                core.check_writable(Path(self.ctx.data_dir) / "checkpoints")
+                check_output_dir(Path(self.ctx.data_dir) / "checkpoints")
             except TrainingError as exc:
                 problems.append(str(exc))
         if problems:

@@ -16,6 +16,7 @@ from typing import Any
 from model.config import GPTConfig
 from model.train_config import (TrainConfig, TrainingError, estimate_training_memory,
                                 parameter_count)
+from studyapp.labs.models_core import human_bytes
 
 VERDICT, NOTES, FILE = "the-verdict", "notes", "file"
 CORPUS_LABELS = {VERDICT: "The Verdict (bundled)", NOTES: "My notes file", FILE: "A text file"}
@@ -51,14 +52,6 @@ def load_corpus_text(choice: CorpusChoice) -> tuple[str, str]:
     return choice.path.name, read_corpus(choice.path)
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"  # pragma: no cover
-
-
 def human_duration(seconds: float | None) -> str:
     if seconds is None or seconds != seconds or seconds < 0:
         return "--"
@@ -91,22 +84,6 @@ def settings_problems(model_values: dict[str, Any], train_cfg: TrainConfig) -> l
         problems.append(str(exc).replace("invalid GPT config: ", ""))
     problems += train_cfg.problems()
     return problems
-
-
-def check_writable(folder: Path) -> Path:
-    """Make sure checkpoints can be written to `folder` (created if missing)."""
-    import os
-
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise TrainingError(f"checkpoints cannot be written to {folder}: "
-                            f"{exc.strerror or exc}") from None
-    return folder
 
 
 def checkpoint_path(data_dir: Path, corpus: CorpusChoice, when: float | None = None) -> Path:

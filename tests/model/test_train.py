@@ -288,7 +288,7 @@ def test_unreadable_corpus_files_get_clear_messages(tmp_path):
 def test_an_output_folder_that_cannot_be_written_is_refused_before_training(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    with pytest.raises(TrainingError, match="cannot write to the output folder"):
+    with pytest.raises(TrainingError, match="checkpoints cannot be written to"):
         check_output_dir(blocker / "checkpoints")
 
 
