@@ -114,6 +114,13 @@ class LossPlot(QWidget):
                                    symbol="o", symbolSize=6, symbolPen=None,
                                    symbolBrush=pg.mkBrush(VAL_COLOUR + (255,)))
 
+        # what an empty chart is waiting for (TensorBoard says "no scalar data" likewise)
+        self.empty_text = pg.TextItem("No loss recorded yet: press Train, or load a checkpoint,"
+                                      "\nand the curves are drawn here as it learns.",
+                                      color=(128, 128, 128), anchor=(0.5, 0.5))
+        self.empty_text.setPos(0.5, 0.5)
+        item.addItem(self.empty_text, ignoreBounds=True)
+
         self.smooth_slider = QSlider(Qt.Orientation.Horizontal)
         self.smooth_slider.setRange(0, 99)
         self.smooth_slider.setValue(round(smoothing * 100))
@@ -179,6 +186,9 @@ class LossPlot(QWidget):
         self._tokens_per_step = 0.0
         self._dirty = True
         self.refresh()
+        view = self.plot.getPlotItem().getViewBox()
+        view.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)  # where the empty text sits
+        view.enableAutoRange()
 
     def set_history(self, steps, train_losses, val_steps, val_losses, tokens_per_step=0.0) -> None:
         """Show a finished run (e.g. a checkpoint's curve) at once."""
@@ -219,6 +229,7 @@ class LossPlot(QWidget):
         self.train_raw.setData(self.train.x, raw_y, connect="finite")
         self.train_smooth.setData(self.train.x, smooth_y, connect="finite")
         self.val_curve.setData(self.val.x, val_y, connect="finite")
+        self.empty_text.setVisible(not (self.train.x or self.val.x))
         self.refresh_count += 1
         self.refreshed.emit()
 

@@ -199,11 +199,13 @@ def test_loss_plot_smoothing_log_axis_and_tokens_axis(qtbot):
 
     plot = LossPlot(refresh_hz=50)
     qtbot.addWidget(plot)
+    assert plot.empty_text.isVisible()  # says what the empty chart is waiting for
     for step in range(1, 21):
         plot.add_step(step, step * 256, 10.0 - step * 0.2 + (0.5 if step % 2 else -0.5))
     plot.add_eval(10, 2560, 8.0)
     plot.add_eval(20, 5120, 7.0)
     qtbot.waitUntil(lambda: plot.refresh_count >= 1, timeout=2000)
+    assert not plot.empty_text.isVisible()
     assert plot.plot.getPlotItem().getAxis("top").scale == 256
     raw = list(plot.train.y)
     assert plot.train.smooth == pytest.approx(ema(raw, 0.6))
@@ -216,7 +218,7 @@ def test_loss_plot_smoothing_log_axis_and_tokens_axis(qtbot):
     plot.set_log_y(True)
     assert plot.plot.getPlotItem().ctrl.logYCheck.isChecked()
     plot.clear()
-    assert plot.train.y == [] and plot.val.y == []
+    assert plot.train.y == [] and plot.val.y == [] and plot.empty_text.isVisible()
 
 
 def test_inputs_round_trip_through_save_and_apply_state(lab, ctx, qtbot, short_corpus):
