@@ -42,10 +42,11 @@ def build_context(data_dir: Path, notes_path: Path | None = None):
     from studyapp.navigation import Navigator
     from studyapp.settings import Settings
 
+    settings = Settings(data_dir / "settings.ini")
     return AppContext(
         data_dir=data_dir,
-        settings=Settings(data_dir / "settings.ini"),
-        models=ModelSession(),
+        settings=settings,
+        models=ModelSession(settings),
         notes_path=Path(notes_path).resolve() if notes_path else default_notes_path(),
         navigator=Navigator(),
     )
@@ -88,6 +89,10 @@ def run_gui(data_dir: Path, notes_path: Path | None = None) -> int:
     ctx = build_context(data_dir, notes_path)
     window = build_window(ctx)
     window.show()
+    # Ask for keyboard focus: shortcuts (Ctrl+1..6, Ctrl+Q) only reach an active window, and
+    # without a window manager (Xvfb, some kiosks) nothing else would activate it.
+    window.raise_()
+    window.activateWindow()
     ctx.models.start_loading()  # after show(): the window paints before torch loads
     code = app.exec()
     teardown(window)

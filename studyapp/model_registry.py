@@ -27,6 +27,18 @@ class ModelEntry:
     def memory_bytes(self) -> int:
         return self.model.memory_bytes()
 
+    @property
+    def file_path(self) -> str | None:
+        """The file this model can be loaded back from: the file it was opened from, or the
+        checkpoint the Training lab saved it to; None for the bundled and untrained ones."""
+        if self.source not in ("bundled", "untrained") and "checkpoint" not in self.meta:
+            from pathlib import Path
+
+            if Path(self.source).is_file():
+                return self.source
+        checkpoint = self.meta.get("checkpoint")
+        return str(checkpoint) if checkpoint else None
+
     def describe(self) -> str:
         c = self.config
         return (f"{self.name}: {self.num_parameters / 1e6:.2f}M parameters, {c.n_layers} layers, "
@@ -53,6 +65,27 @@ def untrained_entry(preset: str = "default", seed: int = 123) -> ModelEntry:
     model = GPTModel(cfg).eval()
     return ModelEntry(name=f"untrained {preset}", source="untrained", model=model, config=cfg,
                       meta={"preset": preset, "seed": seed})
+
+
+def load_start_entries(remembered: str | None, n_heads: int | None = None
+                       ) -> tuple[list[ModelEntry], str | None]:
+    """The models the app starts with: the bundled one and, when the learner left the labs on
+    another model file, that one too (last, to be made current). The second value says what
+    went wrong, if anything, in words for the learner."""
+    default, problem = load_default_entry()
+    if not remembered:
+        return [default], problem
+    from model.checkpoint import CheckpointError
+
+    from studyapp.labs.models_core import load_model_file
+
+    try:
+        entry = load_model_file(remembered, n_heads=n_heads, taken_names=[default.name])
+    except (CheckpointError, OSError) as exc:
+        why = f"The model last used in the labs could not be loaded again ({exc}); " \
+              f"the labs use {default.name} instead"
+        return [default], "; ".join(x for x in (problem, why) if x)
+    return [default, entry], problem
 
 
 def load_default_entry() -> tuple[ModelEntry, str | None]:

@@ -219,7 +219,7 @@ class ModelManager(QWidget):
                 self.table.setItem(row, col, item)
         if not entries:
             loading = self.session.is_loading
-            self.details.setText("Loading the bundled model..." if loading else
+            self.details.setText("Loading the model..." if loading else
                                  "No model yet: add one on the right.")
         target = selected if selected in entries else current
         if target in entries:

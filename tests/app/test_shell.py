@@ -71,6 +71,45 @@ def test_model_session_loads_a_model_in_the_background(qtbot, tmp_path):
     qtbot.waitUntil(lambda: not ctx.models.is_loading, timeout=10000)
 
 
+def test_the_model_left_in_the_labs_is_loaded_again_at_the_next_start(qtbot, tmp_path,
+                                                                        tiny_entry):
+    from model.checkpoint import save_checkpoint
+    from studyapp.app import build_context
+    from studyapp.labs.training_core import entry_from_model
+
+    # First run: a model trained here (saved to a checkpoint) is put in the labs.
+    path = tmp_path / "checkpoints" / "trained.safetensors"
+    path.parent.mkdir()
+    save_checkpoint(tiny_entry.model, path)
+    first = build_context(tmp_path)
+    first.models.add(entry_from_model(tiny_entry.model, "trained here",
+                                      {"checkpoint": str(path)}))
+    first.settings.sync()
+
+    # Next start: the bundled model is there and the trained one is current again.
+    second = build_context(tmp_path)
+    with qtbot.waitSignal(second.models.current_changed, timeout=60000) as blocker:
+        second.models.start_loading()
+    qtbot.waitUntil(lambda: not second.models.is_loading, timeout=10000)
+    entry = blocker.args[0]
+    assert entry.file_path == str(path) and entry.config == tiny_entry.config
+    assert [e.name for e in second.models.entries][0] == "bundled"
+
+    # The file is gone at the start after: a notice says so, the bundled model is used and
+    # the setting is forgotten.
+    second.settings.sync()
+    path.unlink()
+    third = build_context(tmp_path)
+    notices = []
+    third.models.notice.connect(notices.append)
+    with qtbot.waitSignal(third.models.current_changed, timeout=60000) as blocker:
+        third.models.start_loading()
+    qtbot.waitUntil(lambda: not third.models.is_loading, timeout=10000)
+    assert blocker.args[0].name == "bundled"
+    assert notices and "could not be loaded again" in notices[0]
+    assert not third.settings.contains(third.models.REMEMBERED)
+
+
 def test_job_thread_streams_records_and_stops_cooperatively(qtbot):
     from studyapp.workers import JobThread
 
