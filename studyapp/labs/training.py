@@ -536,7 +536,7 @@ class TrainingLab(QWidget):
             self._last_eval = record
         elif event == "sample":
             text = record["text"]
-            self.latest_sample.setText(text)
+            self.latest_sample.setText(core.sample_preview(text))
             val = self._last_eval
             loss = f", val loss {val['val_loss']:.3f}" if val and val["step"] == record["step"] \
                 else ""
@@ -755,7 +755,7 @@ class TrainingLab(QWidget):
         samples = [x for x in entry.meta.get("samples", []) or [] if isinstance(x, dict)]
         for sample in samples:
             self.history.appendPlainText(f"step {sample.get('step')}: {sample.get('text')}\n")
-        self.latest_sample.setText(str(samples[-1].get("text", "")) if samples
+        self.latest_sample.setText(core.sample_preview(str(samples[-1].get("text", ""))) if samples
                                    else "This checkpoint carries no samples.")
         c = entry.config
         curve_note = ("its training curve is shown" if steps or val_steps

@@ -86,6 +86,26 @@ def settings_problems(model_values: dict[str, Any], train_cfg: TrainConfig) -> l
     return problems
 
 
+def sample_preview(text: str, max_lines: int = 4, max_chars: int = 400) -> str:
+    """A sample cut to fit the lab's "Latest sample" line: blank-line runs (an early model
+    loves newlines) become one blank line, and the whole is at most `max_lines` lines and
+    `max_chars` characters, with an ellipsis where it was cut. The full text stays in the
+    samples box."""
+    lines, blank = [], False
+    for line in text.strip().splitlines():
+        line = line.rstrip()
+        if not line:
+            if blank:
+                continue
+            blank = True
+        else:
+            blank = False
+        lines.append(line)
+    preview = "\n".join(lines[:max_lines])
+    cut = len(lines) > max_lines or len(preview) > max_chars
+    return preview[:max_chars].rstrip() + ("\u2026" if cut else "")
+
+
 def checkpoint_path(data_dir: Path, corpus: CorpusChoice, when: float | None = None) -> Path:
     """data_dir/checkpoints/<date-time>-<corpus>.safetensors"""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))

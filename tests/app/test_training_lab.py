@@ -245,3 +245,28 @@ def test_the_area_fits_a_small_window(lab):
     # The shell restores a 760 x 540 window (150 px sidebar, a header): do not force it bigger.
     hint = lab.minimumSizeHint()
     assert hint.width() <= 600 and hint.height() <= 470, hint
+
+
+def test_a_sample_full_of_newlines_does_not_stretch_the_lab(lab, qtbot):
+    # An early model often emits runs of newlines; shown raw, "Latest sample" grew the lab's
+    # minimum height past the window's and the window grew with every such sample.
+    from PySide6.QtWidgets import QApplication
+
+    lab.resize(1100, 760)
+    lab.show()
+    QApplication.processEvents()  # layouts settle
+    before = lab.minimumSizeHint().height()
+    text = "Every effort moves you I had been." + "\n" * 40
+    lab._on_record({"event": "sample", "step": 5, "text": text})
+    for _ in range(3):  # the label's new size hint, then its parents' layouts
+        QApplication.processEvents()
+    assert lab.latest_sample.text() == "Every effort moves you I had been."
+    assert lab.minimumSizeHint().height() <= before + lab.fontMetrics().height()
+    assert text.strip() in lab.history.toPlainText()  # the samples box keeps it whole
+
+
+def test_sample_preview_keeps_a_few_lines_and_says_where_it_cut():
+    many = "\n\n\n".join(f"line {i}" for i in range(10))
+    assert core.sample_preview(many) == "line 0\n\nline 1\u2026"  # 4 lines, blank runs as one
+    assert core.sample_preview("x" * 1000) == "x" * 400 + "\u2026"
+    assert core.sample_preview("  short\n\n") == "short"
