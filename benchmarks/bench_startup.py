@@ -1,10 +1,10 @@
 """Fast start (issue 8): time to the first painted main window, against a naive start.
 
 The naive start imports everything (torch, every area's module and with them pyqtgraph), builds
-the tokenizer and loads the bundled model before it shows the window, as a simple app would. The app's start shows the window first and loads in the
-background. Both run as fresh processes, alternating, N times each, in one run; medians and the
-ratio are printed as JSON. Also reported: resident memory after visiting every area with the
-model loaded.
+the tokenizer and loads the bundled model before it shows the window, as a simple app would.
+The app's start shows the window first and loads in the background. Both run as fresh
+processes, alternating, N times each, in one run; medians and the ratio are printed as JSON.
+Also reported: resident memory after visiting every area with the model loaded.
 
     .venv/bin/python benchmarks/bench_startup.py [--runs 5]
 """

@@ -22,8 +22,9 @@ Integration points for the rest of the app:
   card shown is not saved, the queue decides it).
 - "Try it": `set_try_it(provider)`. `provider(card) -> (label, callback[, hint]) | None` is asked
   for each card shown; a tuple makes the "Try it" button show `label` and call `callback()` when
-  pressed, with `hint` (where it leads) beside it; None leaves the slot showing that no lab is linked. `set_try_it(None)` empties the slot. By
-  default the provider is studyapp.links' card-to-lab map, opening the lab via `ctx.navigator`.
+  pressed, with `hint` (where it leads) beside it; None leaves the slot showing that no lab is
+  linked. `set_try_it(None)` empties the slot. By default the provider is studyapp.links'
+  card-to-lab map, opening the lab via `ctx.navigator`.
 - `shutdown()` closes the database (the main window calls it on close).
 
 A damaged, read-only or newer review database is never written: a banner says so and the review
@@ -59,7 +60,7 @@ from studyapp.review.stats import compute_stats
 from studyapp.review.store import DB_NAME, ReviewStore, StoreError
 from studyapp.widgets.lazy_page import LazyPage
 
-TryIt = tuple[str, Callable[[], None]]
+TryIt = tuple[str, Callable[[], None]] | tuple[str, Callable[[], None], str]
 TryItProvider = Callable[[Card], "TryIt | None"]
 
 DEFAULT_NEW_PER_DAY = 20
@@ -192,8 +193,8 @@ class FlashcardsArea(QWidget):
                                         "(FSRS, in an Anki-style queue)"),
                 (self.browse, "Browse", "Every card in a searchable, sortable table; suspend "
                                         "or review any of them"),
-                (self.stats_page, "Statistics", "Due forecast, reviews per day, true retention and "
-                                           "progress per section")):
+                (self.stats_page, "Statistics", "Due forecast, reviews per day, true "
+                                                "retention and progress per section")):
             self.tabs.setTabToolTip(self.tabs.addTab(panel, title), tip)
 
         layout = QVBoxLayout(self)
