@@ -1,4 +1,5 @@
-"""Shared helpers for the training benchmarks: subprocess workers, peak memory, matmul peak."""
+"""Shared helpers for the benchmarks: timing repeated calls, subprocess workers, peak memory,
+matmul peak."""
 
 from __future__ import annotations
 
@@ -9,9 +10,49 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Timing:
+    """Milliseconds of repeated calls: wall-clock and CPU, one entry per call."""
+
+    wall_ms: list[float]
+    cpu_ms: list[float]
+
+    @property
+    def ms(self) -> float:
+        return statistics.median(self.wall_ms)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_ms)
+
+    def wall_all(self, digits: int = 2) -> list[float]:
+        return [round(t, digits) for t in self.wall_ms]
+
+    def summary(self, all_digits: int = 2) -> dict:
+        return {"ms_median": round(self.ms, 2), "cpu_ms_median": round(self.cpu, 2),
+                "ms_all": self.wall_all(all_digits)}
+
+
+def time_calls(fn, repeats: int, cpu_clock=time.thread_time) -> Timing:
+    """Call `fn()` `repeats` times and time each call.
+
+    This box is shared: wall times swell with other people's jobs, while CPU time stays close
+    to what the work costs on an idle machine, so both are kept. The CPU clock is this thread's
+    by default; pass `time.process_time` where the work runs on several threads (torch).
+    """
+    wall, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), cpu_clock()
+        fn()
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((cpu_clock() - start_cpu) * 1000)
+    return Timing(wall, cpu)
 
 
 def peak_rss_mb() -> float:

@@ -26,23 +26,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import time_calls  # noqa: E402
 
 
 def _median(fn, repeats: int) -> dict:
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-    return {"ms_median": round(statistics.median(wall), 2),
-            "cpu_ms_median": round(statistics.median(cpu), 2),
-            "ms_all": [round(t, 1) for t in wall]}
+    # the whole process's CPU time: capture runs torch, which may use several threads
+    return time_calls(fn, repeats, cpu_clock=time.process_time).summary(all_digits=1)
 
 
 def _model(preset: str | None, tokens: int):
@@ -209,7 +205,6 @@ def bench_grid(run, repeats: int) -> dict:
 
 
 def bench_step_by_step(repeats: int) -> dict:
-    from pathlib import Path
     import tempfile
 
     from studyapp.app import build_context

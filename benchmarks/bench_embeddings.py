@@ -24,22 +24,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
+import sys
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import time_calls  # noqa: E402
 
 
 def _measure(fn, repeats: int) -> dict:
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.thread_time()
-        fn()
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.thread_time() - start_cpu) * 1000)
-    return {"ms_median": round(statistics.median(wall), 2),
-            "cpu_ms_median": round(statistics.median(cpu), 2),
-            "ms_all": [round(t, 2) for t in wall]}
+    return time_calls(fn, repeats).summary()
 
 
 def _entry(which: str):
@@ -59,7 +53,6 @@ def _entry(which: str):
 
 def bench_model(which: str, repeats: int) -> dict:
     import tempfile
-    from pathlib import Path
 
     import torch
 

@@ -21,33 +21,15 @@ import argparse
 import html
 import json
 import os
-import statistics
-import time
+import sys
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-
-CPU_MS: dict[int, float] = {}  # id(fn) -> median CPU time of the last _median_ms(fn) call
-
-
-def _median_ms(fn, repeats: int) -> tuple[float, list[float]]:
-    """Median wall time in ms (and, in CPU_MS, the median CPU time of this thread).
-
-    This box is shared: wall times swell with other people's jobs, while the thread's CPU
-    time stays close to what the work costs on an idle machine. Both are reported.
-    """
-    times, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.thread_time()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.thread_time() - start_cpu) * 1000)
-    CPU_MS[id(fn)] = statistics.median(cpu)
-    return statistics.median(times), [round(t, 2) for t in times]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import time_calls  # noqa: E402
 
 
 def bench_redraw(repeats: int) -> dict:
-    from pathlib import Path
     import tempfile
 
     from PySide6.QtWidgets import QTextBrowser
@@ -79,7 +61,7 @@ def bench_redraw(repeats: int) -> dict:
         lab.counts.repaint()
 
     ours()  # warm caches (token labels, font metrics) as a running app has them
-    ours_ms, ours_all = _median_ms(ours, repeats)
+    ours_t = time_calls(ours, repeats)
 
     tokenizer = get_tokenizer()
     browser = QTextBrowser()
@@ -97,16 +79,17 @@ def bench_redraw(repeats: int) -> dict:
         browser.repaint()
 
     naive()
-    naive_ms, naive_all = _median_ms(naive, repeats)
+    naive_t = time_calls(naive, repeats)
     result = {
         "words": 2000, "tokens": lab.result.n_tokens, "chips_drawn": lab.chips.chip_count(),
-        "lab_ms_median": round(ours_ms, 2), "lab_cpu_ms_median": round(CPU_MS[id(ours)], 2),
-        "lab_ms_all": ours_all,
-        "naive_html_ms_median": round(naive_ms, 2),
-        "naive_html_cpu_ms_median": round(CPU_MS[id(naive)], 2), "naive_html_ms_all": naive_all,
-        "speedup_vs_naive": round(naive_ms / ours_ms, 2) if ours_ms else None,
-        "target_ms": 30, "meets_target_wall": ours_ms < 30,
-        "meets_target_cpu": CPU_MS[id(ours)] < 30,
+        "lab_ms_median": round(ours_t.ms, 2), "lab_cpu_ms_median": round(ours_t.cpu, 2),
+        "lab_ms_all": ours_t.wall_all(),
+        "naive_html_ms_median": round(naive_t.ms, 2),
+        "naive_html_cpu_ms_median": round(naive_t.cpu, 2),
+        "naive_html_ms_all": naive_t.wall_all(),
+        "speedup_vs_naive": round(naive_t.ms / ours_t.ms, 2) if ours_t.ms else None,
+        "target_ms": 30, "meets_target_wall": ours_t.ms < 30,
+        "meets_target_cpu": ours_t.cpu < 30,
     }
     lab.shutdown()
     browser.close()
@@ -133,19 +116,19 @@ def bench_megabyte(repeats: int) -> dict:
     def uncapped():
         core.tokenize(big, None)
 
-    capped_ms, capped_all = _median_ms(capped, repeats)
-    full_ms, full_all = _median_ms(uncapped, max(3, repeats // 2))
-    encode_ms, _ = _median_ms(lambda: get_tokenizer().encode(big), repeats)
+    capped_t = time_calls(capped, repeats)
+    full_t = time_calls(uncapped, max(3, repeats // 2))
+    encode_t = time_calls(lambda: get_tokenizer().encode(big), repeats)
     return {
         "characters": len(big), "tokens": len(get_tokenizer().encode(big)),
-        "lab_capped_ms_median": round(capped_ms, 1),
-        "lab_capped_cpu_ms_median": round(CPU_MS[id(capped)], 1),
-        "lab_capped_ms_all": capped_all,
-        "describe_every_token_ms_median": round(full_ms, 1), "describe_every_token_ms_all":
-            full_all,
-        "tiktoken_encode_only_ms_median": round(encode_ms, 1),
-        "speedup_vs_uncapped": round(full_ms / capped_ms, 2) if capped_ms else None,
-        "target_ms": 500, "meets_target_wall": capped_ms < 500,
+        "lab_capped_ms_median": round(capped_t.ms, 1),
+        "lab_capped_cpu_ms_median": round(capped_t.cpu, 1),
+        "lab_capped_ms_all": capped_t.wall_all(),
+        "describe_every_token_ms_median": round(full_t.ms, 1),
+        "describe_every_token_ms_all": full_t.wall_all(),
+        "tiktoken_encode_only_ms_median": round(encode_t.ms, 1),
+        "speedup_vs_uncapped": round(full_t.ms / capped_t.ms, 2) if capped_t.ms else None,
+        "target_ms": 500, "meets_target_wall": capped_t.ms < 500,
     }
 
 
@@ -155,10 +138,10 @@ def bench_bpe_trace(repeats: int) -> dict:
     from model.tokenizer import get_tokenizer
 
     verdict = read_the_verdict()
-    trace_ms, _ = _median_ms(lambda: trace_text(verdict), max(3, repeats // 2))
-    encode_ms, _ = _median_ms(lambda: get_tokenizer().encode(verdict), repeats)
+    trace_ms = time_calls(lambda: trace_text(verdict), max(3, repeats // 2)).ms
+    encode_ms = time_calls(lambda: get_tokenizer().encode(verdict), repeats).ms
     same = trace_ids(trace_text(verdict)) == get_tokenizer().encode(verdict)
-    word_ms, _ = _median_ms(lambda: trace_text("someunknownPlace"), repeats)
+    word_ms = time_calls(lambda: trace_text("someunknownPlace"), repeats).ms
     return {"text": "The Verdict", "python_trace_ms_median": round(trace_ms, 1),
             "tiktoken_encode_ms_median": round(encode_ms, 2),
             "one_word_trace_ms_median": round(word_ms, 3), "same_ids_as_tiktoken": same}
