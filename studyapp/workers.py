@@ -50,7 +50,12 @@ class _Worker(QObject):
 
 
 class JobThread(QObject):
-    """Owns one QThread and one worker for one run of `fn`. Connect signals, then start()."""
+    """Owns one QThread and one worker for one run of `fn`. Connect signals, then start().
+
+    A job that yields one result (load a file, save a checkpoint) need not collect it: when
+    `finished` arrives, `result` holds the last record (`has_result` says whether there was
+    one) and `error` the failure message, if any.
+    """
 
     record = Signal(object)
     failed = Signal(str)
@@ -76,6 +81,11 @@ class JobThread(QObject):
         self._thread.finished.connect(self._on_thread_finished)
         self._reason = COMPLETED
         self._started = False
+        self.has_result = False
+        self.result = None
+        self.error: str | None = None
+        self.record.connect(self._keep_record)
+        self.failed.connect(self._keep_error)
 
     def start(self) -> None:
         if self._started:
@@ -83,6 +93,12 @@ class JobThread(QObject):
         self._started = True
         JobThread._live.add(self)
         self._thread.start()
+
+    def _keep_record(self, record) -> None:
+        self.has_result, self.result = True, record
+
+    def _keep_error(self, message: str) -> None:
+        self.error = message
 
     def _remember_reason(self, reason: str) -> None:  # runs in the worker thread
         self._reason = reason

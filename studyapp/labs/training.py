@@ -667,17 +667,14 @@ class TrainingLab(QWidget):
         if self._closing:
             return
         job = JobThread(fn, name=name, parent=self)
-        outcome: dict = {}
-        job.record.connect(lambda value: outcome.__setitem__("result", value))
-        job.failed.connect(lambda message: outcome.__setitem__("error", message))
 
         def finished(_reason: str) -> None:
             self._side_job = None
             self._update_buttons()
-            if "error" in outcome:
-                on_error(outcome["error"])
-            elif "result" in outcome:
-                on_result(outcome["result"])
+            if job.error is not None:
+                on_error(job.error)
+            elif job.has_result:
+                on_result(job.result)
             else:
                 on_error("it was interrupted")
 

@@ -40,8 +40,6 @@ class ModelManager(QWidget):
         self.ctx = ctx
         self.session = ctx.models
         self._job: JobThread | None = None
-        self._loaded = None
-        self._error = ""
         self._what = ""
 
         intro = QLabel("The models the app knows. The one marked \u25cf is used by every lab. "
@@ -300,27 +298,16 @@ class ModelManager(QWidget):
             yield make()
 
         self._what = what
-        self._loaded = None
-        self._error = ""
         self._job = JobThread(job, name="model-manager", parent=self)
-        self._job.record.connect(self._on_loaded)
-        self._job.failed.connect(self._on_failed)
         self._job.finished.connect(self._on_finished)
         self._say(f"{what}...")
         self._update_buttons()
         self._job.start()
         return True
 
-    def _on_loaded(self, entry) -> None:
-        self._loaded = entry
-
-    def _on_failed(self, message: str) -> None:
-        self._error = message
-
     def _on_finished(self, _reason: str) -> None:
-        self._job = None
-        entry, error = self._loaded, self._error
-        self._loaded = None
+        job, self._job = self._job, None
+        entry, error = job.result, job.error
         if entry is not None:
             self.session.add(entry, make_current=True)
             message = (f"Loaded {entry.name}: {models_core.human_count(entry.num_parameters)} "

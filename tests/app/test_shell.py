@@ -225,3 +225,21 @@ def test_related_cards_of_a_lab_come_from_the_notes_and_open_a_review(qtbot, ctx
     with qtbot.waitSignal(ctx.navigator.open_requested) as blocker:
         review.trigger()
     assert blocker.args[0] == "flashcards" and len(blocker.args[1]["review_keys"]) == len(attention)
+
+
+def test_a_job_keeps_its_result_and_error_for_when_it_has_ended(qtbot):
+    from studyapp.workers import JobThread
+
+    done = JobThread(lambda token: iter([41, 42]))
+    with qtbot.waitSignal(done.finished, timeout=5000):
+        done.start()
+    assert done.has_result and done.result == 42 and done.error is None
+
+    def full_disk(token):
+        raise OSError("disk full")
+        yield  # a generator, as jobs are
+
+    failed = JobThread(full_disk)
+    with qtbot.waitSignal(failed.finished, timeout=5000):
+        failed.start()
+    assert not failed.has_result and failed.error == "disk full"
