@@ -15,42 +15,36 @@ MODES = ("system", "light", "dark")
 DEFAULT_FONT_PT = 10
 
 
-def _dark_palette() -> QPalette:
-    p = QPalette()
-    colours = {
-        QPalette.ColorRole.Window: "#26282c", QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#1d1f22", QPalette.ColorRole.AlternateBase: "#2b2e33",
-        QPalette.ColorRole.ToolTipBase: "#33363b", QPalette.ColorRole.ToolTipText: "#f0f0f0",
-        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#303338",
-        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.BrightText: "#ff6b6b",
-        QPalette.ColorRole.Highlight: "#3d7fd9", QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.Link: "#7fb2ff", QPalette.ColorRole.PlaceholderText: "#8a8d91",
-    }
-    for role, colour in colours.items():
-        p.setColor(role, QColor(colour))
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
-                 QPalette.ColorRole.WindowText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#75787c"))
-    return p
+_R = QPalette.ColorRole
+# Each mode's colours: "all" for every colour group, then the "disabled" group's own (greyed
+# text of disabled controls).
+PALETTES = {
+    "dark": {"all": {
+        _R.Window: "#26282c", _R.WindowText: "#e6e6e6", _R.Base: "#1d1f22",
+        _R.AlternateBase: "#2b2e33", _R.ToolTipBase: "#33363b", _R.ToolTipText: "#f0f0f0",
+        _R.Text: "#e6e6e6", _R.Button: "#303338", _R.ButtonText: "#e6e6e6",
+        _R.BrightText: "#ff6b6b", _R.Highlight: "#3d7fd9", _R.HighlightedText: "#ffffff",
+        _R.Link: "#7fb2ff", _R.PlaceholderText: "#8a8d91"},
+        "disabled": {_R.Text: "#75787c", _R.ButtonText: "#75787c", _R.WindowText: "#75787c"},
+    },
+    "light": {"all": {
+        _R.Window: "#f3f3f4", _R.WindowText: "#1c1c1e", _R.Base: "#ffffff",
+        _R.AlternateBase: "#f5f6f8", _R.ToolTipBase: "#ffffdc", _R.ToolTipText: "#1c1c1e",
+        _R.Text: "#1c1c1e", _R.Button: "#e9e9eb", _R.ButtonText: "#1c1c1e",
+        _R.BrightText: "#c62828", _R.Highlight: "#2f6fd0", _R.HighlightedText: "#ffffff",
+        _R.Link: "#1f5fbf", _R.PlaceholderText: "#8a8a8e"},
+        "disabled": {_R.Text: "#a0a0a4", _R.ButtonText: "#a0a0a4", _R.WindowText: "#a0a0a4",
+                     _R.Button: "#f0f0f1"},
+    },
+}
 
 
-def _light_palette() -> QPalette:
+def _palette(mode: str) -> QPalette:
     p = QPalette()
-    colours = {
-        QPalette.ColorRole.Window: "#f3f3f4", QPalette.ColorRole.WindowText: "#1c1c1e",
-        QPalette.ColorRole.Base: "#ffffff", QPalette.ColorRole.AlternateBase: "#f5f6f8",
-        QPalette.ColorRole.ToolTipBase: "#ffffdc", QPalette.ColorRole.ToolTipText: "#1c1c1e",
-        QPalette.ColorRole.Text: "#1c1c1e", QPalette.ColorRole.Button: "#e9e9eb",
-        QPalette.ColorRole.ButtonText: "#1c1c1e", QPalette.ColorRole.BrightText: "#c62828",
-        QPalette.ColorRole.Highlight: "#2f6fd0", QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.Link: "#1f5fbf", QPalette.ColorRole.PlaceholderText: "#8a8a8e",
-    }
-    for role, colour in colours.items():
+    for role, colour in PALETTES[mode]["all"].items():
         p.setColor(role, QColor(colour))
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
-                 QPalette.ColorRole.WindowText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#a0a0a4"))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor("#f0f0f1"))
+    for role, colour in PALETTES[mode]["disabled"].items():  # after "all", which sets it too
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(colour))
     return p
 
 
@@ -68,7 +62,7 @@ def apply_theme(app, mode: str = "system", font_pt: int = DEFAULT_FONT_PT) -> st
         mode = "system"
     app.setStyle("Fusion")
     effective = effective_mode(app, mode)
-    app.setPalette(_dark_palette() if effective == "dark" else _light_palette())
+    app.setPalette(_palette(effective))
     font = app.font()
     font.setPointSize(max(7, min(24, int(font_pt))))
     app.setFont(font)
