@@ -42,8 +42,9 @@ from typing import Callable
 
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
-                               QSizePolicy, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QHBoxLayout,
+                               QLabel, QSizePolicy, QTabWidget, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from studyapp.areas import area_by_key
 from studyapp.labs.flashcards_browse import BrowsePanel, BrowseRow
@@ -79,8 +80,6 @@ def _show_if(widget: QWidget, visible: bool) -> None:
 
 
 def _make_stats_panel() -> QWidget:
-    from PySide6.QtWidgets import QApplication
-
     from studyapp.labs.flashcards_stats import StatsPanel  # imports pyqtgraph
     from studyapp.theme import configure_plots
 
