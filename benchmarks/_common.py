@@ -105,3 +105,12 @@ def load_info() -> dict:
     except OSError:
         one = five = float("nan")
     return {"cpus": os.cpu_count(), "loadavg_1m": round(one, 2), "loadavg_5m": round(five, 2)}
+
+
+def print_report_and_exit(report: dict) -> None:
+    """Print the JSON report and leave without interpreter teardown, where PySide6 and
+    pyqtgraph can crash on leftover Qt objects (see studyapp.__main__). stdout is flushed
+    first: `os._exit` does not flush, and a redirected stdout is block-buffered."""
+    print(json.dumps(report, indent=2))
+    sys.stdout.flush()
+    os._exit(0)

@@ -22,14 +22,13 @@ shared: CPU time is close to what the work costs on an idle machine).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import time_calls  # noqa: E402
+from benchmarks._common import print_report_and_exit, time_calls  # noqa: E402
 
 
 def _measure(fn, repeats: int) -> dict:
@@ -152,10 +151,9 @@ def main() -> None:
     runs = [bench_model("bundled", args.repeats)]
     if args.gpt2:
         runs.append(bench_model("gpt2-124m", args.repeats))
-    print(json.dumps({"benchmark": "embeddings lab", "runs": runs,
-                      "cpu_count": os.cpu_count(),
-                      "load_average": [round(x, 2) for x in os.getloadavg()]}, indent=2))
-    os._exit(0)  # skip interpreter teardown of Qt objects
+    print_report_and_exit({"benchmark": "embeddings lab", "runs": runs,
+                           "cpu_count": os.cpu_count(),
+                           "load_average": [round(x, 2) for x in os.getloadavg()]})
 
 
 if __name__ == "__main__":

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import os
 import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import time_calls  # noqa: E402
+from benchmarks._common import print_report_and_exit, time_calls  # noqa: E402
 
 
 def bench_redraw(repeats: int) -> dict:
@@ -159,8 +158,7 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
-    print(json.dumps(out, indent=2))
-    os._exit(0)  # skip interpreter teardown of Qt objects (pyqtgraph/PySide6 exit crashes)
+    print_report_and_exit(out)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def test_the_first_painted_window_has_imported_neither_torch_nor_pyqtgraph():
         window.show()
         window.grab()  # a paint, without running the event loop's queued work
         print(window.stack.currentWidget() is not None,
-              "torch" in sys.modules, "pyqtgraph" in sys.modules)
+              "torch" in sys.modules, "pyqtgraph" in sys.modules, flush=True)
         os._exit(0)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
