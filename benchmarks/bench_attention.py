@@ -1,4 +1,4 @@
-"""Attention lab speed (issue 5), each figure beside a baseline measured in the same run.
+"""Attention lab speed, each figure beside a baseline measured in the same run.
 
 1. 256 tokens of The Verdict through the model with every layer's attention captured
    (`attention_core.run_attention`: Q, K, V, scores and weights of every head, as numpy), plus
@@ -41,7 +41,7 @@ def _median(fn, repeats: int) -> dict:
 
 
 def _model(preset: str | None, tokens: int):
-    from studyapp.model_registry import untrained_entry
+    from studyapp.models.entry import untrained_entry
 
     if preset is None:
         try:
@@ -97,7 +97,7 @@ def _naive_heatmap_scene():
 def bench_capture_and_heatmap(model, ids, labels, repeats: int) -> dict:
     import torch
 
-    from studyapp.labs import attention_core as core
+    from studyapp.areas.attention import core
     from studyapp.widgets.attention_views import AttentionHeatmap
 
     heatmap = AttentionHeatmap(title="")
@@ -162,7 +162,7 @@ def bench_capture_and_heatmap(model, ids, labels, repeats: int) -> dict:
 
 
 def bench_grid(run, repeats: int) -> dict:
-    from studyapp.labs import attention_core as core
+    from studyapp.areas.attention import core
     from studyapp.widgets.attention_views import HeadGrid
     from studyapp.widgets.heatmap import HeatmapWidget
 
@@ -206,10 +206,10 @@ def bench_grid(run, repeats: int) -> dict:
 def bench_step_by_step(repeats: int) -> dict:
     import tempfile
 
-    from studyapp.app import build_context
-    from studyapp.labs import attention_core as core
-    from studyapp.labs.attention import StepByStepTab
-    from studyapp.model_registry import untrained_entry
+    from studyapp.shell.app import build_context
+    from studyapp.areas.attention import core
+    from studyapp.areas.attention.area import StepByStepTab
+    from studyapp.models.entry import untrained_entry
 
     ctx = build_context(Path(tempfile.mkdtemp()))
     ctx.models.add(untrained_entry("tiny"), make_current=True)
@@ -243,7 +243,7 @@ def main() -> None:
                              "on a loaded shared box, 1 avoids threads waiting on each other")
     args = parser.parse_args()
 
-    from studyapp.app import ensure_qapplication
+    from studyapp.shell.app import ensure_qapplication
 
     ensure_qapplication()
     import torch
@@ -253,7 +253,7 @@ def main() -> None:
 
     from model.resources import read_the_verdict
     from model.tokenizer import get_tokenizer
-    from studyapp.labs import attention_core as core
+    from studyapp.areas.attention import core
 
     model, described = _model(args.preset, args.tokens)
     tokenizer = get_tokenizer()

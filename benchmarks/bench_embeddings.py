@@ -1,4 +1,4 @@
-"""Embeddings lab speed (issue 4), each figure beside a naive baseline in the same run.
+"""Embeddings lab speed, each figure beside a naive baseline in the same run.
 
 1. Compute and draw the embedding heatmaps (token, positional, input: T x emb_dim each) for a
    256-token text, through `EmbeddingsLab.refresh` with the three heatmaps repainted: the lab
@@ -36,7 +36,7 @@ def _measure(fn, repeats: int) -> dict:
 
 
 def _entry(which: str):
-    from studyapp.model_registry import ModelEntry, entry_from_loaded, untrained_entry
+    from studyapp.models.entry import ModelEntry, entry_from_loaded, untrained_entry
 
     if which == "bundled":
         from model.checkpoint import CheckpointError, load_bundled
@@ -58,9 +58,9 @@ def bench_model(which: str, repeats: int) -> dict:
     from model.inspect import capture
     from model.tokenizer import get_tokenizer
     from model.resources import read_the_verdict
-    from studyapp.app import build_context, ensure_qapplication
-    from studyapp.labs import embeddings_core as core
-    from studyapp.labs.embeddings import EmbeddingsLab
+    from studyapp.shell.app import build_context, ensure_qapplication
+    from studyapp.areas.embeddings import core
+    from studyapp.areas.embeddings.area import EmbeddingsLab
 
     torch.set_num_threads(1)
     app = ensure_qapplication()

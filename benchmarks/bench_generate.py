@@ -1,4 +1,4 @@
-"""Generation speed and next-token chart latency (issue 7), side by side in one run.
+"""Generation speed and next-token chart latency, side by side in one run.
 
 1. Tokens per second of greedy generation, with the KV cache (model.kv_cache) against the
    book's loop that recomputes every position (no cache), for the bundled model (or, while it is
@@ -74,13 +74,13 @@ def bench_chart(moves: int, which: str):
     import tempfile
     from pathlib import Path
 
-    from studyapp.app import build_context, ensure_qapplication
+    from studyapp.shell.app import build_context, ensure_qapplication
 
     app = ensure_qapplication()
     import torch
 
-    from studyapp.labs.generate import GeneratePanel
-    from studyapp.model_registry import ModelEntry
+    from studyapp.areas.generate.area import GeneratePanel
+    from studyapp.models.entry import ModelEntry
 
     label, model = _model(which)
     ctx = build_context(Path(tempfile.mkdtemp()))
@@ -158,7 +158,7 @@ def main(argv=None) -> int:
                                                             args.repeats))
     report["chart"] = bench_chart(args.moves, "bundled" if args.quick else "gpt2-124m")
     print(json.dumps(report, indent=2))
-    from studyapp.app import teardown
+    from studyapp.shell.app import teardown
 
     teardown()
     return 0

@@ -1,6 +1,6 @@
 """Flashcards at scale: parse 10,000 cards, grade-and-show-next with 100,000 log rows, statistics.
 
-Targets (issue 3): parse < 1 s; grade + show next < 20 ms; statistics < 200 ms. Each figure is
+Targets: parse < 1 s; grade + show next < 20 ms; statistics < 200 ms. Each figure is
 printed next to a baseline measured in the same run on the same data, so the ratio says what our
 code costs above the floor:
 
@@ -157,8 +157,8 @@ def bench_qt(data_dir: Path, notes: Path, grades: int) -> dict:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    from studyapp.app import build_context
-    from studyapp.labs.flashcards import FlashcardsArea
+    from studyapp.shell.app import build_context
+    from studyapp.areas.flashcards.area import FlashcardsArea
 
     t = time.perf_counter()
     area = FlashcardsArea(build_context(data_dir, notes))

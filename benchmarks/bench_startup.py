@@ -1,4 +1,4 @@
-"""Fast start (issue 8): time to the first painted main window, against a naive start.
+"""Fast start: time to the first painted main window, against a naive start.
 
 The naive start imports everything (torch, every area's module and with them pyqtgraph), builds
 the tokenizer and loads the bundled model before it shows the window, as a simple app would.
@@ -31,12 +31,12 @@ if mode == "naive":
     from studyapp.areas import AREAS
     for area in AREAS:
         importlib.import_module(area.module)
-    from studyapp.model_registry import load_default_entry
+    from studyapp.models.loading import load_default_entry
     entry, _ = load_default_entry()
-from studyapp.app import build_context, ensure_qapplication
+from studyapp.shell.app import build_context, ensure_qapplication
 app = ensure_qapplication()
 from PySide6.QtCore import QEvent, QObject, QTimer
-from studyapp.main_window import MainWindow
+from studyapp.shell.main_window import MainWindow
 ctx = build_context(Path(data_dir))
 if mode == "naive":
     ctx.models.add(entry)
@@ -56,7 +56,7 @@ if mode == "app":
     ctx.models.start_loading()
 app.exec()
 print("painted", probe.t, flush=True)
-from studyapp.workers import JobThread
+from studyapp.shell.jobs import JobThread
 JobThread.stop_all(60000)
 os._exit(0)
 """
@@ -65,7 +65,7 @@ MEMORY = r"""
 import os, resource, sys, time
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from pathlib import Path
-from studyapp.screenshot import take_screenshots
+from studyapp.shell.screenshot import take_screenshots
 take_screenshots(Path(sys.argv[1]) / "shots", Path(sys.argv[1]) / "data")
 with open("/proc/self/status") as fh:
     rss = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))

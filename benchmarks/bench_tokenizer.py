@@ -1,4 +1,4 @@
-"""Tokenizer lab speed (issue 4), each figure beside a naive baseline in the same run.
+"""Tokenizer lab speed, each figure beside a naive baseline in the same run.
 
 1. Retokenize and redraw 2,000 words (The Verdict's first 2,000 words, about 3,000 tokens): the
    lab's path (tiktoken, per-token pieces, painted chips, ID list) through `TokenizerLab`, with
@@ -35,8 +35,8 @@ def bench_redraw(repeats: int) -> dict:
 
     from model.resources import read_the_verdict
     from model.tokenizer import get_tokenizer
-    from studyapp.app import build_context, ensure_qapplication
-    from studyapp.labs.tokenizer import TokenizerLab
+    from studyapp.shell.app import build_context, ensure_qapplication
+    from studyapp.areas.tokenizer.area import TokenizerLab
     from studyapp.widgets.token_chips import PALETTE
 
     app = ensure_qapplication()
@@ -93,7 +93,7 @@ def bench_redraw(repeats: int) -> dict:
     lab.shutdown()
     browser.close()
     lab.close()
-    from studyapp.app import teardown
+    from studyapp.shell.app import teardown
 
     teardown()
     return result
@@ -102,8 +102,8 @@ def bench_redraw(repeats: int) -> dict:
 def bench_megabyte(repeats: int) -> dict:
     from model.resources import read_the_verdict
     from model.tokenizer import get_tokenizer
-    from studyapp.labs import tokenizer_core as core
-    from studyapp.labs.tokenizer import CHIP_LIMIT
+    from studyapp.areas.tokenizer import core
+    from studyapp.areas.tokenizer.area import CHIP_LIMIT
 
     verdict = read_the_verdict()
     big = (verdict * (1_000_000 // len(verdict) + 1))[:1_000_000]

@@ -10,7 +10,7 @@ preset (as a learner starts it) and the `tiny` preset, whose steps come faster.
 
     .venv/bin/python benchmarks/bench_train_gui.py [--seconds 20]
 
-Targets (issue 6): latency p99 under 50 ms, at least 5 plot refreshes per second.
+Targets: latency p99 under 50 ms, at least 5 plot refreshes per second.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def percentile(values, q):
 def scenario(ctx, preset: str, seconds: float) -> dict:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
-    from studyapp.labs.training import TrainingLab
+    from studyapp.areas.training.area import TrainingLab
     from studyapp.widgets.loss_plot import LossPlot
 
     lab = TrainingLab(ctx)
@@ -119,10 +119,10 @@ def main(argv=None) -> None:
     p.add_argument("--presets", default="default,tiny")
     args = p.parse_args(argv)
 
-    from studyapp.app import build_context, ensure_qapplication
+    from studyapp.shell.app import build_context, ensure_qapplication
 
     app = ensure_qapplication()
-    from studyapp.model_registry import untrained_entry
+    from studyapp.models.entry import untrained_entry
 
     ctx = build_context(Path(tempfile.mkdtemp(prefix="bench-gui-")))
     ctx.models.add(untrained_entry("tiny"), make_current=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 from studyapp import __version__
 
 SUBCOMMAND_MODULES = [
-    "studyapp.screenshot",
-    "studyapp.review.cli",  # notes, stats (issue 3)
+    "studyapp.shell.screenshot",
+    "studyapp.review.cli",  # notes, stats
 ]
 
 
@@ -56,7 +56,8 @@ def run(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command is None:
-            from studyapp.app import resolve_data_dir, run_gui
+            from studyapp.paths import resolve_data_dir
+            from studyapp.shell.app import run_gui
 
             return run_gui(resolve_data_dir(args.data_dir), args.notes)
         return args.func(args)

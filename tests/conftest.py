@@ -38,7 +38,7 @@ def _no_network(monkeypatch):
 @pytest.fixture
 def tiny_entry():
     """A ModelEntry of the 'tiny' preset with the book's seed (random weights)."""
-    from studyapp.model_registry import untrained_entry
+    from studyapp.models.entry import untrained_entry
 
     return untrained_entry("tiny")
 
@@ -46,7 +46,7 @@ def tiny_entry():
 @pytest.fixture
 def ctx(tmp_path, qapp, tiny_entry):
     """An AppContext on a temporary data folder whose ModelSession already holds a tiny GPT."""
-    from studyapp.app import build_context
+    from studyapp.shell.app import build_context
 
     data_dir = tmp_path / "data"
     data_dir.mkdir()

@@ -1,4 +1,4 @@
-"""Rule 1: the core imports with Qt made unavailable (the GUI is a thin layer on top)."""
+"""The core imports with Qt made unavailable (the GUI is a thin layer on top)."""
 
 import subprocess
 import sys
@@ -15,15 +15,20 @@ SCRIPT = textwrap.dedent("""
 
     sys.meta_path.insert(0, NoQt())
     import model, studyapp
-    names = ["model", "studyapp", "studyapp.model_registry"]
+    names = ["model", "studyapp", "studyapp.areas"]
     names += ["model." + m.name for m in pkgutil.iter_modules(model.__path__)
               if m.name != "__main__"]
     for pkg in ("studyapp.notes", "studyapp.review"):
         mod = importlib.import_module(pkg)
         names += [pkg + "." + m.name for m in pkgutil.iter_modules(mod.__path__)]
-    import studyapp.labs
-    names += ["studyapp.labs." + m.name for m in pkgutil.iter_modules(studyapp.labs.__path__)
-              if m.name.endswith("_core")]
+    names += ["studyapp.models." + m.name for m in pkgutil.iter_modules(
+        importlib.import_module("studyapp.models").__path__)]
+    import studyapp.areas
+    for area in studyapp.areas.AREAS:
+        package = importlib.import_module(f"studyapp.areas.{area.key}")
+        names += [f"studyapp.areas.{area.key}.core"
+                  for m in pkgutil.iter_modules(package.__path__) if m.name == "core"]
+    names += ["studyapp.links", "studyapp.cli"]
     for name in names:
         importlib.import_module(name)
     print(len(names), "modules imported without Qt")
@@ -45,9 +50,9 @@ def test_the_first_painted_window_has_imported_neither_torch_nor_pyqtgraph():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         import tempfile
         from pathlib import Path
-        from studyapp.app import build_context, ensure_qapplication
+        from studyapp.shell.app import build_context, ensure_qapplication
         app = ensure_qapplication()
-        from studyapp.main_window import MainWindow
+        from studyapp.shell.main_window import MainWindow
         ctx = build_context(Path(tempfile.mkdtemp()))
         window = MainWindow(ctx)
         window.show()

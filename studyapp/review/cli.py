@@ -61,7 +61,7 @@ def run_stats(args) -> int:
 
     data_dir = getattr(args, "data_dir", None)
     if data_dir is None:
-        from studyapp.app import resolve_data_dir
+        from studyapp.paths import resolve_data_dir
 
         data_dir = resolve_data_dir(None)
     db = Path(data_dir).expanduser() / DB_NAME

@@ -53,7 +53,7 @@ class AttentionHeatmap(HeatmapWidget):
 
 
 def _viridis_lut() -> np.ndarray:
-    import pyqtgraph as pg  # PySide6 is already imported above (rule 7)
+    import pyqtgraph as pg  # PySide6 is already imported above, so pyqtgraph binds to it
 
     return pg.colormap.get("viridis").getLookupTable(0.0, 1.0, 256, alpha=False)
 

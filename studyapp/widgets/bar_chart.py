@@ -1,7 +1,7 @@
 """A horizontal bar chart of labelled probabilities (pyqtgraph), for next-token distributions.
 
 Used by the Generate lab (the top-k next tokens, chapter 5) and its chapter 5 demos. Bars are
-created once and updated with `setOpts` (rule 7); a value is printed at the end of each bar.
+created once and updated with `setOpts`; a value is printed at the end of each bar.
 
 API:
     chart = BarChart(max_bars=25)
@@ -22,7 +22,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
 
-import pyqtgraph as pg  # after PySide6 (rule 7)
+import pyqtgraph as pg  # after PySide6: with no binding imported yet, pyqtgraph would try PyQt6 first
 
 BAR = QColor("#7fa7d9")
 ACCENT = QColor("#e07b39")
@@ -39,7 +39,7 @@ class BarChart(QWidget):
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.title.setTextFormat(Qt.TextFormat.RichText)
-        # Background and text follow the theme (pyqtgraph's config, set by studyapp.theme).
+        # Background and text follow the theme (pyqtgraph's config, set by studyapp.shell.theme).
         fg = pg.getConfigOption("foreground")
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)

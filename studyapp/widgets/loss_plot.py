@@ -9,7 +9,7 @@ steps, so it is drawn as measured, with a dot per evaluation (smoothing a handfu
 would only make it lag). Log-y toggle.
 
 Data arrive through `add_step`/`add_eval` (cheap: lists only); the curves are redrawn by a timer
-at most `refresh_hz` times a second and only when something changed (rule 7: create curves once,
+at most `refresh_hz` times a second and only when something changed (create curves once,
 then setData; peak downsampling and clip-to-view keep long curves fast).
 """
 

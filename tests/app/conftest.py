@@ -20,7 +20,7 @@ def _no_leftovers(qapp):
     qapp.setFont(font)
     qapp.setPalette(palette)
 
-    from studyapp.workers import JobThread
+    from studyapp.shell.jobs import JobThread
 
     running = JobThread.running()
     if running:

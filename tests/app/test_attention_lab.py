@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from studyapp.labs import attention_core as core
-from studyapp.labs.attention import LOADING, AttentionArea, create_area
+from studyapp.areas.attention import core
+from studyapp.areas.attention.area import LOADING, AttentionArea, create_area
 
 
 def _wait_run(qtbot, tab, timeout=10000):
@@ -164,7 +164,7 @@ def test_typing_reruns_after_a_pause(area, qtbot):
 
 
 def test_loading_state_then_renders_when_the_model_arrives(qtbot, tmp_path, qapp, tiny_entry):
-    from studyapp.app import build_context
+    from studyapp.shell.app import build_context
 
     ctx = build_context(tmp_path)
     widget = AttentionArea(ctx)
@@ -181,7 +181,7 @@ def test_loading_state_then_renders_when_the_model_arrives(qtbot, tmp_path, qapp
 
 
 def test_switching_model_reruns(area, qtbot, ctx):
-    from studyapp.model_registry import untrained_entry
+    from studyapp.models.entry import untrained_entry
 
     other = untrained_entry("tiny", seed=7)
     ctx.models.add(other, make_current=True)

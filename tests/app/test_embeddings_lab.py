@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from studyapp.labs.embeddings import TAB_KEYS, EmbeddingsLab
+from studyapp.areas.embeddings.area import TAB_KEYS, EmbeddingsLab
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_empty_text_and_too_long_text(lab, ctx):
 
 
 def test_loading_state_and_model_change(qtbot, tmp_path, qapp, tiny_entry):
-    from studyapp.app import build_context
+    from studyapp.shell.app import build_context
 
     data = tmp_path / "d"
     data.mkdir()

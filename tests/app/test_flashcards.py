@@ -18,7 +18,7 @@ BUNDLED = ROOT / "resources" / "notes" / "llm-from-scratch-notes.md"
 @pytest.fixture
 def make_ctx(tmp_path, qapp):
     """A light AppContext (no model needed here) on a temporary data folder."""
-    from studyapp.app import build_context
+    from studyapp.shell.app import build_context
 
     def make(notes: Path | None = None, data: Path | None = None):
         data_dir = data or tmp_path / "data"
@@ -29,7 +29,7 @@ def make_ctx(tmp_path, qapp):
 
 @pytest.fixture
 def make_area(qtbot, make_ctx):
-    from studyapp.labs.flashcards import FlashcardsArea
+    from studyapp.areas.flashcards.area import FlashcardsArea
 
     made = []
 
@@ -68,7 +68,7 @@ def test_opens_on_the_review_with_focus_on_the_card(make_area, qtbot):
 
 
 def test_main_window_opens_with_keyboard_focus_on_the_card(make_ctx, qtbot):
-    from studyapp.app import build_window
+    from studyapp.shell.app import build_window
 
     ctx = make_ctx()
     window = build_window(ctx)
@@ -86,7 +86,7 @@ def test_review_with_keyboard_quit_and_reopen_the_app(make_ctx, qtbot):
     """The issue's "done": review with the keyboard alone, quit, reopen, every grade kept."""
     from PySide6.QtWidgets import QApplication
 
-    from studyapp.app import build_window
+    from studyapp.shell.app import build_window
 
     def open_window():
         window = build_window(make_ctx())
@@ -382,7 +382,7 @@ def test_remembers_the_notes_file_opened_last(make_ctx, make_area, tmp_path):
 
 
 def test_a_big_notes_file_is_read_on_a_worker(make_area, qtbot, tmp_path):
-    from studyapp.labs.flashcards import ASYNC_PARSE_BYTES
+    from studyapp.areas.flashcards.area import ASYNC_PARSE_BYTES
 
     big = tmp_path / "big.md"
     parts = []

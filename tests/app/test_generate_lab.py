@@ -10,7 +10,7 @@ from model.tokenizer import get_tokenizer
 
 @pytest.fixture
 def area(qtbot, ctx):
-    from studyapp.labs.generate import create_area
+    from studyapp.areas.generate.area import create_area
 
     widget = create_area(ctx)
     qtbot.addWidget(widget)
@@ -119,9 +119,9 @@ def test_bad_input_gets_messages_not_tracebacks(qtbot, area, ctx):
 
 
 def test_waits_for_a_model_and_rerenders_when_it_changes(qtbot, tmp_path, tiny_entry):
-    from studyapp.app import build_context
-    from studyapp.labs.generate import create_area
-    from studyapp.model_registry import untrained_entry
+    from studyapp.shell.app import build_context
+    from studyapp.areas.generate.area import create_area
+    from studyapp.models.entry import untrained_entry
 
     ctx = build_context(tmp_path)
     area = create_area(ctx)
@@ -199,7 +199,7 @@ def test_loss_of_a_continuation(qtbot, area, ctx):
 
 
 def test_side_by_side_runs_two_models(qtbot, area, ctx):
-    from studyapp.model_registry import untrained_entry
+    from studyapp.models.entry import untrained_entry
 
     other = untrained_entry("tiny", seed=1)
     ctx.models.add(other, make_current=False)

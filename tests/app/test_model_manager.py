@@ -14,7 +14,7 @@ from model.checkpoint import save_checkpoint
 
 @pytest.fixture
 def manager(qtbot, ctx):
-    from studyapp.widgets.model_manager import ModelManager
+    from studyapp.shell.model_manager import ModelManager
 
     widget = ModelManager(ctx)
     qtbot.addWidget(widget)
@@ -60,7 +60,7 @@ def test_opens_an_app_checkpoint_with_its_config(qtbot, manager, ctx, tmp_path, 
     entry = ctx.models.current
     assert ok and entry.name == "mine" and entry.source == str(path)
     assert entry.config == book_model.cfg
-    rows = dict(__import__("studyapp.labs.models_core", fromlist=["x"]).details(entry))
+    rows = dict(__import__("studyapp.models.loading", fromlist=["x"]).details(entry))
     assert rows["Format"] == "app checkpoint" and rows["Val loss"] == "6.25"
     assert f"{book_model.num_parameters():,}" in rows["Parameters"]
     assert "32 tokens" in manager.details.text()
@@ -124,7 +124,7 @@ def test_files_that_do_not_fit_are_refused_and_the_current_model_stays(qtbot, ma
 
 def test_bundled_missing_and_too_big_are_explained(qtbot, manager, ctx, tmp_path, monkeypatch):
     import model.checkpoint
-    from studyapp.labs import models_core
+    from studyapp.models import loading as models_core
 
     monkeypatch.setattr(model.checkpoint, "bundled_path", lambda: tmp_path / "none.safetensors")
     ok, message = _load(qtbot, manager, manager.load_bundled)

@@ -13,7 +13,7 @@ AREA_KEYS = ["flashcards", "tokenizer", "embeddings", "attention", "generate", "
 
 
 def test_labs_are_built_after_the_first_paint_and_on_first_visit(qtbot, ctx):
-    from studyapp.main_window import MainWindow
+    from studyapp.shell.main_window import MainWindow
 
     window = MainWindow(ctx)
     qtbot.addWidget(window)
@@ -26,7 +26,7 @@ def test_labs_are_built_after_the_first_paint_and_on_first_visit(qtbot, ctx):
 
 
 def test_main_window_has_one_place_per_area_and_navigates(qtbot, ctx):
-    from studyapp.main_window import MainWindow
+    from studyapp.shell.main_window import MainWindow
 
     assert [a.key for a in AREAS] == AREA_KEYS
     window = MainWindow(ctx)
@@ -39,7 +39,7 @@ def test_main_window_has_one_place_per_area_and_navigates(qtbot, ctx):
 
 
 def test_geometry_and_last_area_are_restored(qtbot, ctx):
-    from studyapp.main_window import MainWindow
+    from studyapp.shell.main_window import MainWindow
 
     first = MainWindow(ctx)
     qtbot.addWidget(first)
@@ -61,7 +61,7 @@ def test_geometry_and_last_area_are_restored(qtbot, ctx):
 
 
 def test_model_session_loads_a_model_in_the_background(qtbot, tmp_path):
-    from studyapp.app import build_context
+    from studyapp.shell.app import build_context
 
     ctx = build_context(tmp_path)
     with qtbot.waitSignal(ctx.models.current_changed, timeout=60000) as blocker:
@@ -74,8 +74,8 @@ def test_model_session_loads_a_model_in_the_background(qtbot, tmp_path):
 def test_the_model_left_in_the_labs_is_loaded_again_at_the_next_start(qtbot, tmp_path,
                                                                         tiny_entry):
     from model.checkpoint import save_checkpoint
-    from studyapp.app import build_context
-    from studyapp.labs.training_core import entry_from_model
+    from studyapp.shell.app import build_context
+    from studyapp.areas.training.core import entry_from_model
 
     # First run: a model trained here (saved to a checkpoint) is put in the labs.
     path = tmp_path / "checkpoints" / "trained.safetensors"
@@ -111,7 +111,7 @@ def test_the_model_left_in_the_labs_is_loaded_again_at_the_next_start(qtbot, tmp
 
 
 def test_job_thread_streams_records_and_stops_cooperatively(qtbot):
-    from studyapp.workers import JobThread
+    from studyapp.shell.jobs import JobThread
 
     def counting(token):
         n = 0
@@ -183,7 +183,7 @@ def test_screenshot_writes_every_area_and_exits_zero_every_time(tmp_path):
 def test_appearance_and_font_size_are_saved_and_applied(qtbot, ctx):
     from PySide6.QtWidgets import QApplication
 
-    from studyapp.app import build_window
+    from studyapp.shell.app import build_window
 
     app = QApplication.instance()
     original_font, original_palette = app.font(), app.palette()
@@ -203,7 +203,7 @@ def test_appearance_and_font_size_are_saved_and_applied(qtbot, ctx):
 
 
 def test_shortcut_table_lists_area_switching_and_help(qtbot, ctx):
-    from studyapp.main_window import MainWindow
+    from studyapp.shell.main_window import MainWindow
 
     window = MainWindow(ctx)
     qtbot.addWidget(window)
@@ -213,7 +213,7 @@ def test_shortcut_table_lists_area_switching_and_help(qtbot, ctx):
 
 
 def test_related_cards_of_a_lab_come_from_the_notes_and_open_a_review(qtbot, ctx):
-    from studyapp.widgets.area_header import AreaHeader, related_cards
+    from studyapp.shell.area_header import AreaHeader, related_cards
 
     attention = [card.question for card in related_cards(ctx.notes_path, "attention")]
     assert "3 step process for self-attention ?" in attention
@@ -228,7 +228,7 @@ def test_related_cards_of_a_lab_come_from_the_notes_and_open_a_review(qtbot, ctx
 
 
 def test_a_job_keeps_its_result_and_error_for_when_it_has_ended(qtbot):
-    from studyapp.workers import JobThread
+    from studyapp.shell.jobs import JobThread
 
     done = JobThread(lambda token: iter([41, 42]))
     with qtbot.waitSignal(done.finished, timeout=5000):

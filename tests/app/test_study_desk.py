@@ -1,4 +1,4 @@
-"""The study desk (issue 8): every control explains itself, the labs' inputs survive a restart,
+"""The study desk: every control explains itself, the labs' inputs survive a restart,
 and each linked card's "Try it" opens its lab in the linked state."""
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def controls_without_tooltip(widget: QWidget) -> list[str]:
 
 @pytest.fixture
 def window(qtbot, ctx):
-    from studyapp.main_window import MainWindow
+    from studyapp.shell.main_window import MainWindow
 
     win = MainWindow(ctx)
     qtbot.addWidget(win)
@@ -130,7 +130,7 @@ def test_every_control_of_the_area_has_a_tooltip(window, key):
 
 
 def test_flashcards_dialogs_have_tooltips(window, qtbot):
-    from studyapp.labs.flashcards_review import WarningsDialog
+    from studyapp.areas.flashcards.review import WarningsDialog
 
     area = window.areas["flashcards"]
     area.show_options()
@@ -203,7 +203,7 @@ def _set_inputs(window, qtbot):
 
 
 def test_lab_inputs_come_back_after_a_restart(qtbot, ctx):
-    from studyapp.main_window import MainWindow
+    from studyapp.shell.main_window import MainWindow
 
     first = MainWindow(ctx)
     qtbot.addWidget(first)
@@ -268,7 +268,7 @@ def test_lab_inputs_come_back_after_a_restart(qtbot, ctx):
 
 
 def test_saved_texts_stay_small_and_a_broken_state_is_ignored(qtbot, ctx):
-    from studyapp.main_window import MainWindow
+    from studyapp.shell.main_window import MainWindow
 
     window = MainWindow(ctx)
     qtbot.addWidget(window)
@@ -294,8 +294,8 @@ def test_saved_texts_stay_small_and_a_broken_state_is_ignored(qtbot, ctx):
 def test_a_hidden_lab_restores_its_inputs_without_computing(qtbot, ctx):
     # At start the saved inputs are applied before the window is shown: nothing is computed
     # (no tokenizer, no torch) until the learner opens the lab.
-    from studyapp.labs.embeddings import EmbeddingsLab
-    from studyapp.labs.tokenizer import TokenizerLab
+    from studyapp.areas.embeddings.area import EmbeddingsLab
+    from studyapp.areas.tokenizer.area import TokenizerLab
 
     tok = TokenizerLab(ctx)
     qtbot.addWidget(tok)
@@ -330,7 +330,7 @@ def _check_tokenizer(qtbot, lab, state):
 
 
 def _check_embeddings(qtbot, lab, state):
-    from studyapp.labs.embeddings import TAB_KEYS
+    from studyapp.areas.embeddings.area import TAB_KEYS
 
     if "text" in state:
         assert lab.editor.toPlainText() == state["text"]

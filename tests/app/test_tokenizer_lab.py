@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from studyapp.labs.tokenizer import CHIP_LIMIT, TokenizerLab
-from studyapp.labs.tokenizer_core import EXAMPLE_TEXT
+from studyapp.areas.tokenizer.area import CHIP_LIMIT, TokenizerLab
+from studyapp.areas.tokenizer.core import EXAMPLE_TEXT
 
 
 @pytest.fixture

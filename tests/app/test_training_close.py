@@ -12,11 +12,11 @@ SCRIPT = textwrap.dedent("""
     import os, sys, tempfile, time
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from pathlib import Path
-    from studyapp.app import build_context, build_window, ensure_qapplication, teardown
+    from studyapp.shell.app import build_context, build_window, ensure_qapplication, teardown
     from PySide6.QtCore import QTimer
     app = ensure_qapplication()
-    from studyapp.model_registry import untrained_entry
-    from studyapp.workers import JobThread
+    from studyapp.models.entry import untrained_entry
+    from studyapp.shell.jobs import JobThread
     ctx = build_context(Path(tempfile.mkdtemp()))
     ctx.models.add(untrained_entry("tiny"), make_current=True)
     window = build_window(ctx)

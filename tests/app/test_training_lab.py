@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from studyapp.labs import training_core as core
+from studyapp.areas.training import core
 
 SHORT_TEXT = ("Every effort moves you forward, and the model learns the next word. " * 30)
 
@@ -21,7 +21,7 @@ def one_thread():
 
 @pytest.fixture
 def lab(ctx, qtbot):
-    from studyapp.labs.training import TrainingLab
+    from studyapp.areas.training.area import TrainingLab
 
     widget = TrainingLab(ctx)
     qtbot.addWidget(widget)
@@ -222,7 +222,7 @@ def test_loss_plot_smoothing_log_axis_and_tokens_axis(qtbot):
 
 
 def test_inputs_round_trip_through_save_and_apply_state(lab, ctx, qtbot, short_corpus):
-    from studyapp.labs.training import TrainingLab
+    from studyapp.areas.training.area import TrainingLab
 
     make_tiny(lab, short_corpus)
     lab.lr.setValue(0.002)

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from model import chapter3 as c3
-from studyapp.labs import attention_core as core
+from studyapp.areas.attention import core
 
 ATOL = 6e-5  # the book rounds to 4 decimals
 

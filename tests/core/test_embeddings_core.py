@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from studyapp.labs import embeddings_core as core  # noqa: E402
+from studyapp.areas.embeddings import core  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_pca_on_wide_and_large_tables_and_edge_cases():
 
 def test_frequent_tokens_of_the_verdict():
     from model.resources import read_the_verdict
-    from studyapp.labs.tokenizer_core import token_label
+    from studyapp.tokens import token_label
 
     ids = core.frequent_tokens(read_the_verdict(), 10)
     assert len(ids) == 10

@@ -1,4 +1,4 @@
-"""The Generate lab's next-token arithmetic (studyapp.labs.generate_core) agrees with
+"""The Generate lab's next-token arithmetic (studyapp.areas.generate.core) agrees with
 model.generate's filters, and token labels show what BPE tokens really are."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 
 from model.generate import next_token_probs
 from model.tokenizer import get_tokenizer
-from studyapp.labs.generate_core import (filtered_probs, next_token_view, token_label, token_name,
+from studyapp.areas.generate.core import (filtered_probs, next_token_view, token_label, token_name,
                                          token_piece)
 
 LOGITS = np.array([4.51, 0.89, -1.90, 6.75, 1.63, -1.62, -1.89, 6.28, 1.79])

@@ -7,7 +7,8 @@ import pytest
 from model.bpe import merge_steps, piece_at, piece_near, split_pieces, trace_ids, trace_text
 from model.resources import read_the_verdict
 from model.tokenizer import get_tokenizer
-from studyapp.labs import tokenizer_core as core
+from studyapp import tokens
+from studyapp.areas.tokenizer import core
 
 BOOK_IDS = [15496, 11, 466, 345, 588, 8887, 30, 220, 50256, 554, 262, 4252, 18250, 8812, 2114,
             286, 617, 34680, 27271, 13]
@@ -75,7 +76,7 @@ def test_whitespace_and_controls_are_visible():
     assert any("\u21b5" in label for label in labels)  # newline
     assert "\u27e8BEL\u27e9" in labels  # BEL by its name
     assert any("control characters" in n for n in result.notices)
-    assert core.visible("x\u200by") == "x\u27e8U+200B\u27e9y"
+    assert tokens.visible("x\u200by") == "x\u27e8U+200B\u27e9y"
 
 
 def test_split_characters_are_shown_as_bytes_not_replacement_marks():
@@ -196,9 +197,9 @@ def test_decode_reports_incomplete_characters():
 
 
 def test_file_bytes_with_invalid_utf8_are_reported():
-    text, notices = core.decode_file_bytes(b"ab\xff\xfecd \xc3", "notes.txt")
+    text, notices = tokens.decode_file_bytes(b"ab\xff\xfecd \xc3", "notes.txt")
     assert text == "ab\ufffd\ufffdcd \ufffd"
     assert "notes.txt is not valid UTF-8" in notices[0] and "3 byte sequence" in notices[0]
     assert "byte 2" in notices[0]
-    clean, none = core.decode_file_bytes("hello \ufffd".encode("utf-8-sig"))
+    clean, none = tokens.decode_file_bytes("hello \ufffd".encode("utf-8-sig"))
     assert clean == "hello \ufffd" and none == []

@@ -1,0 +1,3 @@
+"""The Attention lab (chapter 3): `core` runs the chapter's attention steps without Qt, `area`
+shows them.
+"""

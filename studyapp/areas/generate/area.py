@@ -1,0 +1,649 @@
+"""The Generate lab (chapters 4 and 5): text from any model the learner has, token by token.
+
+Tabs:
+- Generate: a prompt, greedy / temperature / top-k / top-p decoding; tokens appear one by one
+  (a JobThread drives `model.generate.iter_generate_steps`; Stop ends it). The next-token chart
+  shows the top tokens after the prompt, or after any token the learner clicks, and follows the
+  temperature and top-k controls live; the logits -> softmax -> argmax path is spelled out.
+- Chapter 5 demos: the book's 9-word temperature and top-k examples, with its numbers.
+- Loss of a continuation: each target token's probability, cross-entropy, perplexity.
+- Side by side: one prompt through two models.
+- Models: the model manager (also behind File > Open model..., reachable from every area).
+
+Torch is imported only inside functions that run once a model is loaded.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections import OrderedDict
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from studyapp.areas.generate.controls import DecodingControls
+from studyapp.areas.generate.core import (DEFAULT_BARS, MAX_BARS, NextTokenView, next_token_view,
+                                         token_name, token_piece)
+from studyapp.widgets.bar_chart import BarChart
+from studyapp.shell.model_manager import ModelManager
+from studyapp.widgets.token_stream import TokenStream
+from studyapp.shell.jobs import JobThread
+from studyapp.shell.area import AreaWidget
+
+DEFAULT_PROMPT = "Every effort moves you"
+MAX_SAVED_CHARS = 20_000  # prompts kept in the settings at exit are cut to this
+LOGITS_KEPT = 64  # positions whose logits are remembered (each 50,257 floats)
+NOTICE_STYLE = "color: #b07000;"
+ERROR_STYLE = "color: #d03040; font-weight: bold;"
+
+
+def _prob(p: float) -> str:
+    return f"{p:.4f}" if p >= 0.001 or p == 0 else f"{p:.3e}"
+
+
+class GeneratePanel(QWidget):
+    """Prompt -> tokens one by one, with the next-token distribution at any position."""
+
+    generation_finished = Signal(str)  # "completed", "stopped" or "failed"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = ctx.models
+        self.ids: list[int] = []
+        self.n_prompt = 0
+        self.selected: int | None = None
+        self.prompt_notices: list[str] = []
+        self._logits: OrderedDict[int, object] = OrderedDict()  # position -> numpy logits
+        self._entry = None  # the model the ids and logits belong to
+        self._analysed = (None, None)  # (prompt text, model) last shown
+        self._gen_job: JobThread | None = None
+        self._gen_started = 0.0
+        self._gen_count = 0
+        self._gen_status = ""
+        self._infer_job: JobThread | None = None
+        self._infer_pending: int | None = None
+        self.last_view: NextTokenView | None = None
+
+        self.model_line = QLabel()
+        self.model_line.setTextFormat(Qt.TextFormat.RichText)
+        self.model_line.setWordWrap(True)
+        self.prompt = QPlainTextEdit()
+        self.prompt.setPlaceholderText("Type a prompt (empty: start from <|endoftext|>)")
+        self.prompt.setMinimumHeight(36)
+        self.prompt.setMaximumHeight(62)
+        self.prompt.setToolTip("Prompt: the text the model continues; it is tokenized (chapter "
+                               "2, section 2.5) and fed to the GPT model (chapter 4, section "
+                               "4.6). Ctrl+Enter generates")
+        self.controls = DecodingControls()
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setDefault(True)
+        self.generate_button.setToolTip("Generate text one token at a time, each appended to "
+                                        "the input (chapter 4, section 4.7), with the decoding "
+                                        "settings above (chapter 5, section 5.3) (Ctrl+Enter)")
+        self.generate_button.clicked.connect(self.start_generation)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.setToolTip("Stop the generation loop after the current token (Esc)")
+        self.stop_button.clicked.connect(self.stop_generation)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.status = QLabel()
+        self.status.setStyleSheet("color: #7a7a7a;")
+        buttons.addWidget(self.status)
+
+        self.output = TokenStream()
+        self.output.token_clicked.connect(self.select_position)
+        hint = QLabel("Grey: prompt tokens; blue: generated. Click a token to see what the "
+                      "model predicted after it.")
+        hint.setStyleSheet("color: #7a7a7a;")
+        hint.setWordWrap(True)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.output, 1)
+        left_layout.addWidget(hint)
+
+        self.chart = BarChart()
+        self.path = QLabel()
+        self.path.setTextFormat(Qt.TextFormat.RichText)
+        self.path.setWordWrap(True)
+        self.path.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.chart.setMinimumHeight(150)
+        self.chart.resized.connect(self.redraw_chart)
+        right = QSplitter(Qt.Orientation.Vertical)
+        path_scroll = QScrollArea()  # the path's text scrolls when the window is small
+        path_scroll.setWidgetResizable(True)
+        path_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        path_scroll.setWidget(self.path)
+        right.addWidget(self.chart)
+        right.addWidget(path_scroll)
+        right.setChildrenCollapsible(False)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        right.setSizes([330, 210])
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([500, 560])
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.model_line)
+        layout.addWidget(self.prompt)
+        layout.addWidget(self.controls)
+        layout.addLayout(buttons)
+        layout.addWidget(self.notice)
+        layout.addWidget(splitter, 1)
+
+        for keys, slot in (("Ctrl+Return", self.start_generation),
+                           ("Ctrl+Enter", self.start_generation),
+                           ("Escape", self.stop_generation)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+        self._prompt_timer = QTimer(self)
+        self._prompt_timer.setSingleShot(True)
+        self._prompt_timer.setInterval(250)
+        self._prompt_timer.timeout.connect(self.analyse_prompt)
+        self.prompt.textChanged.connect(self._prompt_timer.start)
+        self.controls.changed.connect(self._controls_changed)
+        self.session.current_changed.connect(self._model_changed)
+        self.session.loading_changed.connect(lambda *_: self._show_model_line())
+
+        settings = ctx.settings
+        self.prompt.setPlainText(settings.get("generate/prompt", DEFAULT_PROMPT))
+        self.controls.set_values(
+            greedy=settings.get("generate/greedy", True),
+            temperature=settings.get("generate/temperature", 1.0),
+            top_k=settings.get("generate/top_k", 0),
+            top_p=settings.get("generate/top_p", 1.0),
+            max_new_tokens=settings.get("generate/max_new_tokens", 25),
+            seed=settings.get("generate/seed", 123),
+            kv_cache=settings.get("generate/kv_cache", True))
+        self._model_changed(self.session.current)
+
+    # -- model ------------------------------------------------------------------------------
+    def _show_model_line(self) -> None:
+        entry = self.session.current
+        if entry is None:
+            self.model_line.setText("<i>Loading model...</i>")
+            return
+        c = entry.config
+        self.model_line.setText(
+            f"Model: <b>{html.escape(entry.name)}</b> ({entry.num_parameters / 1e6:.2f}M "
+            f"parameters, {c.n_layers} layers, context {c.context_length:,}). Switch models "
+            "in the <i>Models</i> tab or with File &gt; Open model...")
+
+    def _model_changed(self, entry) -> None:
+        self._show_model_line()
+        self._logits.clear()
+        if self._gen_job is not None:
+            # Tokens still arriving from the old model are ignored; the prompt is analysed
+            # again with the new one when the job has ended (_on_gen_finished).
+            self._gen_job.request_stop()
+            return
+        ready = entry is not None
+        self.generate_button.setEnabled(ready and self._gen_job is None)
+        if not ready:
+            self.chart.show_message("Loading model...")
+            self.output.set_placeholder("Loading model...")
+            self.path.setText("")
+            return
+        self.analyse_prompt()
+
+    # -- prompt -----------------------------------------------------------------------------
+    def _prompt_ids(self):
+        from model.generate import prepare_prompt
+
+        entry = self.session.current
+        return prepare_prompt(self.prompt.toPlainText(), self.session.tokenizer,
+                              entry.config.context_length)
+
+    def analyse_prompt(self) -> None:
+        """Show the prompt's tokens and the distribution of the token after them."""
+        self._prompt_timer.stop()
+        text = self.prompt.toPlainText()
+        self.ctx.settings.set("generate/prompt", text)
+        if self.session.current is None or self._gen_job is not None:
+            return
+        if (text, self.session.current) == self._analysed and self.ids:
+            return  # unchanged: keep what was generated from it
+        self._analysed = (text, self.session.current)
+        prepared = self._prompt_ids()
+        self.prompt_notices = prepared.notices
+        self._set_tokens(prepared.ids, len(prepared.ids))
+        self._logits.clear()
+        self._controls_changed()
+        self.select_position(self.n_prompt - 1)
+
+    def _set_tokens(self, ids: list[int], n_prompt: int) -> None:
+        tok = self.session.tokenizer
+        self._entry = self.session.current
+        self.ids = list(ids)
+        self.n_prompt = n_prompt
+        self.output.set_tokens([token_piece(tok, i) for i in self.ids], n_prompt,
+                               [f"ID {i}: {token_name(tok, i)}" for i in self.ids], self.selected)
+
+    # -- settings and notices ---------------------------------------------------------------
+    def _controls_changed(self) -> None:
+        values = self.controls.values()
+        for key in ("greedy", "temperature", "top_k", "top_p", "max_new_tokens", "seed",
+                    "kv_cache"):
+            value = values[key]
+            if key == "temperature":
+                value = float(self.controls.temperature.value())
+            self.ctx.settings.set(f"generate/{key}", 0 if value is None else value)
+        self._check_and_say()
+        self.redraw_chart()
+
+    def _check_and_say(self):
+        """Checked settings, or None with the reason shown in red."""
+        entry = self.session.current
+        if entry is None:
+            return None
+        try:
+            settings, notices = self.controls.checked(entry.config.vocab_size)
+        except ValueError as exc:
+            self.notice.setText(str(exc))
+            self.notice.setStyleSheet(ERROR_STYLE)
+            return None
+        self.notice.setText(" ".join(self.prompt_notices + notices))
+        self.notice.setStyleSheet(NOTICE_STYLE)
+        return settings
+
+    # -- next-token view --------------------------------------------------------------------
+    def select_position(self, index: int) -> None:
+        if not self.ids or not 0 <= index < len(self.ids):
+            return
+        self.selected = index
+        self.output.set_selected(index)
+        if index in self._logits:
+            self._logits.move_to_end(index)
+            self.redraw_chart()
+        else:
+            self.chart.show_message("Computing the next-token distribution...")
+            self._request_logits(index)
+
+    def _remember(self, position: int, logits) -> None:
+        self._logits[position] = logits
+        self._logits.move_to_end(position)
+        while len(self._logits) > LOGITS_KEPT:
+            self._logits.popitem(last=False)
+
+    def _request_logits(self, index: int) -> None:
+        if self._infer_job is not None:
+            self._infer_pending = index  # only the latest request matters
+            return
+        entry = self.session.current
+        if entry is None:
+            return
+        ids = self.ids[: index + 1]
+        ctx_len = entry.config.context_length
+
+        def job(token):
+            import torch
+
+            window = torch.tensor([ids[-ctx_len:]])
+            with torch.no_grad():
+                logits = entry.model(window)[0, -1, :]
+            yield entry, index, logits.float().numpy().copy()
+
+        self._infer_job = JobThread(job, name="next-token", parent=self)
+        self._infer_job.record.connect(self._on_logits)
+        self._infer_job.failed.connect(lambda msg: self.chart.show_message(
+            f"Could not compute the distribution: {msg}"))
+        self._infer_job.finished.connect(self._on_infer_finished)
+        self._infer_job.start()
+
+    def _on_logits(self, record) -> None:
+        entry, index, logits = record
+        if entry is not self.session.current:
+            return  # the model changed meanwhile
+        self._remember(index, logits)
+        if index == self.selected:
+            self.redraw_chart()
+
+    def _on_infer_finished(self, _reason: str) -> None:
+        self._infer_job = None
+        pending, self._infer_pending = self._infer_pending, None
+        if pending is not None and pending not in self._logits and pending < len(self.ids):
+            self._request_logits(pending)
+
+    def redraw_chart(self) -> None:
+        """Recompute the bars from the selected position's logits (cheap: follows sliders)."""
+        index = self.selected
+        if self.session.current is None or index is None or index not in self._logits:
+            return
+        values = self.controls.values()
+        if values["temperature"] < 0:
+            self.chart.show_message("Temperature must be 0 or more (0 means greedy decoding).")
+            self.path.setText("")
+            return
+        top_k = values["top_k"]
+        top_k = top_k if top_k and top_k < len(self._logits[index]) else None
+        wanted = min(top_k or DEFAULT_BARS, MAX_BARS)
+        shown = min(wanted, self.chart.fitting_bars()) if self.chart.isVisible() else wanted
+        view = next_token_view(self._logits[index], values["temperature"], top_k,
+                               values["top_p"], bars=shown)
+        self.last_view = view
+        tok = self.session.tokenizer
+        labels = [token_name(tok, i) for i in view.ids]
+        following = self.ids[index + 1] if index + 1 < len(self.ids) else None
+        marks = [view.ids.index(following)] if following in view.ids else []
+        before = token_name(tok, self.ids[index])
+        where = ("after the prompt" if index == self.n_prompt - 1 else
+                 f"after token {index + 1} of {len(self.ids)}")
+        mode = ("greedy: softmax at T = 1, argmax in orange" if view.greedy else
+                f"T = {view.temperature:g}" + (f", top-k {view.top_k}" if view.top_k else "")
+                + (f", top-p {view.top_p:g}" if view.top_p else ""))
+        room = f" (of {wanted}: enlarge the chart to see all)" if shown < wanted else ""
+        title = (f"<b>Next token {where}</b> (\u201c{html.escape(before)}\u201d): top "
+                 f"{len(view.ids)}{room} of {view.vocab:,}; {mode}."
+                 + (" Outlined: the token that came next." if marks else ""))
+        argmax_bar = view.ids.index(view.argmax) if view.argmax in view.ids else None
+        self.chart.set_bars(labels, view.probs, highlight=argmax_bar, marks=marks, title=title)
+        self.path.setText(self._path_html(view, labels, following))
+
+    def _path_html(self, view: NextTokenView, labels: list[str], following) -> str:
+        rows = []
+        for i in range(min(5, len(view.ids))):
+            mark = " \u2190 argmax" if view.ids[i] == view.argmax else ""
+            style = " style='color:#c05000; font-weight:bold'" if mark else ""
+            rows.append(f"<tr{style}><td>{html.escape(labels[i])}</td><td align=right>"
+                        f"{view.ids[i]}</td><td align=right>{view.logits[i]:.3f}</td>"
+                        f"<td align=right>{_prob(view.probs[i])}</td><td>{mark}</td></tr>")
+        if view.greedy:
+            steps = ("logits (one per vocabulary entry) \u2192 softmax \u2192 argmax "
+                     f"\u2192 ID {view.argmax} \u201c{html.escape(labels[0])}\u201d. Softmax "
+                     "keeps the order, so argmax of the logits picks the same token.")
+        else:
+            filters = []
+            if view.top_k:
+                filters.append(f"top-k keeps {view.top_k}")
+            if view.top_p:
+                filters.append(f"top-p {view.top_p:g}")
+            steps = ("logits \u2192 " + (" \u2192 ".join(filters) + " (the rest -inf) \u2192 "
+                                          if filters else "")
+                     + f"\u00f7 T ({view.temperature:g}) \u2192 softmax \u2192 sample "
+                     f"(torch.multinomial, seed {self.controls.values()['seed']}); "
+                     f"{view.kept:,} tokens can be drawn.")
+        came = ""
+        if following is not None:
+            came = (f" The token that came next: \u201c"
+                    f"{html.escape(token_name(self.session.tokenizer, following))}"
+                    f"\u201d.")
+        return (f"<b>Decoding path</b>: {steps}{came}<table cellspacing=0 cellpadding=2>"
+                "<tr style='color:#7a7a7a'><td>token</td><td align=right>ID</td>"
+                "<td align=right>logit</td><td align=right>probability</td><td></td></tr>"
+                + "".join(rows) + "</table>")
+
+    # -- generation -------------------------------------------------------------------------
+    @property
+    def generating(self) -> bool:
+        return self._gen_job is not None
+
+    def start_generation(self) -> bool:
+        """Start generating on a worker; False (with the reason shown) if refused."""
+        entry = self.session.current
+        if entry is None or self._gen_job is not None:
+            return False
+        settings = self._check_and_say()
+        if settings is None:
+            return False
+        self._prompt_timer.stop()
+        self._analysed = (self.prompt.toPlainText(), entry)
+        prepared = self._prompt_ids()
+        self.prompt_notices = prepared.notices
+        self._check_and_say()
+        self._logits.clear()
+        self.selected = None
+        self._set_tokens(prepared.ids, len(prepared.ids))
+        if settings.max_new_tokens == 0:
+            self.select_position(self.n_prompt - 1)
+            return False
+        use_cache = self.controls.values()["kv_cache"]
+        prompt_ids = list(prepared.ids)
+
+        def job(token):
+            import torch
+
+            from model.generate import iter_generate_steps
+
+            idx = torch.tensor([prompt_ids])
+            for step in iter_generate_steps(entry.model, idx, settings.max_new_tokens,
+                                            temperature=settings.temperature,
+                                            top_k=settings.top_k, top_p=settings.top_p,
+                                            seed=settings.seed, use_cache=use_cache):
+                yield entry, step.token, step.logits.float().numpy().copy()
+                if token.stopped:
+                    return
+
+        self._gen_job = JobThread(job, name="generate", parent=self)
+        self._gen_job.record.connect(self._on_token)
+        self._gen_job.failed.connect(self._on_gen_failed)
+        self._gen_job.finished.connect(self._on_gen_finished)
+        self._gen_started = time.perf_counter()
+        self._gen_count = 0
+        self._set_running(True)
+        self.status.setText("Generating...")
+        self._gen_job.start()
+        return True
+
+    def generate_now(self) -> None:
+        """Generate on the calling thread (screenshots only: the picture needs the text now)."""
+        entry = self.session.current
+        settings = self._check_and_say()
+        if entry is None or settings is None:
+            return
+        import torch
+
+        from model.generate import iter_generate_steps
+
+        self._prompt_timer.stop()
+        self._analysed = (self.prompt.toPlainText(), entry)
+        prepared = self._prompt_ids()
+        self._logits.clear()
+        self._set_tokens(prepared.ids, len(prepared.ids))
+        idx = torch.tensor([prepared.ids])
+        for step in iter_generate_steps(entry.model, idx, settings.max_new_tokens,
+                                        temperature=settings.temperature, top_k=settings.top_k,
+                                        top_p=settings.top_p, seed=settings.seed,
+                                        use_cache=True):
+            self._on_token((entry, step.token, step.logits.float().numpy().copy()))
+        self.output.render_now()
+
+    def _on_token(self, record) -> None:
+        entry, token, logits = record
+        if entry is not self.session.current:
+            return
+        position = len(self.ids) - 1  # the position whose logits chose this token
+        self._remember(position, logits)
+        self.ids.append(token)
+        tok = self.session.tokenizer
+        self.output.append(token_piece(tok, token), f"ID {token}: {token_name(tok, token)}")
+        self._gen_count += 1
+        # The chart follows the newest step: the distribution the token was drawn from.
+        self.selected = position
+        self.output.selected = position
+        self.redraw_chart()
+
+    def _on_gen_failed(self, message: str) -> None:
+        self.notice.setText(f"Generation failed: {message}")
+        self.notice.setStyleSheet(ERROR_STYLE)
+
+    def _on_gen_finished(self, reason: str) -> None:
+        self._gen_job = None
+        self._set_running(False)
+        self.output.render_now()
+        seconds = time.perf_counter() - self._gen_started
+        rate = self._gen_count / seconds if seconds > 0 else 0.0
+        verb = "Stopped after" if reason == "stopped" else "Generated"
+        self.status.setText(f"{verb} {self._gen_count} tokens in {seconds:.2f} s "
+                            f"({rate:.0f} tokens/s)")
+        if self.session.current is not self._entry:
+            self._model_changed(self.session.current)
+        self.generation_finished.emit(reason)
+
+    def _set_running(self, running: bool) -> None:
+        self.generate_button.setEnabled(not running and self.session.current is not None)
+        self.stop_button.setEnabled(running)
+        self.prompt.setReadOnly(running)
+
+    def stop_generation(self) -> None:
+        if self._gen_job is not None:
+            self._gen_job.request_stop()
+
+    def generated_text(self) -> str:
+        return self.session.tokenizer.decode(self.ids[self.n_prompt:]) if self.ids else ""
+
+    def shutdown(self) -> None:
+        for job in (self._gen_job, self._infer_job):
+            if job is not None:
+                job.request_stop()
+                job.wait(5000)
+
+
+class GenerateArea(AreaWidget):
+    """The Generate area: tabs for generation, chapter 5's demos, loss, comparison, models."""
+
+    TABS = ("generate", "demos", "loss", "compare", "models")
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        from studyapp.areas.generate.compare import ComparePanel
+        from studyapp.areas.generate.demos import DemosPanel, LossPanel
+
+        self.ctx = ctx
+        self.tabs = QTabWidget()
+        self.generate = GeneratePanel(ctx)
+        self.demos = DemosPanel(ctx)
+        self.loss = LossPanel(ctx)
+        self.compare = ComparePanel(ctx)
+        self.models = ModelManager(ctx)
+        self.panels = (self.generate, self.demos, self.loss, self.compare, self.models)
+        titles = ("Generate", "Chapter 5: temperature and top-k", "Loss of a continuation",
+                  "Side by side", "Models")
+        tips = ("Generate text token by token and see the next-token distribution at any "
+                "position (chapter 4, section 4.7; chapter 5, section 5.3)",
+                "The book's temperature scaling and top-k examples, with its numbers (chapter "
+                "5, sections 5.3.1 and 5.3.2)",
+                "Cross-entropy and perplexity of a continuation you type (text generation "
+                "loss: chapter 5, section 5.1.2)",
+                "One prompt through two models, e.g. untrained and trained (chapter 5, section "
+                "5.2)",
+                "The models the labs use: untrained, trained here, or loaded from saved weights "
+                "(chapter 5, sections 5.4 and 5.5)")
+        for panel, title, tip in zip(self.panels, titles, tips):
+            self.tabs.setTabToolTip(self.tabs.addTab(panel, title), tip)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.tabs)
+        self._open_action = QAction("Open &model...", self)
+        self._open_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self._open_action.setToolTip("Open a model file for every lab (app checkpoint, book "
+                                     ".pth, GPT-2 model.safetensors)")
+        self._open_action.triggered.connect(self.models.open_file_dialog)
+        self._manage_action = QAction("Manage models...", self)
+        self._manage_action.triggered.connect(self.show_models)
+
+    def file_actions(self) -> list[QAction]:
+        return [self._open_action, self._manage_action]
+
+
+    def current_panel(self) -> QWidget:
+        return self.panels[self.tabs.currentIndex()]
+
+    def show_models(self) -> None:
+        self.ctx.navigator.open("generate", {"tab": "models"})
+        self.show_tab("models")
+
+    def show_tab(self, key: str) -> None:
+        if key in self.TABS:
+            self.tabs.setCurrentIndex(self.TABS.index(key))
+
+    def apply_state(self, payload: dict) -> None:
+        """Open in a given state, e.g. {"prompt": "Every effort moves you", "temperature": 0.5,
+        "top_k": 3, "greedy": False, "max_new_tokens": 10, "seed": 123, "tab": "generate",
+        "target": " effort moves you", "run": True}. "prompt" goes to every panel; what
+        `save_state` adds sets one panel each: "loss_prompt", "compare_prompt", "compare"
+        (decoding settings), "custom_temperature", "k" (chapter 5 demos), "models" (the model
+        manager's preset, seed, heads)."""
+        if not isinstance(payload, dict):
+            return
+        if "tab" in payload:
+            self.show_tab(str(payload["tab"]))
+        elif "prompt" in payload:
+            self.show_tab("generate")
+        controls = {k: payload[k] for k in ("greedy", "temperature", "top_k", "top_p",
+                                            "max_new_tokens", "seed", "kv_cache")
+                    if k in payload}
+        if "temperature" in controls and "greedy" not in controls:
+            controls["greedy"] = float(controls["temperature"]) == 0
+        if controls:
+            self.generate.controls.set_values(**controls)
+        if "prompt" in payload:
+            self.generate.prompt.setPlainText(str(payload["prompt"]))
+            self.generate.analyse_prompt()
+            self.loss.prompt.setText(str(payload["prompt"]))
+            self.compare.prompt.setPlainText(str(payload["prompt"]))
+        if "target" in payload:
+            self.loss.target.setText(str(payload["target"]))
+        if "loss_prompt" in payload:
+            self.loss.prompt.setText(str(payload["loss_prompt"]))
+        if "compare_prompt" in payload:
+            self.compare.prompt.setPlainText(str(payload["compare_prompt"]))
+        if isinstance(payload.get("compare"), dict):
+            self.compare.controls.set_values(**{k: v for k, v in payload["compare"].items()
+                                                if k in self.generate.controls.state()})
+        if isinstance(payload.get("custom_temperature"), (int, float)):
+            self.demos.custom_t.setValue(float(payload["custom_temperature"]))
+        if isinstance(payload.get("k"), int):
+            self.demos.k.setValue(payload["k"])
+        if isinstance(payload.get("models"), dict):
+            self.models.set_inputs(payload["models"])
+        if payload.get("run"):
+            if self.current_panel() is self.loss:
+                self.loss.compute()
+            else:
+                self.generate.start_generation()
+
+    def save_state(self) -> dict:
+        """The learner's inputs in every panel, as a payload `apply_state` accepts (saved at
+        exit; long prompts are cut to MAX_SAVED_CHARS characters). Never "run"."""
+        return {
+            "tab": self.TABS[max(0, self.tabs.currentIndex())],
+            "prompt": self.generate.prompt.toPlainText()[:MAX_SAVED_CHARS],
+            **self.generate.controls.state(),
+            "loss_prompt": self.loss.prompt.text()[:MAX_SAVED_CHARS],
+            "target": self.loss.target.text()[:MAX_SAVED_CHARS],
+            "compare_prompt": self.compare.prompt.toPlainText()[:MAX_SAVED_CHARS],
+            "compare": self.compare.controls.state(),
+            "custom_temperature": float(self.demos.custom_t.value()),
+            "k": int(self.demos.k.value()),
+            "models": self.models.inputs(),
+        }
+
+    def prepare_screenshot(self) -> None:
+        self.show_tab("generate")
+        self.generate.prompt.setPlainText(DEFAULT_PROMPT)
+        self.generate.controls.set_values(greedy=True, top_k=10, max_new_tokens=20)
+        self.generate.generate_now()
+        self.generate.select_position(self.generate.n_prompt - 1)
+
+    def shutdown(self) -> None:
+        for panel in (self.generate, self.demos, self.loss, self.compare, self.models):
+            panel.shutdown()
+
+
+def create_area(ctx) -> AreaWidget:
+    return GenerateArea(ctx)

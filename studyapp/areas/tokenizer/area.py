@@ -1,0 +1,759 @@
+"""The Tokenizer lab (chapter 2): the learner's own text through GPT-2's byte-pair encoding.
+
+Top: the text, retokenized as the learner types (debounced), drawn as coloured token chips with
+a text/ID toggle, the counts, and the ID list; hovering a chip shows its ID, bytes and text and
+highlights it in the ID list and in the text. Below, four tabs: the BPE merges that built the
+clicked word, the chapter's simple tokenizers V1/V2 next to BPE, the sliding-window dataloader,
+and decoding a list of IDs. The computing lives in `tokenizer_core` and `model.bpe` (no Qt).
+
+Large pastes are tokenized on a worker thread and only the first CHIP_LIMIT chips are drawn; the
+counts always cover the whole text.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+                               QSpinBox, QSplitter, QTabWidget, QTextBrowser, QTextEdit,
+                               QVBoxLayout, QWidget)
+
+from studyapp import tokens
+from studyapp.areas.tokenizer import core
+from studyapp.widgets.text_box import FileDropTextEdit
+from studyapp.widgets.token_chips import PALETTE, TokenChipsView
+from studyapp.shell.area import AreaWidget
+
+CHIP_LIMIT = 5000  # chips drawn at most; the counts always cover the whole text
+WORKER_THRESHOLD = 100_000  # characters; longer texts are tokenized off the GUI thread
+DEBOUNCE_MS = 150
+CORPUS_VERDICT, CORPUS_TEXT = "The Verdict (the book's corpus)", "This text"
+TAB_NAMES = ("bpe", "chapter2", "window", "decode")
+MAX_SAVED_CHARS = 20_000  # texts kept in the settings at exit are cut to this
+
+_NOTICE_STYLE = ("background: #fff8e1; border: 1px solid #ffcc80; border-radius: 3px; "
+                 "padding: 3px 6px; color: #5d4037;")
+_MONO = QFont("monospace")
+_MONO.setStyleHint(QFont.StyleHint.Monospace)
+
+
+def _chip_html(label: str, index: int, extra: str = "") -> str:
+    colour = PALETTE[index % len(PALETTE)]
+    return (f'<span style="background:{colour}; font-family:monospace; {extra}">'
+            f"&nbsp;{html.escape(label)}&nbsp;</span>")
+
+
+class TokenizerLab(AreaWidget):
+    """The Tokenizer area. `rendered` fires after each retokenization is drawn."""
+
+    rendered = Signal()
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.result: core.Tokenization | None = None
+        self._generation = 0
+        self._job = None
+        self._pending = False
+        self._dirty = True
+        self._id_spans: list[tuple[int, int]] = []
+        self._hover = -1
+        self._verdict: str | None = None
+        self._chapter2_dirty = True
+        self._windows_dirty = True
+        self._file_notices: list[str] = []
+        self._bpe_dirty = True
+        self._decode_dirty = True
+        self._pending_word: str | None = None  # apply_state's word, traced once tokenized
+
+        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._timer.timeout.connect(self._retokenize)
+
+        self._build_top()
+        self._build_tabs()
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self._middle)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([260, 420])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.editor)
+        layout.addLayout(self._controls)
+        layout.addWidget(self.notice)
+        layout.addWidget(splitter, 1)
+
+        self.editor.setPlainText(core.EXAMPLE_TEXT)
+        self.editor.textChanged.connect(self._schedule)
+        self.show_ids_button.toggled.connect(self._toggle_ids)
+        self.chips.hovered.connect(self._on_hover)
+        self.chips.clicked.connect(self._on_chip_clicked)
+        self.chips.set_tooltip_provider(self._tooltip)
+        self.id_list.cursorPositionChanged.connect(self._on_id_cursor)
+
+    # -- building ------------------------------------------------------------------------------
+    def _build_top(self) -> None:
+        self.editor = FileDropTextEdit()
+        self.editor.setPlaceholderText("Type or paste any text (or drop a text file here): it "
+                                       "is tokenized as you type.")
+        self.editor.file_dropped.connect(self.open_file)
+        self.editor.setMaximumHeight(72)
+        self.editor.setMinimumHeight(40)  # the lab must fit the shell's smallest window
+        self.editor.setTabChangesFocus(False)
+        self.editor.setToolTip("Your text, split into GPT-2 tokens by byte pair encoding as you "
+                               "type (chapter 2, section 2.5); drop or paste a text file to "
+                               "open it")
+
+        self.show_text_button = QPushButton("Text", checkable=True, checked=True)
+        self.show_ids_button = QPushButton("IDs", checkable=True)
+        group = QButtonGroup(self)
+        group.setExclusive(True)
+        group.addButton(self.show_text_button)
+        group.addButton(self.show_ids_button)
+        self.show_text_button.setToolTip("Show each token as the piece of text it stands for "
+                                         "(tokenizing text: chapter 2, section 2.2)")
+        self.show_ids_button.setToolTip("Show each token's ID in GPT-2's vocabulary of 50,257 "
+                                        "(token IDs: chapter 2, sections 2.3 and 2.5)")
+        self.open_button = QPushButton("Open file\u2026")
+        self.open_button.setToolTip("Tokenize a text file of your own, as chapter 2 tokenizes "
+                                    "The Verdict (section 2.2); UTF-8, invalid bytes are "
+                                    "reported")
+        self.open_button.clicked.connect(lambda: self.open_file())
+        self.example_button = QPushButton("Book example")
+        self.example_button.setToolTip("Put back the book's byte pair encoding example, with "
+                                       "<|endoftext|> and an unknown word (chapter 2, sections "
+                                       "2.4 and 2.5)")
+        self.example_button.clicked.connect(lambda: self.editor.setPlainText(core.EXAMPLE_TEXT))
+        self.counts = QLabel()
+        self.counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.counts.setWordWrap(True)  # long counts must not widen the window
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Show:"))
+        controls.addWidget(self.show_text_button)
+        controls.addWidget(self.show_ids_button)
+        controls.addSpacing(12)
+        controls.addWidget(self.open_button)
+        controls.addWidget(self.example_button)
+        controls.addSpacing(12)
+        controls.addWidget(self.counts, 1)
+        self._controls = controls
+
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(_NOTICE_STYLE)
+        self.notice.hide()
+
+        self.chips = TokenChipsView()
+        self.chips.setMinimumHeight(60)
+        self.hover_info = QLabel("Point at a token to see its ID, bytes and text; click a word "
+                                 "to see the merges that built it.")
+        self.hover_info.setWordWrap(True)
+        self.hover_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hover_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.id_list = QPlainTextEdit()
+        self.id_list.setReadOnly(True)
+        self.id_list.setFont(_MONO)
+        self.id_list.setToolTip("The token IDs (chapter 2, section 2.3); click one to find its "
+                                "chip")
+        self.id_list.setMinimumHeight(40)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.hover_info)
+        side_layout.addWidget(QLabel("Token IDs:"))
+        side_layout.addWidget(self.id_list, 1)
+        middle = QSplitter(Qt.Orientation.Horizontal)
+        middle.addWidget(self.chips)
+        middle.addWidget(side)
+        middle.setStretchFactor(0, 3)
+        middle.setStretchFactor(1, 1)
+        middle.setSizes([700, 280])
+        middle.setChildrenCollapsible(False)
+        self._middle = middle
+
+    def _build_tabs(self) -> None:
+        self.tabs = QTabWidget()
+        self.tabs.currentChanged.connect(lambda _i: self._refresh_visible_tab())
+
+        # BPE merges
+        bpe = QWidget()
+        self.bpe_word = QLineEdit()
+        self.bpe_word.setPlaceholderText("A word to trace (or click a token above)")
+        self.bpe_word.setToolTip("Byte pair encoding (chapter 2, section 2.5): a word to trace "
+                                 "from single bytes through GPT-2's merges, e.g. Akwirw ier")
+        self.bpe_word.textChanged.connect(self._trace_word)
+        self.bpe_view = QTextBrowser()
+        form = QHBoxLayout()
+        form.addWidget(QLabel("Word:"))
+        form.addWidget(self.bpe_word, 1)
+        bpe_layout = QVBoxLayout(bpe)
+        bpe_layout.addLayout(form)
+        bpe_layout.addWidget(self.bpe_view, 1)
+        self.tabs.addTab(bpe, "BPE merges")
+        self.tabs.setTabToolTip(0, "How byte pair encoding builds a word from single bytes "
+                                   "(chapter 2, section 2.5)")
+
+        # Chapter 2's simple tokenizers beside BPE
+        ch2 = QWidget()
+        self.corpus_box = QComboBox()
+        self.corpus_box.addItems([CORPUS_VERDICT, CORPUS_TEXT])
+        self.corpus_box.setToolTip("The text the simple tokenizer's vocabulary is built from: "
+                                   "The Verdict as in chapter 2, section 2.3, or this text; "
+                                   "other words fail in V1 and become <|unk|> in V2 "
+                                   "(section 2.4)")
+        self.corpus_box.currentIndexChanged.connect(self._chapter2_changed)
+        self.simple_view = QTextBrowser()
+        self.bpe_side_view = QTextBrowser()
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Vocabulary built from:"))
+        row.addWidget(self.corpus_box)
+        row.addStretch(1)
+        sides = QHBoxLayout()
+        sides.addWidget(self.simple_view, 3)
+        sides.addWidget(self.bpe_side_view, 2)
+        ch2_layout = QVBoxLayout(ch2)
+        ch2_layout.addLayout(row)
+        ch2_layout.addLayout(sides, 1)
+        self.tabs.addTab(ch2, "Chapter 2 tokenizers")
+        self.tabs.setTabToolTip(1, "The chapter's SimpleTokenizerV1 and V2, with <|unk|> and "
+                                   "<|endoftext|>, next to BPE (chapter 2, sections 2.2 to 2.5)")
+
+        # Sliding window
+        win = QWidget()
+        self.max_length = QSpinBox(minimum=1, maximum=1024, value=4)
+        self.stride = QSpinBox(minimum=1, maximum=1024, value=4)
+        self.batch_size = QSpinBox(minimum=1, maximum=64, value=8)
+        self.window_source = QComboBox()
+        self.window_source.addItems(["This text", "The Verdict"])
+        for widget in (self.max_length, self.stride, self.batch_size):
+            widget.valueChanged.connect(self._windows_changed)
+        self.window_source.currentIndexChanged.connect(self._windows_changed)
+        self.window_summary = ""
+        self.window_source.setToolTip("The text the sliding window samples: this text, or The "
+                                      "Verdict as in chapter 2, section 2.6")
+        self.max_length.setToolTip("max_length: tokens per input window; each target is its "
+                                   "input shifted by one token (chapter 2, section 2.6)")
+        self.stride.setToolTip("Stride: how far the sliding window moves between samples; "
+                               "stride = max_length means no overlap (chapter 2, section 2.6)")
+        self.batch_size.setToolTip("Batch size: input windows per batch of "
+                                   "create_dataloader_v1 (chapter 2, section 2.6)")
+        controls = QFormLayout()
+        controls.addRow("Text:", self.window_source)
+        controls.addRow("max_length:", self.max_length)
+        controls.addRow("stride:", self.stride)
+        controls.addRow("batch size:", self.batch_size)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(controls)
+        left_layout.addStretch(1)
+        left.setMaximumWidth(220)
+        self.window_view = QTextBrowser()
+        self.batch_view = QPlainTextEdit()
+        self.batch_view.setReadOnly(True)
+        self.batch_view.setFont(_MONO)
+        self.batch_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        win_layout = QHBoxLayout(win)
+        win_layout.addWidget(left)
+        win_layout.addWidget(self.window_view, 3)
+        win_layout.addWidget(self.batch_view, 2)
+        self.tabs.addTab(win, "Sliding window")
+        self.tabs.setTabToolTip(2, "Input-target pairs from a sliding window, in batches "
+                                   "(data sampling: chapter 2, section 2.6)")
+
+        # Decode
+        dec = QWidget()
+        self.decode_input = QLineEdit("15496, 11, 466, 345, 588, 8887, 30")
+        self.decode_input.setPlaceholderText("IDs, e.g. [15496, 11, 466] or 15496 11 466")
+        self.decode_input.setToolTip("Token IDs to turn back into text with GPT-2's tokenizer "
+                                     "(decode: chapter 2, sections 2.3 and 2.5); IDs outside the "
+                                     "vocabulary are named")
+        self.decode_input.textChanged.connect(self._decode_changed)
+        self.decode_output = QPlainTextEdit()
+        self.decode_output.setReadOnly(True)
+        self.decode_output.setMinimumHeight(40)
+        self.decode_problems = QLabel()
+        self.decode_problems.setWordWrap(True)
+        self.decode_problems.setStyleSheet("color: #b71c1c;")
+        dec_form = QHBoxLayout()
+        dec_form.addWidget(QLabel("IDs:"))
+        dec_form.addWidget(self.decode_input, 1)
+        dec_layout = QVBoxLayout(dec)
+        dec_layout.addLayout(dec_form)
+        dec_layout.addWidget(QLabel("Text:"))
+        dec_layout.addWidget(self.decode_output, 1)
+        dec_layout.addWidget(self.decode_problems)
+        self.tabs.addTab(dec, "Decode IDs")
+        self.tabs.setTabToolTip(3, "Token IDs back to text (chapter 2, section 2.3)")
+
+    # -- public --------------------------------------------------------------------------------
+    def apply_state(self, payload: dict) -> None:
+        """Open in a given state: {"text", "select_word", "show_ids", "tab", "max_length",
+        "stride", "batch_size", "decode", "corpus": "verdict"|"text", "window_text":
+        "text"|"verdict"} (all optional). Used by flashcards' "Try it", and at start with what
+        `save_state` saved. While the lab is hidden only the inputs are set: the work is done
+        when it is shown (a restore at start must not load the tokenizer before the window
+        paints)."""
+        if "corpus" in payload:
+            self.corpus_box.setCurrentIndex(1 if payload["corpus"] == "text" else 0)
+        if "window_text" in payload:
+            self.window_source.setCurrentIndex(1 if payload["window_text"] == "verdict" else 0)
+        if "max_length" in payload:
+            self.max_length.setValue(int(payload["max_length"]))
+        if "stride" in payload:
+            self.stride.setValue(int(payload["stride"]))
+        if "batch_size" in payload:
+            self.batch_size.setValue(int(payload["batch_size"]))
+        if "decode" in payload:
+            self.decode_input.setText(str(payload["decode"]))
+        if "show_ids" in payload:
+            (self.show_ids_button if payload["show_ids"] else self.show_text_button).setChecked(
+                True)
+        if "text" in payload:
+            self.editor.setPlainText(str(payload["text"]))  # -> _schedule
+            if self.isVisible():
+                self._timer.stop()
+                self._retokenize(force=True)
+        word = payload.get("select_word")
+        if word:
+            self.tabs.setCurrentIndex(0)
+            if self.isVisible() and not self._dirty and self._job is None:
+                self.select_word(str(word))
+            else:
+                self._pending_word = str(word)  # traced when the text is tokenized (_show)
+        tab = payload.get("tab")
+        if tab in TAB_NAMES:
+            self.tabs.setCurrentIndex(TAB_NAMES.index(tab))
+        elif isinstance(tab, int) and 0 <= tab < self.tabs.count():
+            self.tabs.setCurrentIndex(tab)
+
+    def save_state(self) -> dict:
+        """The learner's inputs, as a payload `apply_state` accepts (saved at exit; long
+        texts are cut to MAX_SAVED_CHARS characters)."""
+        return {
+            "text": self.editor.toPlainText()[:MAX_SAVED_CHARS],
+            "show_ids": self.show_ids_button.isChecked(),
+            "tab": TAB_NAMES[max(0, self.tabs.currentIndex())],
+            "select_word": self.bpe_word.text()[:400],
+            "corpus": "text" if self.corpus_box.currentText() == CORPUS_TEXT else "verdict",
+            "window_text": "verdict" if self.window_source.currentIndex() == 1 else "text",
+            "max_length": self.max_length.value(),
+            "stride": self.stride.value(),
+            "batch_size": self.batch_size.value(),
+            "decode": self.decode_input.text()[:MAX_SAVED_CHARS],
+        }
+
+    def prepare_screenshot(self) -> None:
+        self.apply_state({"text": "Akwirw ier: Hello, do you like tea? <|endoftext|> In the "
+                                  "sunlit terraces of someunknownPlace. Caf\u00e9 \U0001F600\n",
+                          "select_word": "Akwirw ier"})
+
+    def select_word(self, word: str) -> None:
+        """Trace `word` (one word or several) and outline its first token in the text."""
+        self._show_trace_for(word)
+        text = self.editor.toPlainText()
+        index = text.find(word)
+        if index >= 0 and self.result is not None and self.result.text == text:
+            hit = self.result.piece_at_char(index)
+            if hit is not None:
+                self.chips.set_highlight(hit.index)
+
+    def open_file(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(self, "Open a text file", "",
+                                                    "Text files (*.txt *.md);;All files (*)")
+            if not chosen:
+                return False
+            path = chosen
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            if size > tokens.MAX_FILE_BYTES:
+                self._set_notices([f"{path.name} is {size / 1e6:.1f} MB; the lab opens files "
+                                   f"up to {tokens.MAX_FILE_BYTES // (1024 * 1024)} MB."])
+                return False
+            data = path.read_bytes()
+        except OSError as exc:
+            self._set_notices([f"Could not read {path}: {exc.strerror or exc}"])
+            return False
+        text, notices = tokens.decode_file_bytes(data, path.name)
+        self._file_notices = notices
+        self.editor.setPlainText(text)
+        return True
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        if self._job is not None:
+            self._job.request_stop()
+            self._job.wait(5000)
+
+    def is_busy(self) -> bool:
+        return self._job is not None or self._timer.isActive()
+
+    # -- retokenizing --------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._dirty:
+            self._schedule()
+        else:
+            self._refresh_visible_tab()  # its inputs may have changed while hidden
+
+    def _schedule(self) -> None:
+        self._dirty = True
+        self._timer.start()
+
+    def _retokenize(self, force: bool = False) -> None:
+        if not self.isVisible() and not force:
+            return  # stays dirty; showEvent reschedules (no work for a hidden area)
+        self._dirty = False
+        text = self.editor.toPlainText()
+        self._generation += 1
+        if len(text) < WORKER_THRESHOLD:
+            self._show(core.tokenize(text, CHIP_LIMIT))
+            return
+        if self._job is not None:
+            self._pending = True
+            return
+        from studyapp.shell.jobs import JobThread
+
+        generation = self._generation
+
+        def job(_token, text=text, generation=generation):
+            yield generation, core.tokenize(text, CHIP_LIMIT)
+
+        self._job = JobThread(job, name="tokenize", parent=self)
+        self._job.record.connect(self._on_tokenized)
+        self._job.failed.connect(lambda msg: self._set_notices([f"Tokenizing failed: {msg}"]))
+        self._job.finished.connect(self._on_job_finished)
+        self.counts.setText(f"Tokenizing {len(text):,} characters\u2026")
+        self._job.start()
+
+    def _on_tokenized(self, payload) -> None:
+        generation, result = payload
+        if generation == self._generation:
+            self._show(result)
+
+    def _on_job_finished(self, _reason: str) -> None:
+        self._job = None
+        if self._pending:
+            self._pending = False
+            self._retokenize()
+
+    def _set_notices(self, notices: list[str]) -> None:
+        notices = [n for n in notices if n]
+        self.notice.setText("\n".join(notices))
+        self.notice.setVisible(bool(notices))
+
+    def _show(self, result: core.Tokenization) -> None:
+        self.result = result
+        self._hover = -1
+        self.chips.set_empty_text("Type some text in the box above (or paste a page, or open a "
+                                  "file): its tokens appear here." if not result.text else "")
+        self.chips.set_chips(result.pieces)  # TokenPiece has what a chip needs
+        counts = result.counts_text()
+        if result.truncated:
+            counts += f" \u2014 {result.shown_text()}"
+        self.counts.setText(counts)
+        ids_text, self._id_spans = core.id_list_text(result.pieces, result.n_tokens)
+        self.id_list.blockSignals(True)
+        self.id_list.setPlainText(ids_text)
+        self.id_list.blockSignals(False)
+        file_notices, self._file_notices = self._file_notices, []
+        self._set_notices(file_notices + result.notices)
+        if not self.bpe_word.text() and result.text and self._pending_word is None:
+            first_word = next((p for p in result.pieces if p.label.strip("\u00b7")), None)
+            if first_word is not None:
+                self._trace_at_char(first_word.start)
+        self._bpe_dirty = True  # its "whole text" line follows the text
+        self._chapter2_dirty = True
+        self._windows_dirty = True
+        self._refresh_visible_tab()
+        if self._pending_word is not None:
+            word, self._pending_word = self._pending_word, None
+            self.select_word(word)
+        self.rendered.emit()
+
+    # -- hover and click -----------------------------------------------------------------------
+    def _tooltip(self, index: int) -> str:
+        if self.result is None or not 0 <= index < len(self.result.pieces):
+            return ""
+        return self.result.pieces[index].describe(self.result.text)
+
+    def _on_hover(self, index: int) -> None:
+        self._hover = index
+        if self.result is None or index < 0 or index >= len(self.result.pieces):
+            self.id_list.setExtraSelections([])
+            self.editor.setExtraSelections([])
+            return
+        piece = self.result.pieces[index]
+        self.hover_info.setText(html.escape(piece.describe(self.result.text)).replace("\n",
+                                                                                      "<br>"))
+        self._highlight_span(self.id_list, *self._id_spans[index])
+        self._highlight_span(self.editor, piece.start, piece.end)
+
+    @staticmethod
+    def _highlight_span(edit: QPlainTextEdit, start: int, end: int) -> None:
+        selection = QTextEdit.ExtraSelection()
+        fmt = QTextCharFormat()
+        fmt.setBackground(QColor("#ffeb3b"))
+        selection.format = fmt
+        cursor = QTextCursor(edit.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        selection.cursor = cursor
+        edit.setExtraSelections([selection])
+        probe = QTextCursor(edit.document())
+        probe.setPosition(start)
+        if edit is not None and not edit.hasFocus():
+            rect = edit.cursorRect(probe)
+            if not edit.viewport().rect().contains(rect.center()):
+                edit.setTextCursor(probe)
+                edit.ensureCursorVisible()
+
+    def _on_id_cursor(self) -> None:
+        pos = self.id_list.textCursor().position()
+        for index, (start, end) in enumerate(self._id_spans):
+            if start <= pos <= end:
+                self.chips.set_highlight(index)
+                self._on_hover(index)
+                return
+
+    def _on_chip_clicked(self, index: int) -> None:
+        if self.result is None or not 0 <= index < len(self.result.pieces):
+            return
+        self.chips.set_highlight(index)
+        self.tabs.setCurrentIndex(0)
+        self._trace_at_char(self.result.pieces[index].start)
+
+    def _trace_at_char(self, char_index: int) -> None:
+        from model.bpe import piece_near
+
+        piece = piece_near(self.result.text, char_index) if self.result else None
+        if piece is not None:
+            self._show_trace_for(piece.text)
+
+    # -- BPE merges ----------------------------------------------------------------------------
+    def _show_trace_for(self, word: str) -> None:
+        if self.bpe_word.text() != word:
+            self.bpe_word.setText(word)  # -> _trace_word
+        else:
+            self._trace_word(word)
+
+    def _trace_word(self, word: str) -> None:
+        from model.bpe import trace_text
+
+        self._bpe_dirty = False
+        if not word:
+            self.bpe_view.setHtml("<p>Type a word above, or click a token in the text, to see "
+                                  "how byte-pair encoding builds it from single bytes.</p>")
+            return
+        if len(word) > 400:
+            word = word[:400]
+        traces = trace_text(word)
+        parts = [f"<p>Byte-pair encoding of <b>{html.escape(tokens.visible(word))}</b>: the text "
+                 "is first cut into pieces (a word with its leading space, a number, a run of "
+                 "punctuation or whitespace); each piece starts as single bytes, then the pair "
+                 "with the lowest rank in GPT-2's merge list is joined, again and again. "
+                 "A part's rank is its token ID.</p>"]
+        all_ids: list[int] = []
+        for trace in traces:
+            all_ids += trace.ids
+            title = html.escape(tokens.visible(trace.text))
+            if trace.special:
+                parts.append(f"<p><b>{title}</b>: a special token, kept whole: ID 50256.</p>")
+                continue
+            rows = []
+            for k, step in enumerate(trace.steps):
+                chips = " ".join(
+                    _chip_html(tokens.bytes_label(part)[0], j,
+                               "font-weight:bold;" if step.pair and j == step.position else "")
+                    for j, part in enumerate(step.parts))
+                if step.pair is None:
+                    what = f"start: {len(step.parts)} byte(s)"
+                else:
+                    a, b = (tokens.bytes_label(p)[0] for p in step.pair)
+                    what = (f"merge {html.escape(a)} + {html.escape(b)} \u2192 "
+                            f"{html.escape(a + b)} (rank {step.rank})")
+                rows.append(f"<tr><td style='color:#555'>{k}</td><td>{what}</td>"
+                            f"<td>{chips}</td></tr>")
+            ids = ", ".join(str(i) for i in trace.ids)
+            parts.append(f"<p><b>Piece \u201c{title}\u201d</b> \u2192 "
+                         f"{len(trace.tokens)} token(s) [{ids}]</p>"
+                         "<table cellspacing=4>" + "".join(rows) + "</table>")
+        parts.append(f"<p><b>Result:</b> [{', '.join(str(i) for i in all_ids)}]</p>")
+        if self.result is not None and 0 < len(self.result.text) <= 200 \
+                and self.result.text != word:
+            parts.append(f"<p style='color:#555'>The whole text "
+                         f"\u201c{html.escape(tokens.visible(self.result.text))}\u201d is "
+                         f"[{', '.join(str(i) for i in self.result.ids)}].</p>")
+        self.bpe_view.setHtml("".join(parts))
+
+    # -- chapter 2 side by side ----------------------------------------------------------------
+    def _refresh_visible_tab(self) -> None:
+        if not self.isVisible():
+            return  # showEvent refreshes it (nothing is computed for a hidden lab)
+        index = self.tabs.currentIndex()
+        if index == 0 and self._bpe_dirty:
+            self._trace_word(self.bpe_word.text())
+        elif index == 1 and self._chapter2_dirty:
+            self._render_chapter2()
+        elif index == 2 and self._windows_dirty:
+            self._render_windows()
+        elif index == 3 and (self._decode_dirty or not self.decode_output.toPlainText()):
+            self._decode(self.decode_input.text())
+
+    def _chapter2_changed(self) -> None:
+        self._chapter2_dirty = True
+        self._refresh_visible_tab()
+
+    def _verdict_text(self) -> str:
+        if self._verdict is None:
+            from model.resources import read_the_verdict
+
+            self._verdict = read_the_verdict()
+        return self._verdict
+
+    def _render_chapter2(self) -> None:
+        self._chapter2_dirty = False
+        text = self.result.text if self.result else self.editor.toPlainText()
+        if not text.strip():
+            self.simple_view.setHtml("<p>Type some text above to compare the chapter's simple "
+                                     "tokenizer with BPE.</p>")
+            self.bpe_side_view.setHtml("")
+            return
+        use_text = self.corpus_box.currentText() == CORPUS_TEXT
+        corpus = text if use_text else self._verdict_text()
+        name = "this text" if use_text else "The Verdict"
+        r = core.chapter2(text, corpus, name)
+        unk = set(r.unknown)
+        tokens = " ".join(_chip_html(t, i, "text-decoration:underline; color:#b71c1c;"
+                                     if t in unk else "")
+                          for i, t in enumerate(r.tokens[:400]))
+        more = f" \u2026 ({len(r.tokens) - 400:,} more)" if len(r.tokens) > 400 else ""
+        if r.v1_error:
+            v1 = f"<span style='color:#b71c1c'><b>fails:</b> {html.escape(r.v1_error)}</span>"
+        else:
+            v1 = f"<b>ok</b>, every word is known: {self._ids(r.v1_ids)}"
+        v2_ids = self._ids(r.v2_ids, highlight={r.unk_id: "#b71c1c", r.endoftext_id: "#1565c0"})
+        unknown = (", ".join(html.escape(w) for w in r.unknown[:12]) or "none")
+        note = f"<p><i>{html.escape(r.notice)}</i></p>" if r.notice else ""
+        self.simple_view.setHtml(
+            f"<h4>The chapter's simple tokenizer (sections 2.2\u20132.4)</h4>{note}"
+            f"<p>Vocabulary from {html.escape(r.corpus_name)}: <b>{r.vocab_size:,}</b> words; "
+            f"<b>{r.vocab_size_specials:,}</b> with &lt;|endoftext|&gt; ({r.endoftext_id}) and "
+            f"&lt;|unk|&gt; ({r.unk_id}).</p>"
+            f"<p>Split on whitespace and punctuation: {len(r.tokens):,} tokens<br>{tokens}{more}"
+            f"</p><p><b>SimpleTokenizerV1:</b> {v1}</p>"
+            f"<p><b>SimpleTokenizerV2:</b> unknown words become &lt;|unk|&gt; "
+            f"({r.unk_id}): {v2_ids}</p>"
+            f"<p>Unknown words: {unknown}</p>"
+            f"<p>V2 decodes back to: <i>{html.escape(r.v2_decoded[:1500])}</i></p>")
+        splits = "".join(
+            f"<li>{html.escape(w)} \u2192 "
+            + " ".join(_chip_html(p, i) for i, p in enumerate(pieces)) + "</li>"
+            for w, pieces in r.bpe_unknown_split.items())
+        self.bpe_side_view.setHtml(
+            "<h4>GPT-2 BPE on the same text</h4>"
+            f"<p>{len(r.bpe_ids):,} tokens from a vocabulary of 50,257. It never fails: a word "
+            "it does not know is split into smaller pieces it knows, down to single bytes if "
+            "need be.</p>"
+            f"<p>{self._ids(r.bpe_ids)}</p>"
+            + (f"<p>The simple tokenizer's unknown words, in BPE:</p><ul>{splits}</ul>"
+               if splits else ""))
+
+    @staticmethod
+    def _ids(ids: list[int] | None, highlight: dict | None = None, limit: int = 300) -> str:
+        if not ids:
+            return "[]"
+        highlight = highlight or {}
+        shown = []
+        for i in ids[:limit]:
+            colour = highlight.get(i)
+            shown.append(f"<b style='color:{colour}'>{i}</b>" if colour else str(i))
+        more = f", \u2026 {len(ids) - limit:,} more" if len(ids) > limit else ""
+        return "[" + ", ".join(shown) + more + "]"
+
+    # -- sliding window ------------------------------------------------------------------------
+    def _windows_changed(self) -> None:
+        self._windows_dirty = True
+        self._refresh_visible_tab()
+
+    def _render_windows(self) -> None:
+        self._windows_dirty = False
+        from model.tokenizer import get_tokenizer
+
+        if self.window_source.currentIndex() == 1:
+            ids = get_tokenizer().encode(self._verdict_text())
+            source = "The Verdict"
+        else:
+            ids = self.result.ids if self.result else []
+            source = "this text"
+        w = core.sliding_windows(ids, self.max_length.value(), self.stride.value(),
+                                 self.batch_size.value())
+        summary = (f"{source}: {w.n_tokens:,} tokens \u2192 <b>{w.count:,}</b> windows, "
+                   f"{w.n_batches:,} full batch(es) of {w.batch_size} (drop_last=True).")
+        if w.problem:
+            summary += f"<br><span style='color:#b71c1c'>{html.escape(w.problem)}</span>"
+        self.window_summary = summary
+        rows = []
+        label = tokens.token_label
+        for k, (start, x, y) in enumerate(zip(w.starts, w.inputs, w.targets)):
+            xs = "".join(_chip_html(label(t)[0], j) for j, t in enumerate(x[:24]))
+            ys = "".join(_chip_html(label(t)[0], j + 1) for j, t in enumerate(y[:24]))
+            rows.append(f"<tr><td>{k}</td><td>{start}</td><td>{xs}<br><small>{x[:24]}</small>"
+                        f"</td><td>{ys}<br><small>{y[:24]}</small></td></tr>")
+        listed = len(w.starts)
+        more = (f"<p>The first {listed} of {w.count:,} windows are listed.</p>"
+                if w.count > listed else "")
+        first = ""
+        if w.inputs:
+            x, y = w.inputs[0], w.targets[0]
+            pairs = "<br>".join(
+                f"{html.escape(''.join(label(t)[0] for t in x[:i + 1]))} \u2192 "
+                f"<b>{html.escape(label(y[i])[0])}</b>" for i in range(min(len(x), 8)))
+            first = ("<p>Within the first window, each prefix predicts the next token:<br>"
+                     f"{pairs}</p>")
+        self.window_view.setHtml(
+            f"<p>{summary}</p><p>Inputs are windows of max_length tokens; targets are the "
+            "same windows shifted "
+            "by one token.</p>" + first
+            + "<table cellspacing=3><tr><th>#</th><th>start</th><th>input</th><th>target</th>"
+            "</tr>" + "".join(rows) + "</table>" + more)
+        inputs, targets = w.batch(0)
+        if w.count:
+            self.batch_view.setPlainText(
+                f"First batch (shuffle=False), shape ({len(inputs)}, {w.max_length}):\n\n"
+                f"Inputs:\n{core.format_tensor(inputs)}\n\nTargets:\n"
+                f"{core.format_tensor(targets)}")
+        else:
+            self.batch_view.setPlainText("No windows: the text is shorter than max_length + 1 "
+                                         "tokens.")
+
+    # -- decode --------------------------------------------------------------------------------
+    def _decode_changed(self, _text: str) -> None:
+        self._decode_dirty = True
+        self._refresh_visible_tab()
+
+    def _decode(self, raw: str) -> None:
+        self._decode_dirty = False
+        if not raw.strip():
+            self.decode_output.setPlainText("")
+            self.decode_problems.setText("Paste or type token IDs above, e.g. 15496, 11, 995.")
+            return
+        result = core.decode_ids(raw)
+        self.decode_output.setPlainText(result.text)
+        self.decode_problems.setText("\n".join(result.problems))
+
+    # -- view toggle ---------------------------------------------------------------------------
+    def _toggle_ids(self, show: bool) -> None:
+        self.chips.set_show_ids(show)
+
+
+def create_area(ctx) -> AreaWidget:
+    return TokenizerLab(ctx)

@@ -1,1 +1,0 @@
-"""The labs: one Qt module per area of the book."""

@@ -1,0 +1,136 @@
+"""Background jobs: a generator function driven on a QThread, emitting plain data.
+
+A job is any `fn(token) -> iterable of records`. The worker only drives it: it emits each record,
+reports a failure as a message, and says why it ended. Stopping is cooperative (the generator
+checks `token.stopped`, and the worker stops pulling), never `QThread.terminate()`. Workers never
+touch widgets; views connect to the signals, which Qt delivers on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Callable, Iterable
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from model.stopping import StopToken  # noqa: F401  (jobs receive one; re-exported)
+
+COMPLETED, STOPPED, FAILED = "completed", "stopped", "failed"
+
+
+class _Worker(QObject):
+    record = Signal(object)
+    failed = Signal(str)
+    finished = Signal(str)
+
+    def __init__(self, fn: Callable[[StopToken], Iterable], token: StopToken):
+        super().__init__()
+        self._fn = fn
+        self._token = token
+
+    @Slot()
+    def run(self) -> None:
+        reason = COMPLETED
+        try:
+            for item in self._fn(self._token):
+                self.record.emit(item)
+                if self._token.stopped:
+                    reason = STOPPED
+                    break
+            else:
+                if self._token.stopped:
+                    reason = STOPPED
+        except Exception as exc:  # reported to the GUI as a message, never a silent death
+            reason = FAILED
+            message = str(exc) or type(exc).__name__
+            if not isinstance(exc, (ValueError, OSError, RuntimeError)):
+                message = f"{type(exc).__name__}: {message}\n" + traceback.format_exc(limit=3)
+            self.failed.emit(message)
+        self.finished.emit(reason)
+
+
+class JobThread(QObject):
+    """Owns one QThread and one worker for one run of `fn`. Connect signals, then start().
+
+    A job that yields one result (load a file, save a checkpoint) need not collect it: when
+    `finished` arrives, `result` holds the last record (`has_result` says whether there was
+    one) and `error` the failure message, if any.
+    """
+
+    record = Signal(object)
+    failed = Signal(str)
+    finished = Signal(str)
+
+    # Strong references while running: a job dropped by its owner must not be destroyed (Qt
+    # aborts on "QThread: Destroyed while thread is still running").
+    _live: "set[JobThread]" = set()
+
+    def __init__(self, fn: Callable[[StopToken], Iterable], name: str = "job", parent=None):
+        super().__init__(parent)
+        self.token = StopToken()
+        self._thread = QThread()
+        self._thread.setObjectName(name)
+        self._worker = _Worker(fn, self.token)
+        self._worker.moveToThread(self._thread)
+        self._worker.record.connect(self.record)
+        self._worker.failed.connect(self.failed)
+        # The worker ends its thread's event loop from inside the thread; JobThread.finished is
+        # emitted only once the thread has really stopped, so dropping the JobThread is safe.
+        self._worker.finished.connect(self._remember_reason, Qt.ConnectionType.DirectConnection)
+        self._thread.started.connect(self._worker.run)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._reason = COMPLETED
+        self._started = False
+        self.has_result = False
+        self.result = None
+        self.error: str | None = None
+        self.record.connect(self._keep_record)
+        self.failed.connect(self._keep_error)
+
+    def start(self) -> None:
+        if self._started:
+            raise RuntimeError("a JobThread runs once; make a new one")
+        self._started = True
+        JobThread._live.add(self)
+        self._thread.start()
+
+    def _keep_record(self, record) -> None:
+        self.has_result, self.result = True, record
+
+    def _keep_error(self, message: str) -> None:
+        self.error = message
+
+    def _remember_reason(self, reason: str) -> None:  # runs in the worker thread
+        self._reason = reason
+        self._thread.quit()
+
+    def _on_thread_finished(self) -> None:
+        JobThread._live.discard(self)
+        self.finished.emit(self._reason)
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def request_stop(self) -> None:
+        self.token.stop()
+
+    def pause(self) -> None:
+        self.token.pause()
+
+    def resume(self) -> None:
+        self.token.resume()
+
+    def wait(self, ms: int = 5000) -> bool:
+        return self._thread.wait(ms) if self._started else True
+
+    @classmethod
+    def stop_all(cls, timeout_ms: int = 2000) -> bool:
+        """Ask every running job to stop and wait for them (used when the app quits)."""
+        jobs = list(cls._live)
+        for job in jobs:
+            job.request_stop()
+        return all(job.wait(timeout_ms) for job in jobs)
+
+    @classmethod
+    def running(cls) -> list["JobThread"]:
+        return [job for job in cls._live if job.is_running()]

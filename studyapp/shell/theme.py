@@ -1,0 +1,93 @@
+"""Light and dark appearance, following the system unless the learner picks one; font size.
+
+Qt's Fusion style with an explicit palette looks the same on every platform and honours dark
+mode; pyqtgraph is told the matching background so plots created afterwards fit in.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
+
+from studyapp.shell.style import colours, notify_changed
+
+MODES = ("system", "light", "dark")
+DEFAULT_FONT_PT = 10
+
+
+_R = QPalette.ColorRole
+# Each mode's colours: "all" for every colour group, then the "disabled" group's own (greyed
+# text of disabled controls).
+PALETTES = {
+    "dark": {"all": {
+        _R.Window: "#26282c", _R.WindowText: "#e6e6e6", _R.Base: "#1d1f22",
+        _R.AlternateBase: "#2b2e33", _R.ToolTipBase: "#33363b", _R.ToolTipText: "#f0f0f0",
+        _R.Text: "#e6e6e6", _R.Button: "#303338", _R.ButtonText: "#e6e6e6",
+        _R.BrightText: "#ff6b6b", _R.Highlight: "#3d7fd9", _R.HighlightedText: "#ffffff",
+        _R.Link: "#7fb2ff", _R.PlaceholderText: "#8a8d91"},
+        "disabled": {_R.Text: "#75787c", _R.ButtonText: "#75787c", _R.WindowText: "#75787c"},
+    },
+    "light": {"all": {
+        _R.Window: "#f3f3f4", _R.WindowText: "#1c1c1e", _R.Base: "#ffffff",
+        _R.AlternateBase: "#f5f6f8", _R.ToolTipBase: "#ffffdc", _R.ToolTipText: "#1c1c1e",
+        _R.Text: "#1c1c1e", _R.Button: "#e9e9eb", _R.ButtonText: "#1c1c1e",
+        _R.BrightText: "#c62828", _R.Highlight: "#2f6fd0", _R.HighlightedText: "#ffffff",
+        _R.Link: "#1f5fbf", _R.PlaceholderText: "#8a8a8e"},
+        "disabled": {_R.Text: "#a0a0a4", _R.ButtonText: "#a0a0a4", _R.WindowText: "#a0a0a4",
+                     _R.Button: "#f0f0f1"},
+    },
+}
+
+
+def _palette(mode: str) -> QPalette:
+    p = QPalette()
+    for role, colour in PALETTES[mode]["all"].items():
+        p.setColor(role, QColor(colour))
+    for role, colour in PALETTES[mode]["disabled"].items():  # after "all", which sets it too
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(colour))
+    return p
+
+
+def effective_mode(app, mode: str) -> str:
+    """'light' or 'dark': the chosen one, or the system's when mode is 'system'."""
+    if mode in ("light", "dark"):
+        return mode
+    scheme = app.styleHints().colorScheme()
+    return "dark" if scheme == Qt.ColorScheme.Dark else "light"
+
+
+def apply_theme(app, mode: str = "system", font_pt: int = DEFAULT_FONT_PT) -> str:
+    """Apply the palette and font to the whole application; returns the effective mode."""
+    if mode not in MODES:
+        mode = "system"
+    app.setStyle("Fusion")
+    effective = effective_mode(app, mode)
+    app.setPalette(_palette(effective))
+    font = app.font()
+    font.setPointSize(max(7, min(24, int(font_pt))))
+    app.setFont(font)
+    configure_plots_if_loaded(app)
+    notify_changed()  # live widgets and plots restyle now, not at their next creation
+    return effective
+
+
+def configure_plots_if_loaded(app) -> None:
+    """Restyle pyqtgraph if something has imported it; otherwise leave it unimported (whoever
+    imports it later calls configure_plots before making a plot)."""
+    if "pyqtgraph" in sys.modules:
+        configure_plots(app)
+
+
+def configure_plots(app) -> None:
+    """Give pyqtgraph the background of the current palette (plots created afterwards fit).
+
+    Kept apart from apply_theme so that start-up does not import pyqtgraph before the window
+    is painted.
+    """
+    import pyqtgraph as pg
+
+    c = colours()
+    pg.setConfigOptions(background=c.plot_background, foreground=c.plot_foreground,
+                        antialias=True)
