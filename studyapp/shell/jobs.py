@@ -134,3 +134,95 @@ class JobThread(QObject):
     @classmethod
     def running(cls) -> list["JobThread"]:
         return [job for job in cls._live if job.is_running()]
+
+
+class LatestJob(QObject):
+    """"The latest request wins": the one way an area runs work that its inputs keep replacing.
+
+    `request(fn)` waits `delay_ms` (the debounce: typing restarts the wait), then runs `fn` on a
+    JobThread. A request made while a run is going asks that run to stop and starts as soon as
+    it has really ended; only the newest pending request is kept. Records of a run that was
+    superseded are dropped, so a view never shows an answer to an old question.
+
+    Signals: `record` (each record of the current run), `result` (the last record of a run that
+    completed and was not superseded), `failed` (message), `busy_changed` (bool).
+    """
+
+    record = Signal(object)
+    result = Signal(object)
+    failed = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None, delay_ms: int = 0, name: str = "job"):
+        super().__init__(parent)
+        from PySide6.QtCore import QTimer
+
+        self._name = name
+        self._delay_ms = delay_ms
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self._start_pending)
+        self._pending: Callable[[StopToken], Iterable] | None = None
+        self._job: JobThread | None = None
+        self._generation = 0
+        self._closed = False
+
+    def request(self, fn: Callable[[StopToken], Iterable], delay_ms: int | None = None) -> None:
+        if self._closed:
+            return
+        self._pending = fn
+        self._generation += 1
+        if self._job is not None:
+            self._job.token.stop()
+        self._timer.start(self._delay_ms if delay_ms is None else delay_ms)
+        self.busy_changed.emit(True)
+
+    def cancel(self) -> None:
+        """Forget the pending request and stop the current run; nothing more is emitted."""
+        self._pending = None
+        self._generation += 1
+        self._timer.stop()
+        if self._job is not None:
+            self._job.token.stop()
+        else:
+            self.busy_changed.emit(False)
+
+    def is_busy(self) -> bool:
+        return self._job is not None or self._pending is not None
+
+    def shutdown(self, wait_ms: int = 5000) -> None:
+        """Stop for good (the window is closing): wait for the running job to end."""
+        self._closed = True
+        self.cancel()
+        if self._job is not None:
+            self._job.wait(wait_ms)
+
+    def _start_pending(self) -> None:
+        if self._job is not None or self._pending is None:
+            return  # the running job's end starts it
+        fn, self._pending = self._pending, None
+        generation = self._generation
+        job = JobThread(fn, name=self._name)
+        job.record.connect(lambda r: self._on_record(generation, r))
+        job.failed.connect(lambda m: self._on_failed(generation, m))
+        job.finished.connect(lambda reason: self._on_finished(job, generation, reason))
+        self._job = job
+        job.start()
+
+    def _on_record(self, generation: int, record) -> None:
+        if generation == self._generation:
+            self.record.emit(record)
+
+    def _on_failed(self, generation: int, message: str) -> None:
+        if generation == self._generation:
+            self.failed.emit(message)
+
+    def _on_finished(self, job: JobThread, generation: int, reason: str) -> None:
+        self._job = None
+        current = generation == self._generation
+        if current and reason == COMPLETED and job.has_result:
+            self.result.emit(job.result)
+        if self._pending is not None and not self._closed:
+            if not self._timer.isActive():
+                self._start_pending()
+        else:
+            self.busy_changed.emit(False)

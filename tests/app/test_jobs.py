@@ -1,0 +1,72 @@
+"""The one job helper: the latest request wins, superseded answers never reach the view."""
+
+import threading
+
+from studyapp.shell.jobs import LatestJob
+
+
+def _answer(value, gate=None):
+    def fn(token):
+        if gate is not None:
+            while not gate.wait(0.01):
+                if token.stopped:
+                    return
+        yield value
+    return fn
+
+
+def test_only_the_latest_request_is_answered(qtbot):
+    job = LatestJob(delay_ms=0)
+    results = []
+    job.result.connect(results.append)
+    gate = threading.Event()
+    job.request(_answer("old", gate))
+    qtbot.waitUntil(lambda: job._job is not None)
+    job.request(_answer("middle"))
+    job.request(_answer("new"))
+    gate.set()
+    with qtbot.waitSignal(job.busy_changed, timeout=5000, check_params_cb=lambda b: not b):
+        pass
+    assert results == ["new"]
+    job.shutdown()
+
+
+def test_debounce_runs_one_job_for_a_burst_of_requests(qtbot):
+    job = LatestJob(delay_ms=80)
+    runs = []
+
+    def counted(value):
+        def fn(token):
+            runs.append(value)
+            yield value
+        return fn
+
+    for i in range(10):
+        job.request(counted(i))
+    with qtbot.waitSignal(job.result, timeout=5000) as blocker:
+        pass
+    assert blocker.args == [9] and runs == [9]
+    job.shutdown()
+
+
+def test_a_failure_is_reported_and_cancel_emits_nothing(qtbot):
+    job = LatestJob()
+    errors, results = [], []
+    job.failed.connect(errors.append)
+    job.result.connect(results.append)
+
+    def broken(token):
+        raise ValueError("the text has no tokens")
+        yield  # pragma: no cover
+
+    with qtbot.waitSignal(job.failed, timeout=5000):
+        job.request(broken)
+    assert errors == ["the text has no tokens"]
+    gate = threading.Event()
+    job.request(_answer("late", gate))
+    qtbot.waitUntil(lambda: job._job is not None)
+    job.cancel()
+    gate.set()
+    qtbot.waitUntil(lambda: not job.is_busy())
+    assert results == []
+    job.shutdown()
