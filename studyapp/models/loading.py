@@ -196,13 +196,13 @@ def load_start_entries(remembered: str | None, n_heads: int | None = None
     default, problem = load_default_entry()
     if not remembered:
         return [default], problem
-    from model.checkpoint import CheckpointError
-
     try:
         entry = load_model_file(remembered, n_heads=n_heads, taken_names=[default.name])
-    except (CheckpointError, OSError) as exc:
-        why = f"The model last used in the labs could not be loaded again ({exc}); " \
-              f"the labs use {default.name} instead"
+    except Exception as exc:  # noqa: BLE001 - whatever is wrong with the file, start on the
+        # bundled model: a start-up that fails on every launch would leave the labs empty.
+        reason = str(exc) or type(exc).__name__
+        why = f"The model last used in the labs could not be loaded again ({reason}); " \
+              f"the labs use {default.name} instead and will not try that file again"
         return [default], "; ".join(x for x in (problem, why) if x)
     return [default, entry], problem
 

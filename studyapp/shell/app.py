@@ -71,8 +71,40 @@ def teardown(window=None) -> None:
         app.processEvents()
 
 
+LOCK_NAME = "studyapp.lock"
+
+
+def acquire_instance_lock(data_dir: Path):
+    """The data folder's lock, or None when another running app holds it.
+
+    One app per data folder, as Anki does with its profile: two windows grading the same cards
+    would each keep a schedule and the last one to write would win. A lock left by a process
+    that no longer runs (killed, crashed) is stale and taken over.
+    """
+    from PySide6.QtCore import QLockFile
+
+    lock = QLockFile(str(Path(data_dir) / LOCK_NAME))
+    lock.setStaleLockTime(0)  # only a dead owner makes it stale, never its age
+    if lock.tryLock(200):
+        return lock
+    if lock.error() == QLockFile.LockError.LockFailedError:
+        return None
+    # No permission or an unknown error: the folder's own checks report it; run unlocked.
+    return lock
+
+
 def run_gui(data_dir: Path, notes_path: Path | None = None) -> int:
     app = ensure_qapplication()
+    lock = acquire_instance_lock(data_dir)
+    if lock is None:
+        message = (f"studyapp is already open on this data folder ({data_dir}); use that "
+                   "window. One window per data folder keeps every grade in the schedule.")
+        print(message, file=sys.stderr)
+        if app.platformName() not in ("offscreen", "minimal"):
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.information(None, "studyapp is already open", message)
+        return 0
     ctx = build_context(data_dir, notes_path)
     window = build_window(ctx)
     window.show()
@@ -83,4 +115,5 @@ def run_gui(data_dir: Path, notes_path: Path | None = None) -> int:
     ctx.models.start_loading()  # after show(): the window paints before torch loads
     code = app.exec()
     teardown(window)
+    lock.unlock()
     return code

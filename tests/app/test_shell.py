@@ -110,6 +110,30 @@ def test_the_model_left_in_the_labs_is_loaded_again_at_the_next_start(qtbot, tmp
     assert not third.settings.contains(third.models.REMEMBERED)
 
 
+def test_a_remembered_model_failing_with_any_error_falls_back_to_the_bundled_one(
+        qtbot, tmp_path, monkeypatch):
+    # A malformed file can fail in ways the loader does not foresee (a TypeError from a header
+    # config of [1, 2]); the labs must still start on the bundled model and forget the file.
+    from studyapp.models import loading
+    from studyapp.shell.app import build_context
+
+    ctx = build_context(tmp_path)
+    ctx.settings.set(ctx.models.REMEMBERED, str(tmp_path / "odd.safetensors"))
+
+    def broken(*args, **kwargs):
+        raise TypeError("'list' object is not a mapping")
+
+    monkeypatch.setattr(loading, "load_model_file", broken)
+    notices = []
+    ctx.models.notice.connect(notices.append)
+    with qtbot.waitSignal(ctx.models.current_changed, timeout=60000) as blocker:
+        ctx.models.start_loading()
+    qtbot.waitUntil(lambda: not ctx.models.is_loading, timeout=10000)
+    assert blocker.args[0].name == "bundled"
+    assert notices and "not a mapping" in notices[0] and "will not try that file" in notices[0]
+    assert not ctx.settings.contains(ctx.models.REMEMBERED)
+
+
 def test_job_thread_streams_records_and_stops_cooperatively(qtbot):
     from studyapp.shell.jobs import JobThread
 
