@@ -236,6 +236,24 @@ def test_shortcut_table_lists_area_switching_and_help(qtbot, ctx):
     assert table["Keyboard shortcuts"] == "F1"
 
 
+def test_shortcuts_are_grouped_by_area_in_sidebar_order_each_once(qtbot, ctx):
+    from studyapp.shell.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    built_before = set(window.areas)
+    groups = window.shortcut_groups()
+    names = [name for name, _rows in groups]
+    assert names[:2] == ["Window", "Switch area"]
+    assert names[2:] == [a.title for a in AREAS if a.shortcuts]
+    switching = dict(groups)["Switch area"]
+    assert switching == [(f"Ctrl+{i + 1}", a.title) for i, a in enumerate(AREAS)]
+    rows = window.shortcut_table()
+    assert len(rows) == len(set(rows))
+    assert ("Ctrl+Z", "undo the last grade (several levels)") in dict(groups)["Flashcards"]
+    assert set(window.areas) == built_before  # listing keys built no area
+
+
 def test_related_cards_of_a_lab_come_from_the_notes_and_open_a_review(qtbot, ctx):
     from studyapp.shell.area_header import AreaHeader, related_cards
 
