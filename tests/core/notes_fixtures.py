@@ -63,3 +63,54 @@ ATTENTION_B = ("What is causal attention",
                "- a mask hides the tokens that come later in the sequence\n"
                "- masked scores are set to minus infinity before the softmax\n"
                "- so a token can only look at itself and the tokens before it")
+
+
+# --- two versions of a deck, for matching ------------------------------------------------
+
+BASE = {
+    "Chapter 1: what language models are": [
+        ("Stages of buiding and using a model",
+         "- pretraining on a large corpus of raw text gives a foundation model\n"
+         "- fine-tuning on a smaller labelled data set adapts it to one task"),
+        ("What is an LLM",
+         "- a deep neural network trained on a very large amount of text\n"
+         "- it predicts the next token and so learns to produce fluent language"),
+        ("Explain backpropagation simply",
+         "- the network guesses, the loss says how wrong the guess was\n"
+         "- gradients flow backwards and each weight moves a little against its gradient"),
+    ],
+    "Chapter 2: text as numbers": [
+        ("Why do we need a tokenizer",
+         "- text has to become integers before a model can embed it\n"
+         "- byte pair encoding splits unknown words into known sub-word pieces"),
+        ("what does one hot encoding mean",
+         "- a vector of zeros with a single one at the token id\n"
+         "- an embedding lookup is the same as multiplying it with the weight matrix"),
+    ],
+    "Chapter 3: attention": [
+        ATTENTION_A,
+        ("why is it called scaled dot product attention", "- ![alt text](image-33.png)"),
+        ("3 step process for self-attention ?", "TODO"),
+    ],
+    "Maths concepts": [
+        ("what is tensor",
+         "- a container for numbers with any number of dimensions\n"
+         "- a scalar has rank zero, a vector rank one and a matrix rank two"),
+    ],
+}
+
+
+def deck_text(sections: dict) -> str:
+    out = []
+    for name, cards in sections.items():
+        out.append(f"# {name}\n")
+        out += [_card(q, a) for q, a in cards]
+    return "\n".join(out)
+
+
+def edited(base: dict = BASE, **changes) -> dict:
+    """A copy of `base` with (section, index) -> (question, answer) replacements."""
+    out = {name: list(cards) for name, cards in base.items()}
+    for (section, index), card in changes.get("replace", {}).items():
+        out[section][index] = card
+    return out
