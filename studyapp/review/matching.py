@@ -99,19 +99,26 @@ class MatchResult:
     def summary(self) -> str:
         """One line for the notice after a reload: "3 new cards, 1 renamed, 1 moved; history
         kept"."""
-        parts = []
-        if self.added:
-            parts.append(f"{len(self.added)} new card{'s' if len(self.added) != 1 else ''}")
-        if self.renamed:
-            parts.append(f"{self.renamed} renamed")
-        if self.moved:
-            parts.append(f"{self.moved} moved")
-        if self.removed:
-            parts.append(f"{len(self.removed)} no longer in the file")
-        if not parts:
-            return "No card changed"
-        kept = "; history kept" if self.matches or self.removed else ""
-        return ", ".join(parts) + kept
+        return changes_summary(len(self.added), self.renamed, self.moved, len(self.removed))
+
+
+def changes_summary(added: int, renamed: int, moved: int, removed: int,
+                    returned: int = 0) -> str:
+    """"3 new cards, 1 renamed, 1 moved; history kept" (what a reload did to the cards)."""
+    parts = []
+    if added:
+        parts.append(f"{added} new card{'s' if added != 1 else ''}")
+    if renamed:
+        parts.append(f"{renamed} renamed")
+    if moved:
+        parts.append(f"{moved} moved")
+    if returned:
+        parts.append(f"{returned} back")
+    if removed:
+        parts.append(f"{removed} no longer in the file")
+    if not parts:
+        return "No card changed"
+    return ", ".join(parts) + ("; history kept" if renamed or moved or removed or returned else "")
 
 
 def _answer_of(card) -> str | None:
