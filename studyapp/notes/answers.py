@@ -35,7 +35,10 @@ def open_reason(body: Iterable[tuple[int, str]]) -> tuple[str, int | None]:
     (nothing but a TODO/TBD marker), or "" (answered). todo_line is the 1-based line of a TODO
     marker inside an answer that is otherwise written, else None.
     """
-    lines = [(ln, t) for ln, t in body if t.strip() and not BR_ONLY_RE.match(t)]
+    lines = [(ln, t) for ln, t in body if t.strip() and not ("<" in t and BR_ONLY_RE.match(t))]
+    low = " ".join(t for _, t in lines).casefold()
+    if "todo" not in low and "tbd" not in low and _WORD_RE.search(low):
+        return "", None  # the common case, decided without the line-by-line work
     if not any(_WORD_RE.search(t) for _, t in lines):
         return NO_ANSWER, None
     text = " ".join(t for _, t in lines)

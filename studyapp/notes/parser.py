@@ -7,10 +7,18 @@ block whose `<summary>` starts with `🎯Q.` is a card whose answer is the markd
 warnings with line numbers and never raises on content; only something that is not a notes file
 at all (unreadable, binary, empty, no question) raises `NotesError`.
 
+Blocks are read as a browser shows them (GitHub renders these files): the summary is the first
+`<summary>` child of a `<details>` wherever it stands (text before it opens the answer), tags in
+any case and with attributes, a summary spread over lines, a `<details>` nested in an answer
+(kept in that answer; a nested question is also a card of its own). A forgotten `</details>` is
+told from nesting by whether the block closes before the next section. Every warning names the
+question it concerns and what was done, and its `kind` says whether a question was lost.
+
 A card's identity (`Card.key`) is a hash of its section key and its normalised question, so the
 history of an unchanged question survives edits elsewhere in the file, added chapters, a
 retitled chapter (`# Chapter 3: ...` keys on "chapter 3"), and cosmetic changes to the question
-(case, spacing, trailing punctuation, markdown emphasis).
+(case, spacing, trailing punctuation, markdown emphasis). Moves and rewordings change the key;
+`studyapp.review.matching` finds those cards again when the file is reloaded.
 """
 
 from __future__ import annotations

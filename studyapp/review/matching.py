@@ -159,10 +159,15 @@ def match_cards(old: Sequence[CardLike], new: Sequence[CardLike],
     result = MatchResult()
     old_keys = {c.key for c in old}
     taken = set(taken)
-    gone = [c for c in old if c.key not in {n.key for n in new}]
+    new_keys = {n.key for n in new}
+    gone = [c for c in old if c.key not in new_keys]
     fresh = [c for c in new if c.key not in old_keys and c.key not in taken]
     result.kept = [c.key for c in new if c.key in old_keys]
     by_new_key: dict[str, Match] = {}
+    if not gone or not fresh:  # the common reload: nothing to match
+        result.added = [c.key for c in new if c.key not in old_keys]
+        result.removed = [c.key for c in gone]
+        return result
 
     # 2. moved: the same question, unique in the new file and among the gone cards.
     new_counts = Counter(normalise_text(c.question) for c in new)
