@@ -90,6 +90,10 @@ class MatchResult:
     def renamed(self) -> int:
         return sum(1 for m in self.matches if m.how == RENAMED)
 
+    def new_keys(self) -> dict[str, str]:
+        """old key -> new key of every matched card (for the review session to follow)."""
+        return {m.old_key: m.new_key for m in self.matches}
+
     def to_dict(self) -> dict:
         """The "changes" object of `studyapp notes FILE --json --since OLD_FILE`."""
         return {"kept": len(self.kept), "moved": self.moved, "renamed": self.renamed,

@@ -248,3 +248,25 @@ def test_a_database_from_this_version_is_refused_by_schema_1_code(tmp_path):
     con = sqlite3.connect(tmp_path / "reviews.sqlite3")
     assert int(con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0]) > 1
     con.close()
+
+
+def test_the_review_session_follows_a_renamed_card_and_can_still_undo_its_grade(store, notes):
+    from studyapp.review.queue import ReviewSession
+
+    od = open_deck(store, notes, T0)
+    session = ReviewSession(store, od.deck_id, od.parse.cards, clock=lambda: T0 + 5_000)
+    key = session.next_card()
+    question = session.cards[key].question
+    session.grade(3, 1000)
+    deck = _version()
+    for cards in deck.values():
+        for i, (q, a) in enumerate(cards):
+            if q == question:
+                cards[i] = (q + " exactly", a)
+    notes.write_text(deck_text(deck), encoding="utf-8")
+    od2 = open_deck(store, notes, T0 + 10_000)
+    (new_key,) = [m.new_key for m in od2.sync.changes.matches]
+    session.set_cards(od2.parse.cards, od2.sync.changes.new_keys())
+    assert session.states[new_key].reps == 1
+    assert session.undo() == new_key
+    assert store.states(od.deck_id)[new_key].is_new and not store.review_log(od.deck_id)
