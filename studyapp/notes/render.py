@@ -214,8 +214,10 @@ def _image_size(path: Path) -> tuple[int, int] | None:
 class Renderer:
     """Renders card markdown; `base_dir` is the notes file's folder (for relative images)."""
 
-    def __init__(self, base_dir: str | Path | None = None):
+    def __init__(self, base_dir: str | Path | None = None, bundled: bool = False):
         self.base_dir = Path(base_dir) if base_dir is not None else None
+        # The bundled deck ships without the book's figures: say so quietly, ask nothing.
+        self.bundled = bundled
         self.md = MarkdownIt("commonmark", {"html": True}).enable("table").enable(
             "strikethrough")
         rules = self.md.add_render_rule
@@ -255,6 +257,9 @@ class Renderer:
                     f'{html.escape(src, quote=False)}]</span>')
         path = self.resolve_image(src)
         name = html.escape(Path(unquote(urlparse(src).path or src)).name or src, quote=False)
+        if path is None and self.bundled:
+            what = f": {label}" if label and label != "alt text" else ""
+            return f'<span class="missing-image">[figure from the book, not included{what}]</span>'
         if path is None:
             extra = f" ({label})" if label and label != "alt text" else ""
             return f'<span class="missing-image">[image not found: {name}{extra}]</span>'

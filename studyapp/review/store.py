@@ -4,6 +4,11 @@ One file (`reviews.sqlite3` in the data dir) holds every deck; a deck is a notes
 path; a newer copy of the same notes opened from elsewhere adopts the deck whose questions it
 shares, see `deck_for_notes`). The notes file itself is never written: the schedule lives here.
 
+When a notes file changes, `sync_cards` first matches the new cards to the old ones (moved,
+renamed: `studyapp.review.matching`) and hands each matched card its history, in the same
+transaction as the rest of the sync; `studyapp.review.history` keeps each card's earlier
+questions and splits a wrong match back off (`undo_match`).
+
 Durability: WAL journal with synchronous=FULL, and each grade is one transaction (card row +
 review-log row) committed before the caller shows the next card, so killing the process right
 after a grade loses nothing.
@@ -22,9 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from studyapp.review import history
+from studyapp.review.history import EarlierQuestion, HistoryError  # noqa: F401
+from studyapp.review.matching import MatchResult, changes_summary, match_cards
 from studyapp.review.scheduler import NEW, CardState, now_ms
 
-SCHEMA_VERSION = 1
+# 2: cards remember their answer (to recognise a renamed question), card_history.
+SCHEMA_VERSION = 2
 DB_NAME = "reviews.sqlite3"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -60,6 +69,7 @@ CREATE TABLE IF NOT EXISTS cards (
     lapses INTEGER NOT NULL DEFAULT 0,
     suspended INTEGER NOT NULL DEFAULT 0,
     buried_until INTEGER NOT NULL DEFAULT 0,
+    answer TEXT,
     PRIMARY KEY (deck_id, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS revlog (
@@ -119,6 +129,13 @@ class SyncReport:
     kept: int  # questions already known (history kept)
     hidden: int  # questions no longer in the file (history kept, hidden)
     returned: int  # hidden questions that came back
+    moved: int = 0  # questions found in another section (history kept)
+    renamed: int = 0  # questions reworded (history kept)
+    changes: MatchResult | None = None  # what the matcher found, pair by pair
+
+    def summary(self) -> str:
+        """The notice after a reload: "3 new cards, 1 renamed, 1 moved; history kept"."""
+        return changes_summary(self.added, self.renamed, self.moved, self.hidden, self.returned)
 
 
 @dataclass(frozen=True)
@@ -200,6 +217,8 @@ class ReviewStore:
             self.con.executescript(_SCHEMA)
             self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                              (str(SCHEMA_VERSION),))
+            history.migrate(self.con)
+            self.con.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
@@ -300,37 +319,70 @@ class ReviewStore:
         return deck_id, adopted
 
     # -- cards --------------------------------------------------------------------------------
-    def sync_cards(self, deck_id: int, cards: Sequence, now: int | None = None) -> SyncReport:
-        """Make the deck's cards match a parse: new questions added as new cards, known ones
-        updated (section, wording, order), missing ones hidden with their history kept."""
+    def sync_cards(self, deck_id: int, cards: Sequence, now: int | None = None,
+                   match: bool = True) -> SyncReport:
+        """Make the deck's cards match a parse: known questions updated (section, wording,
+        answer, order); questions moved or reworded matched to their old card, whose history
+        they take (`match`); new questions added as new cards; missing ones hidden with their
+        history kept. One transaction."""
         now = now_ms() if now is None else now
-        existing = {key: bool(present) for key, present in self.con.execute(
-            "SELECT key, present FROM cards WHERE deck_id=?", (deck_id,))}
-        seen = set()
-        added = kept = returned = 0
         with self.con:
+            rows = list(self.con.execute(
+                "SELECT key, present, section, section_key, question, answer FROM cards "
+                "WHERE deck_id=?", (deck_id,)))
+            existing = {r[0]: bool(r[1]) for r in rows}
+            changes = None
+            if match:
+                old = [_OldCard(*r[:1], *r[2:]) for r in rows if r[1]]
+                changes = match_cards(old, cards, taken=[r[0] for r in rows if not r[1]])
+                history.apply_matches(self.con, deck_id, changes.matches, now)
+                for m in changes.matches:
+                    del existing[m.old_key]
+                    existing[m.new_key] = True
+            seen = set()
+            added = kept = returned = 0
             for c in cards:
                 seen.add(c.key)
+                answer = getattr(c, "answer", None)
                 if c.key in existing:
                     kept += 1
                     if not existing[c.key]:
                         returned += 1
                     self.con.execute(
                         "UPDATE cards SET section=?, section_key=?, question=?, ord=?, present=1, "
-                        "open_question=? WHERE deck_id=? AND key=?",
+                        "open_question=?, answer=? WHERE deck_id=? AND key=?",
                         (c.section, c.section_key, c.question, c.ord, int(c.open_question),
-                         deck_id, c.key))
+                         answer, deck_id, c.key))
                 else:
                     added += 1
                     self.con.execute(
                         "INSERT INTO cards (deck_id, key, section, section_key, question, ord, "
-                        "present, open_question, added) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-                        (deck_id, c.key, c.section, c.section_key, c.question, c.ord,
-                         int(c.open_question), now))
+                        "present, open_question, added, answer) VALUES (?, ?, ?, ?, ?, ?, 1, ?, "
+                        "?, ?)", (deck_id, c.key, c.section, c.section_key, c.question, c.ord,
+                                  int(c.open_question), now, answer))
             gone = [k for k, present in existing.items() if present and k not in seen]
             self.con.executemany("UPDATE cards SET present=0 WHERE deck_id=? AND key=?",
                                  [(deck_id, k) for k in gone])
-        return SyncReport(added=added, kept=kept - returned, hidden=len(gone), returned=returned)
+        n_matched = len(changes.matches) if changes else 0
+        return SyncReport(added=added, kept=kept - returned - n_matched, hidden=len(gone),
+                          returned=returned, moved=changes.moved if changes else 0,
+                          renamed=changes.renamed if changes else 0, changes=changes)
+
+    # -- earlier questions ----------------------------------------------------------------
+    def earlier_questions(self, deck_id: int, key: str | None = None
+                          ) -> dict[str, list[EarlierQuestion]]:
+        """Each card's earlier questions (moves and renames), newest first; only `key`'s when
+        given. Browse shows them; the first of a card's list is the one `undo_match` takes."""
+        return dict(history.earlier_questions(self.con, deck_id, key))
+
+    def undo_match(self, deck_id: int, history_id: int, now: int | None = None) -> str:
+        """Split a wrong match back off: the earlier card returns, hidden, with its schedule
+        and its reviews up to the match; the card in the file starts again as new. Returns
+        the earlier card's key. Raises HistoryError when it cannot be split (a later match of
+        the same card must be undone first, or the earlier question is a card again)."""
+        now = now_ms() if now is None else now
+        with self.con:
+            return history.undo_match(self.con, deck_id, history_id, now)
 
     def cards(self, deck_id: int, present_only: bool = True,
               hidden_only: bool = False) -> list[StoredCard]:
@@ -396,6 +448,15 @@ class ReviewStore:
             sql += " AND card_key=?"
             args += (key,)
         return list(self.con.execute(sql + " ORDER BY ts, id", args))
+
+
+@dataclass(frozen=True)
+class _OldCard:
+    key: str
+    section: str
+    section_key: str
+    question: str
+    answer: str | None  # None: stored before answers were kept
 
 
 class _Autocommit:
