@@ -211,11 +211,23 @@ def _image_size(path: Path) -> tuple[int, int] | None:
     return None
 
 
-class Renderer:
-    """Renders card markdown; `base_dir` is the notes file's folder (for relative images)."""
+#: What an exported card may carry as an image (by suffix): never a text or data file.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp"})
 
-    def __init__(self, base_dir: str | Path | None = None):
+
+class Renderer:
+    """Renders card markdown; `base_dir` is the notes file's folder (for relative images).
+
+    With `confine_images` (used for export, where images travel to other people) a local image
+    is kept only when it is an image file inside `base_dir` or below it after following
+    symlinks; any other (absolute paths, file: URLs, `../`, links that lead out) becomes a
+    placeholder and is listed in `left_out` as (source, reason).
+    """
+
+    def __init__(self, base_dir: str | Path | None = None, confine_images: bool = False):
         self.base_dir = Path(base_dir) if base_dir is not None else None
+        self.confine_images = confine_images
+        self.left_out: list[tuple[str, str]] = []
         self.md = MarkdownIt("commonmark", {"html": True}).enable("table").enable(
             "strikethrough")
         rules = self.md.add_render_rule
@@ -258,6 +270,11 @@ class Renderer:
         if path is None:
             extra = f" ({label})" if label and label != "alt text" else ""
             return f'<span class="missing-image">[image not found: {name}{extra}]</span>'
+        refused = self._confinement(path)
+        if refused:
+            self.left_out.append((src, refused))
+            return (f'<span class="missing-image">[image not exported: {name} '
+                    f'({html.escape(refused, quote=False)})]</span>')
         self.images.append(path)
         size = _image_size(path)
         width = ""
@@ -265,6 +282,20 @@ class Renderer:
             width = f' width="{MAX_IMAGE_WIDTH}" height="{round(size[1] * MAX_IMAGE_WIDTH / size[0])}"'
         return (f'<img src="{html.escape(path.as_uri(), quote=True)}" '
                 f'alt="{html.escape(alt, quote=True)}"{width} />')
+
+    def _confinement(self, path: Path) -> str | None:
+        """Why `path` (resolved) may not leave with an export, or None when it may."""
+        if not self.confine_images:
+            return None
+        try:
+            inside = self.base_dir is not None and path.is_relative_to(self.base_dir.resolve())
+        except OSError:
+            inside = False
+        if not inside:
+            return "outside the notes file's folder"
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            return "not an image file"
+        return None
 
     def _render_image(self, tokens, idx):
         token = tokens[idx]
