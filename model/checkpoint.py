@@ -44,10 +44,64 @@ def _is_mask_key(key: str) -> bool:
     return key.endswith(".att.mask")
 
 
+#: A temporary file of a save left this long is debris: a save takes seconds to a minute.
+STALE_TMP_SECONDS = 3600
+# Only the app's own temporaries: ".<target>.[<pid>-]<8 mkstemp characters>.tmp" for the two
+# kinds of file it writes this way (older versions wrote no pid).
+_TMP_RE = re.compile(r"^\.(?P<target>.+\.(?:safetensors|json))\.(?:(?P<pid>\d+)-)?"
+                     r"[a-z0-9_]{8}\.tmp$")
+
+
+def _process_gone(pid: int) -> bool:
+    if os.name != "posix" or pid == os.getpid():
+        return False  # on Windows os.kill(pid, 0) would signal the process, not probe it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's) or cannot be asked: keep its file
+    return False
+
+
+def remove_stale_temp_files(folder: Path, now: float | None = None) -> list[Path]:
+    """Delete what killed saves left in `folder`: the app's own temporary files that are over
+    STALE_TMP_SECONDS old, or whose writer (the pid in the name) no longer runs on this computer
+    and that have not changed for a minute. The age guard keeps a save still running in another
+    process or on another computer sharing the folder safe; the pid makes a crashed save's
+    debris go at the next save instead of an hour later. Returns the files removed."""
+    import time
+
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TMP_RE.match(entry.name)
+        if not m:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+            pid = m.group("pid")
+            if age > STALE_TMP_SECONDS or (pid and age > 60 and _process_gone(int(pid))):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue  # gone already, or not ours to remove: the save goes on
+    return removed
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and rename it over `path`."""
+    """Write via a temporary file in the same folder and rename it over `path`; first clear
+    the debris of earlier saves there that were killed midway (`remove_stale_temp_files`)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temp_files(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp",
+                               dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -214,3 +214,51 @@ def test_generate_cli_prints_the_reason_for_a_malformed_file(tmp_path, tiny_mode
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "error: m.safetensors has a damaged config header" in proc.stderr
     assert generate_main(["--prompt", "hi", "--checkpoint", str(tmp_path)]) == 1
+
+
+# -- debris of killed saves ------------------------------------------------------------------
+
+_KILLED_SAVE = """
+    import os, signal, sys
+    import torch
+    from model import GPTModel, get_preset
+    from model.checkpoint import save_checkpoint
+    os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)  # killed mid-save
+    torch.manual_seed(123)
+    save_checkpoint(GPTModel(get_preset("tiny")), sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and pids are POSIX")
+def test_a_save_clears_what_killed_saves_left_and_nothing_else(tmp_path, tiny_model):
+    import time
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_KILLED_SAVE),
+                           str(folder / "model.safetensors")], cwd=ROOT, timeout=120)
+    assert proc.returncode == -9
+    (killed,) = folder.glob(".model.safetensors.*.tmp")
+    assert killed.stat().st_size > 1_000_000  # a partial model, left behind
+    hour_ago, two_min_ago = time.time() - 2 * 3600, time.time() - 120
+    os.utime(killed, (two_min_ago, two_min_ago))  # its writer is gone
+    old = folder / ".model.json.abcdefgh.tmp"  # an earlier version's name, without a pid
+    fresh = folder / ".model.safetensors.ijklmnop.tmp"  # maybe another save, still running
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    live = folder / f".model.safetensors.{sleeper.pid}-qrstuvwx.tmp"
+    others = [folder / ".notes.md.abcdefgh.tmp", folder / "model.safetensors.abcdefgh.tmp",
+              folder / ".model.safetensors.tmp", folder / "keep.tmp"]
+    try:
+        for path in (old, fresh, live, *others):
+            path.write_bytes(b"x")
+        for path in (old, *others):
+            os.utime(path, (hour_ago, hour_ago))
+        os.utime(live, (two_min_ago, two_min_ago))
+        save_checkpoint(tiny_model, folder / "model")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted(["model.safetensors", "model.json", fresh.name, live.name,
+                           *(p.name for p in others)])
+    assert load_checkpoint(folder / "model.safetensors").config == TINY
