@@ -4,8 +4,10 @@ The app's own checkpoint is one `.safetensors` file holding the weights and, in 
 config and free-form metadata (training curve, corpus, command); a readable `.json` copy of the
 metadata is written beside it. Writes go to a temporary file that is renamed into place, so a
 crash mid-save leaves the previous file intact. State dicts saved by the book's code (`.pth`)
-load with `weights_only=True`, never unpickling code. Every failure raises `CheckpointError`
-naming what is wrong; the caller's current model is untouched.
+load with `weights_only=True`, never unpickling code. Before a model is built, its config is
+checked against the file's tensors and a memory budget, so a small file cannot ask for a huge
+model. Every failure raises `CheckpointError` naming what is wrong; the caller's current model
+is untouched. Temporaries left by killed saves are cleared at the next save into their folder.
 """
 
 from __future__ import annotations
