@@ -24,7 +24,9 @@ retitled chapter (`# Chapter 3: ...` keys on "chapter 3"), and cosmetic changes 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import unicodedata
 from pathlib import Path
 
@@ -112,18 +114,46 @@ def decode_notes(data: bytes, name: str = "file") -> tuple[str, list[ParseWarnin
     return text, warnings
 
 
-def parse_file(path: str | Path) -> ParseResult:
-    """Read and parse a notes file. Raises NotesError when it is not a notes file at all."""
+def read_notes_file(path: str | Path) -> bytes:
+    """The bytes of a notes file. Only a regular file of at most MAX_FILE_BYTES is read: a
+    pipe would block forever, a device such as /dev/zero never ends, a folder has no text.
+    Anything else raises NotesError saying which it is."""
     path = Path(path)
+    # Non-blocking, so that opening a FIFO returns at once instead of waiting for a writer.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise NotesError(f"{path}: too large for a notes file ({size / 2**20:.0f} MiB)")
-        data = path.read_bytes()
+        fd = os.open(path, flags)
     except IsADirectoryError as exc:
         raise NotesError(f"{path}: is a folder, not a notes file") from exc
     except OSError as exc:
+        if path.is_dir():
+            raise NotesError(f"{path}: is a folder, not a notes file") from exc
         raise NotesError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    limit = f"notes files are read up to {MAX_FILE_BYTES // 2**20} MiB"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            if stat.S_ISDIR(info.st_mode):
+                raise NotesError(f"{path}: is a folder, not a notes file")
+            raise NotesError(f"{path}: not a regular file (a pipe, device or socket); notes "
+                             "are read only from ordinary files")
+        with os.fdopen(fd, "rb") as fh:
+            if info.st_size > MAX_FILE_BYTES:
+                raise NotesError(f"{path}: too large for a notes file "
+                                 f"({info.st_size / 2**20:,.0f} MiB; {limit})")
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise NotesError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > MAX_FILE_BYTES:  # it grew while being read
+        raise NotesError(f"{path}: too large for a notes file ({limit})")
+    return data
+
+
+def parse_file(path: str | Path) -> ParseResult:
+    """Read and parse a notes file. Raises NotesError when it is not a notes file at all."""
+    path = Path(path)
+    data = read_notes_file(path)
     text, warnings = decode_notes(data, str(path))
     result = parse_text(text)
     result.path = path

@@ -74,6 +74,8 @@ def run_notes(args) -> int:
             print(f"  {m['how']}: {m['old']!r} -> {m['new']!r}")
     if "apkg" in summary:
         print(f"Anki package written to {args.apkg}")
+        for item in summary["apkg"]["left_out"]:
+            print(f"  image left out: {item['src']} ({item['reason']})")
     return 0
 
 

@@ -16,13 +16,21 @@ after a grade loses nothing.
 Safety: `ReviewStore.open` refuses, with a clear `StoreError`, a file that is not a SQLite
 database, is corrupt, is read-only, or was written by a newer schema; it never writes to such a
 file. `ReviewStore.temporary()` gives an in-memory database (optionally a copy of a read-only
-one) so the app can still run.
+one) so the app can still run; `open_or_temporary` does both, as the app starts.
+
+Full disks: SQLite rolls a transaction back by itself when the disk fills, so the store only
+rolls back a transaction that is still open, and reports the disk-full error itself as a
+`StoreError` of kind "full" (the file is intact: its history can be copied and reviewed in a
+temporary database, like a read-only one).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -103,11 +111,47 @@ _STATE_COLS = ("state", "step", "stability", "difficulty", "due", "last_review",
 
 
 class StoreError(Exception):
-    """The review database cannot be used; `kind` is corrupt, readonly, newer or io."""
+    """The review database cannot be used; `kind` is corrupt, readonly, newer, full or io."""
 
     def __init__(self, message: str, kind: str = "io"):
         super().__init__(message)
         self.kind = kind
+
+    @property
+    def history_readable(self) -> bool:
+        """True when the file itself is intact, so a temporary copy shows its history."""
+        return self.kind in ("readonly", "newer", "full")
+
+
+_SQLITE_FULL = 13
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for SQLite's "database or disk is full" and the OS's no-space errors."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return (code is not None and code & 0xFF == _SQLITE_FULL) or \
+            "database or disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
+
+
+def disk_full_error(path: Path | None, exc: BaseException) -> StoreError:
+    where = f"holding the review database {path} " if path else ""
+    return StoreError(f"The disk {where}is full, so grades cannot be saved ({exc}). The file "
+                      "itself is intact and was not changed; free some space and reopen it.",
+                      "full")
+
+
+def _wal_without_shm(path: Path) -> bool:
+    return (Path(f"{path}-wal").exists() and not Path(f"{path}-shm").exists()
+            and not os.access(path.parent, os.W_OK | os.X_OK))
+
+
+def _wal_message(path: Path) -> str:
+    return (f"The review database {path} is in a read-only folder and was not closed cleanly: "
+            f"its write-ahead log ({path.name}-wal) is there but not the index SQLite keeps "
+            f"beside it ({path.name}-shm), which SQLite cannot create in a read-only folder. "
+            "The file is not damaged; grades cannot be saved there.")
 
 
 @dataclass(frozen=True)
@@ -190,6 +234,8 @@ def check_database_file(path: Path) -> None:
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
+            if _wal_without_shm(path):
+                raise StoreError(_wal_message(path), "readonly") from exc
             raise StoreError(f"The review database {path} is damaged ({exc}). It was left "
                              "untouched.", "corrupt") from exc
         if not result or result[0] != "ok":
@@ -210,6 +256,8 @@ class ReviewStore:
         self.con = con
         self.path = path  # None for a temporary (in-memory) database
         self.read_only = not create
+        # For a temporary store standing in for the real file: why (set by open_or_temporary).
+        self.problem: StoreError | None = None
         if not create:
             return
         con.execute("PRAGMA foreign_keys=ON")
@@ -225,6 +273,7 @@ class ReviewStore:
     def open(cls, path: str | Path) -> "ReviewStore":
         path = Path(path)
         check_database_file(path)
+        con = None
         try:
             con = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
             con.execute("PRAGMA busy_timeout=5000")
@@ -232,25 +281,53 @@ class ReviewStore:
             if mode and str(mode[0]).lower() != "wal":
                 con.execute("PRAGMA journal_mode=DELETE")
             con.execute("PRAGMA synchronous=FULL")
-            return cls(_Autocommit(con), path)
-        except sqlite3.DatabaseError as exc:
+            return cls(_Autocommit(con, path), path)
+        except (sqlite3.DatabaseError, OSError, StoreError) as exc:
+            if con is not None:
+                con.close()
+            if isinstance(exc, StoreError):
+                raise
+            if is_disk_full(exc):
+                raise disk_full_error(path, exc) from exc
+            if isinstance(exc, OSError):
+                raise StoreError(f"The review database {path} cannot be opened "
+                                 f"({exc.strerror or exc}).", "io") from exc
             raise StoreError(f"The review database {path} cannot be opened ({exc}).",
                              "corrupt" if "malformed" in str(exc) or "not a database" in str(exc)
                              else "io") from exc
+
+    @classmethod
+    def open_or_temporary(cls, path: str | Path) -> "ReviewStore":
+        """The database at `path`, or, when it cannot be used, a temporary one: a copy of its
+        history when the file is intact (read-only, newer, on a full disk), else empty. The
+        temporary store's `problem` says why; it is None for the real file."""
+        path = Path(path)
+        try:
+            return cls.open(path)
+        except StoreError as exc:
+            store = cls.temporary(copy_from=path if exc.history_readable else None)
+            store.problem = exc
+            return store
 
     @classmethod
     def open_readonly(cls, path: str | Path) -> "ReviewStore":
         """Open for reading only (statistics); never writes, never creates the file."""
         path = Path(path)
         try:
-            con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                  isolation_level=None)
+            try:
+                con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                      isolation_level=None)
+                con.execute("SELECT COUNT(*) FROM cards").fetchone()
+            except sqlite3.OperationalError:
+                if not _wal_without_shm(path):
+                    raise
+                con = _copy_with_wal(path)  # readable, though SQLite cannot open it in place
             con.execute("SELECT COUNT(*) FROM cards").fetchone()
             con.execute("SELECT COUNT(*) FROM revlog").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"The review database {path} cannot be read ({exc}).",
                              "corrupt") from exc
-        return cls(_Autocommit(con), path, create=False)
+        return cls(_Autocommit(con, path), path, create=False)
 
     @classmethod
     def open_in(cls, data_dir: str | Path) -> "ReviewStore":
@@ -261,13 +338,20 @@ class ReviewStore:
         """An in-memory database; with `copy_from`, a copy of that (readable) database."""
         con = sqlite3.connect(":memory:", isolation_level=None)
         if copy_from is not None:
+            copy_from = Path(copy_from)
             try:
-                src = sqlite3.connect(f"{Path(copy_from).as_uri()}?mode=ro", uri=True)
+                try:
+                    src = sqlite3.connect(f"{copy_from.resolve().as_uri()}?mode=ro", uri=True)
+                    src.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                except sqlite3.OperationalError:
+                    if not _wal_without_shm(copy_from):
+                        raise
+                    src = _copy_with_wal(copy_from)
                 try:
                     src.backup(con)
                 finally:
                     src.close()
-            except sqlite3.DatabaseError:
+            except (sqlite3.DatabaseError, OSError):
                 con.close()
                 con = sqlite3.connect(":memory:", isolation_level=None)
         return cls(_Autocommit(con), None)
@@ -459,25 +543,74 @@ class _OldCard:
     answer: str | None  # None: stored before answers were kept
 
 
+def _copy_with_wal(path: Path) -> sqlite3.Connection:
+    """An in-memory copy of a WAL database SQLite cannot open where it is (no -shm file in a
+    read-only folder): the file and its log are copied to a temporary folder, where SQLite
+    reads both, and from there into memory. The original is never written."""
+    with tempfile.TemporaryDirectory(prefix="studyapp-db-") as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copyfile(path, copy)
+        shutil.copyfile(f"{path}-wal", f"{copy}-wal")
+        src = sqlite3.connect(str(copy))
+        try:
+            mem = sqlite3.connect(":memory:", isolation_level=None)
+            src.backup(mem)
+        finally:
+            src.close()
+    return mem
+
+
 class _Autocommit:
     """sqlite3 connection in autocommit mode whose `with` block is an explicit transaction
-    (BEGIN IMMEDIATE ... COMMIT/ROLLBACK), nestable: only the outermost block commits."""
+    (BEGIN IMMEDIATE ... COMMIT/ROLLBACK), nestable: only the outermost block commits.
 
-    def __init__(self, con: sqlite3.Connection):
+    On a full disk SQLite has already rolled the transaction back when the error arrives; a
+    ROLLBACK then would fail ("no transaction is active") and hide the real error, so only an
+    open transaction is rolled back, and the disk-full error becomes StoreError kind "full".
+    """
+
+    def __init__(self, con: sqlite3.Connection, path: Path | None = None):
         self._con = con
         self._depth = 0
+        self._path = path
 
     def __enter__(self):
         if self._depth == 0:
-            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                self._con.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                if is_disk_full(exc):
+                    raise disk_full_error(self._path, exc) from exc
+                raise
         self._depth += 1
         return self
 
     def __exit__(self, exc_type, exc, tb):
         self._depth -= 1
-        if self._depth == 0:
-            self._con.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self._depth:
+            return False
+        if exc_type is None:
+            try:
+                self._con.execute("COMMIT")
+                return False
+            except sqlite3.Error as commit_error:
+                exc = commit_error
+                self._rollback_if_open()
+                if is_disk_full(exc):
+                    raise disk_full_error(self._path, exc) from exc
+                raise
+        self._rollback_if_open()
+        if isinstance(exc, (sqlite3.Error, OSError)) and is_disk_full(exc):
+            raise disk_full_error(self._path, exc) from exc
         return False
+
+    def _rollback_if_open(self) -> None:
+        if not self._con.in_transaction:
+            return  # SQLite rolled back already (a full disk, an I/O error)
+        try:
+            self._con.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the error that led here is the one to report
 
     def execute(self, *args):
         return self._con.execute(*args)
