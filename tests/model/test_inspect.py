@@ -141,3 +141,19 @@ def test_inspect_blocks_gives_lens_and_stats_in_one_pass():
 def test_inspect_blocks_refuses_bad_input_with_a_message(idx, kwargs, message):
     with pytest.raises(ValueError, match=message):
         inspect_blocks(_tiny_model(), idx, **kwargs)
+
+
+def test_logit_lens_of_the_bundled_model_matches_its_prediction_in_float64():
+    from model.checkpoint import load_bundled
+    from model.resources import read_the_verdict
+    from model.tokenizer import get_tokenizer
+
+    model = load_bundled().model
+    idx = torch.tensor([get_tokenizer().encode(read_the_verdict())[:40]])
+    lens = logit_lens(model, idx)
+    with torch.no_grad():
+        # float64 as the reference: a trained model's logits are large enough that float32
+        # softmax kernels differ among themselves in the fifth digit.
+        expected = torch.softmax(model(idx).double(), dim=-1).topk(5, dim=-1)
+    assert torch.equal(lens.top_ids[-1], expected.indices)
+    torch.testing.assert_close(lens.top_probs[-1].double(), expected.values, atol=2e-6, rtol=0)
