@@ -279,7 +279,7 @@ def preparation_lines(counts: dict[str, Any]) -> list[str]:
     return lines
 
 
-def format_ids(ids: Sequence[int], n_tokens: int, shown: int = 8) -> str:
+def format_ids(ids: Sequence[int], n_tokens: int, shown: int = 6) -> str:
     """'40, 1816, ... (+12) | 50256 x 30': the text's IDs, then its padding, compactly."""
     real = list(ids[:n_tokens])
     text = ", ".join(str(i) for i in real[:shown])

@@ -37,7 +37,7 @@ class DataBox(QGroupBox):
         self.default_button = QPushButton("Fiction or notes?")
         self.default_button.setToolTip(core.DEFAULT_DESCRIPTION + ": ready at once")
         self.default_button.clicked.connect(lambda: self.chosen.emit(core.DataChoice()))
-        self.file_button = QPushButton("Open CSV/TSV\u2026")
+        self.file_button = QPushButton("CSV/TSV\u2026")
         self.file_button.setToolTip("A table with a label column and a text column: the book's "
                                     "SMSSpamCollection.tsv (ham<TAB>text), its train.csv "
                                     "(Label,Text; validation.csv and test.csv beside it keep "
@@ -95,11 +95,12 @@ class PreparationView(QWidget):
                               "<|endoftext|>")
         self.batch = QSpinBox()
         self.batch.setRange(1, 1)
-        self.batch.setPrefix("training batch ")
+        self.batch.setPrefix("batch ")
         self.batch.setToolTip("Which batch of the training split to preview (8 texts each, in "
                               "the split's order)")
         self.batch.valueChanged.connect(lambda _v: self._show_batch())
-        title = QLabel("<b>A batch as the model sees it</b>")
+        title = QLabel("<b>A training batch as the model sees it</b>")
+        title.setWordWrap(True)
         title.setToolTip("Every text of a batch has the same length: its token IDs, then the "
                          "padding token 50256 up to the longest training text (section 6.3)")
         row = QHBoxLayout()

@@ -33,6 +33,9 @@ class RecipeBox(QGroupBox):
         self.trainable.setToolTip("Which parameters train; everything else stays frozen "
                                   "(section 6.5; LoRA: appendix E)")
         self.trainable.setCurrentIndex(self.trainable.findData("last-block"))
+        self.trainable.setMinimumContentsLength(8)
+        self.trainable.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.trainable.currentIndexChanged.connect(self._trainable_changed)
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -47,6 +50,7 @@ class RecipeBox(QGroupBox):
             box.setValue(f.default)
             box.setToolTip(f.tip)
             box.setKeyboardTracking(False)
+            box.setMinimumWidth(80)  # not as wide as the largest value: the lab fits small windows
             if f.key == "max_steps":
                 box.setSpecialValueText("none")
             elif f.key == "max_length":
