@@ -243,7 +243,7 @@ class ClassifyLab(AreaWidget):
         if self.done is None and not self.running:
             self.status.setText(f"Ready: {len(self.prepared.train):,} training texts of "
                                 f"{len(self.prepared.labels)} classes. Press Fine-tune.")
-        self.say("")
+        self.say(record.get("notice", ""), warning=True)
         self._update_count()
         self._update_buttons()
         self.data_ready.emit()
@@ -551,8 +551,8 @@ class ClassifyLab(AreaWidget):
     # =========================================================================================
     # messages, state, screenshot, shutdown
     # =========================================================================================
-    def say(self, text: str, error: bool = False) -> None:
-        self._message = (text, "error" if error else "text")
+    def say(self, text: str, error: bool = False, warning: bool = False) -> None:
+        self._message = (text, "error" if error else "warning" if warning else "text")
         self._style_message()
 
     def _style_message(self) -> None:
@@ -625,7 +625,9 @@ class ClassifyLab(AreaWidget):
         run = self._run
         if run is not None:
             run.shutdown()
-            finetune, done = self._finetune, run.done_record
+            # the run's last records are still queued for this thread: ask the engine
+            finetune = self._finetune
+            done = finetune.last_done if finetune is not None else None
             if finetune is not None and done and done.get("step", 0) > 0:
                 try:
                     finetune.save(self._run_path)

@@ -32,7 +32,8 @@ class RecipeBox(QGroupBox):
                                        Qt.ItemDataRole.ToolTipRole)
         self.trainable.setToolTip("Which parameters train; everything else stays frozen "
                                   "(section 6.5; LoRA: appendix E)")
-        self.trainable.setCurrentIndex(self.trainable.findData("last-block"))
+        default = core.default_values()["trainable"]
+        self.trainable.setCurrentIndex(self.trainable.findData(default))
         self.trainable.setMinimumContentsLength(8)
         self.trainable.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)

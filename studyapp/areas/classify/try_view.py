@@ -35,6 +35,7 @@ class TryItView(QWidget):
         self._tokenizer_source = tokenizer_source
         self._entry = None
         self._result: dict | None = None
+        self._effect_role = "text"
         self.text = QPlainTextEdit(EXAMPLE)
         self.text.setToolTip("Any text: the classifier answers as you type")
         self.text.setMaximumHeight(70)
@@ -141,14 +142,15 @@ class TryItView(QWidget):
         entry = self._entry
         self._show_bars()
         effect = core.padding_effect(result, entry.labels, entry.max_length)
-        colours = style.colours()
+        self._effect_role = "warning" if effect["changed"] else "text"
         self.effect.setText(effect["line"])
-        self.effect.setStyleSheet(f"color: {colours.warning if effect['changed'] else colours.text};")
+        self.effect.setStyleSheet(style.css_color(self._effect_role))
         self._draw(result)
         self.answered.emit(result)
 
     def _on_failed(self, message: str) -> None:
         self._result = None
+        self._effect_role = "error"
         self.effect.setText(message[0].upper() + message[1:] + ".")
         self.effect.setStyleSheet(style.css_color("error"))
         for _, bar in self._bar_widgets:
@@ -213,6 +215,7 @@ class TryItView(QWidget):
                                f" \u2192 {probs}")
 
     def _restyle(self, c: style.Colours) -> None:
+        self.effect.setStyleSheet(f"color: {getattr(c, self._effect_role)};")
         self.plot.setBackground(c.plot_background)
         item = self.plot.getPlotItem()
         for axis in ("left", "bottom"):
