@@ -131,3 +131,16 @@ def test_data_choice_round_trips_and_refuses_junk():
     assert core.DataChoice.from_state("x") is None and core.DataChoice.from_state([3]) is None
     assert core.DataChoice(("/a/x.txt", "/b/y.txt")).spec() == ["/a/x.txt", "/b/y.txt"]
     assert core.DataChoice().spec() == "verdict-vs-notes"
+
+
+def test_cards_on_classification_fine_tuning_and_lora_open_the_lab():
+    from studyapp.links import bundled_links
+
+    links = bundled_links()
+    stages = links.link_for("Stages of buiding and using the LLMs",
+                            "pretraining ... instruction fine-tuning and classification "
+                            "fine-tuning, with labels such as spam")
+    assert stages.area == "classify"
+    lora = links.link_for("What does a low-rank update train?")
+    assert lora.area == "classify" and lora.state == {"recipe": {"trainable": "lora"}}
+    assert links.link_for("Why does the loss fall slower later?").area == "training"

@@ -124,6 +124,8 @@ class ClassifyLab(AreaWidget):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 6)
         side_layout.addWidget(scroll, 1)
+        self.recipe.count.setContentsMargins(6, 2, 6, 2)
+        side_layout.addWidget(self.recipe.count)
         for pair in ((self.train_button, self.stop_button), (self.save_button, self.open_button)):
             row = QHBoxLayout()
             row.setContentsMargins(6, 0, 6, 0)

@@ -34,12 +34,16 @@ DEFAULT_DESCRIPTION = ("Sentences of The Verdict (Edith Wharton's story, labelle
                        "against lines of the chapter notes (labelled notes), both shipped "
                        "with the app")
 SMS_HELP = (
-    "The book's SMS spam data does not ship with the app. The book's chapter 6 code downloads "
-    "it from the UCI repository into <code>sms_spam_collection/SMSSpamCollection.tsv</code> (tab-"
-    "separated <code>ham&lt;TAB&gt;text</code>) and writes the balanced split as "
-    "<code>train.csv</code>, <code>validation.csv</code> and <code>test.csv</code> "
-    "(<code>Label,Text</code>) next to the notebook (<code>ch06/01_main-chapter-code</code>). "
-    "Open either: with <code>train.csv</code> its two siblings keep the book's split.")
+    "The book's SMS spam data is not shipped. Its chapter 6 code saves it as "
+    "<code>sms_spam_collection/SMSSpamCollection.tsv</code> and, balanced and split, as "
+    "<code>train.csv</code>, <code>validation.csv</code> and <code>test.csv</code> beside "
+    "the notebook: open either.")
+SMS_DETAILS = (
+    "The book's chapter 6 code (ch06/01_main-chapter-code) downloads the SMS Spam Collection "
+    "from the UCI repository into sms_spam_collection/SMSSpamCollection.tsv (tab-separated "
+    "ham<TAB>text, no header) and writes its balanced 70/10/20 split as train.csv, "
+    "validation.csv and test.csv (Label,Text; labels 0/1) next to the notebook. Opening "
+    "train.csv with its two siblings beside it keeps the book's split as it is.")
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ class DataBox(QGroupBox):
         self.help = QLabel(core.SMS_HELP)
         self.help.setWordWrap(True)
         self.help.setTextFormat(Qt.TextFormat.RichText)
+        self.help.setToolTip(core.SMS_DETAILS)
         style.on_change(self.help, lambda c: self.help.setStyleSheet(f"color: {c.muted};"))
         buttons = QHBoxLayout()
         buttons.addWidget(self.default_button)

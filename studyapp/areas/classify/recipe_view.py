@@ -67,8 +67,7 @@ class RecipeBox(QGroupBox):
                               "(section 6.5; appendix E: GPT-2 small with a 2-class head has "
                               f"{core.BOOK_LORA_TOTAL:,} parameters and trains "
                               f"{core.BOOK_LORA_TRAINABLE:,} with LoRA at rank 16)")
-        style.on_change(self.count, lambda c: self.count.setStyleSheet(f"color: {c.muted};"))
-        form.addRow(self.count)
+        # shown by the lab below its settings, always in view
         self._update_enabled()
 
     # -- values --
