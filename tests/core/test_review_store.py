@@ -184,7 +184,7 @@ def test_read_only_detection_without_real_permissions(tmp_path, monkeypatch):
     db = tmp_path / DB_NAME
     ReviewStore.open(db).close()
     before = _sha(db)
-    import studyapp.review.store as store_mod
+    import studyapp.review.sqlite_file as store_mod
 
     real_access = os.access
     monkeypatch.setattr(store_mod.os, "access",
