@@ -24,6 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
+from model import chapter3_example as book
+
 ENDOFTEXT = "<|endoftext|>"
 SPECIAL_IDS = frozenset({50256})
 
@@ -318,20 +320,18 @@ class StepParams:
 
     inputs: list[list[float]] | None = None  # None = the book's six 3-d vectors
     words: list[str] | None = None
-    query_index: int = 1
-    d_out: int = 2
-    seed_trainable: int = 123
-    seed_causal: int = 789
-    dropout_rate: float = 0.5
-    seed_dropout: int = 123
-    num_heads: int = 2
-    seed_multihead: int = 123
+    query_index: int = book.BOOK_QUERY_INDEX
+    d_out: int = book.BOOK_D_OUT
+    seed_trainable: int = book.BOOK_SEED_TRAINABLE
+    seed_causal: int = book.BOOK_SEED_CAUSAL
+    dropout_rate: float = book.BOOK_DROPOUT
+    seed_dropout: int = book.BOOK_SEED_DROPOUT
+    num_heads: int = book.BOOK_NUM_HEADS
+    seed_multihead: int = book.BOOK_SEED_MULTIHEAD
 
 
 def book_params() -> StepParams:
-    from model.chapter3 import BOOK_INPUTS, BOOK_WORDS
-
-    return StepParams(inputs=[list(v) for v in BOOK_INPUTS], words=list(BOOK_WORDS))
+    return StepParams(inputs=[list(v) for v in book.BOOK_INPUTS], words=list(book.BOOK_WORDS))
 
 
 def check_params(p: StepParams) -> dict[str, str]:
