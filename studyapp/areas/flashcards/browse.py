@@ -8,38 +8,16 @@ right shows it rendered, with suspend/unsuspend at hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt,
                             Signal)
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QPushButton, QSplitter, QTableView, QTextBrowser,
                                QVBoxLayout, QWidget)
 
+from studyapp.areas.flashcards.core import BrowseRow
+
 STATE_FILTERS = ("All states", "New", "Learning", "Review", "Due today", "Suspended", "Buried",
                  "Open questions", "Removed from notes")
-
-
-@dataclass
-class BrowseRow:
-    key: str
-    question: str
-    section: str
-    state: str  # new / learning / review / relearning
-    due_text: str
-    due_sort: float  # ms; new cards sort after everything by file order
-    interval_text: str
-    interval_days: float
-    reps: int
-    lapses: int
-    suspended: bool
-    buried: bool
-    due_today: bool
-    open_question: bool
-    present: bool
-    search_text: str  # lower-cased question + answer
-
-
 COLUMNS = ("Question", "Section", "State", "Due", "Interval", "Reviews", "Lapses")
 
 

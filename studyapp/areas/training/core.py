@@ -2,9 +2,9 @@
 
 `FIELDS` is the one table of the lab's hyperparameters (label, config key, range, step,
 decimals, tooltip): it builds the form, reads it into a `GPTConfig` and a `TrainConfig`, and
-checks saved values. The loop itself is `model.train.Trainer`; this module turns the lab's choices into its inputs
-and its results into files and `ModelEntry`s. Torch is only imported inside the functions that
-run on the worker (the window paints before torch loads).
+checks saved values. The loop itself is `model.train.Trainer`; this module turns the lab's
+choices into its inputs and its results into files and `ModelEntry`s. Torch is only imported
+inside the functions that run on the worker (the window paints before torch loads).
 """
 
 from __future__ import annotations
