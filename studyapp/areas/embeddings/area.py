@@ -27,7 +27,7 @@ from studyapp.tokens import sanitize
 from studyapp.widgets.heatmap import HeatmapWidget
 from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.widgets.projection_plot import PointGroup, ProjectionPlot
-from studyapp.shell.area import AreaWidget
+from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
 
 DEFAULT_TEXT = "Your journey starts with one step"
 DEBOUNCE_MS = 200
@@ -44,7 +44,6 @@ TAB_TIPS = (
     "The positional embedding of every position in the context (chapter 2, section 2.8)",
 )
 PANEL_KEYS = ("view", "cosine_of", "frequent")  # inputs that live on the lazily built tabs
-MAX_SAVED_CHARS = 20_000  # texts kept in the settings at exit are cut to this
 FREQUENT_TIP = (f"Add the {FREQUENT_N} most frequent tokens of The Verdict, the story chapter 2 "
                 "tokenizes (section 2.2), to the projection of token embeddings (section 2.7)")
 _DIVERGING = "CET-D1A"

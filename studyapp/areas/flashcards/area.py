@@ -94,7 +94,6 @@ class FlashcardsArea(AreaWidget):
         self._key_filter: tuple[str, set[str]] | None = None
         self.warnings_dialog: WarningsDialog | None = None
         self.options_dialog: OptionsDialog | None = None
-        self.store_problem: str | None = None
         self._closed = False
         self._pending_view: dict | None = None  # saved filter waiting for the deck (apply_state)
 
@@ -198,7 +197,6 @@ class FlashcardsArea(AreaWidget):
         except StoreError as exc:
             copy = exc.kind in ("readonly", "newer")
             self.store = ReviewStore.temporary(copy_from=path if copy else None)
-            self.store_problem = str(exc)
             what = ("Your history is shown, but grades" if copy else "Grades")
             self.problem.setText(
                 f"Review history unavailable: {exc}\n{what} made now are kept in a temporary "

@@ -31,10 +31,9 @@ from studyapp.widgets.bar_chart import BarChart
 from studyapp.shell.model_manager import ModelManager
 from studyapp.widgets.token_stream import TokenStream
 from studyapp.shell.jobs import JobThread
-from studyapp.shell.area import AreaWidget
+from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
 
 DEFAULT_PROMPT = "Every effort moves you"
-MAX_SAVED_CHARS = 20_000  # prompts kept in the settings at exit are cut to this
 LOGITS_KEPT = 64  # positions whose logits are remembered (each 50,257 floats)
 NOTICE_STYLE = "color: #b07000;"
 ERROR_STYLE = "color: #d03040; font-weight: bold;"
@@ -63,7 +62,6 @@ class GeneratePanel(QWidget):
         self._gen_job: JobThread | None = None
         self._gen_started = 0.0
         self._gen_count = 0
-        self._gen_status = ""
         self._infer_job: JobThread | None = None
         self._infer_pending: int | None = None
         self.last_view: NextTokenView | None = None
@@ -232,7 +230,7 @@ class GeneratePanel(QWidget):
         self.ids = list(ids)
         self.n_prompt = n_prompt
         self.output.set_tokens([token_piece(tok, i) for i in self.ids], n_prompt,
-                               [f"ID {i}: {token_name(tok, i)}" for i in self.ids], self.selected)
+                               [f"ID {i}: {token_name(i)}" for i in self.ids], self.selected)
 
     # -- settings and notices ---------------------------------------------------------------
     def _controls_changed(self) -> None:
@@ -336,11 +334,10 @@ class GeneratePanel(QWidget):
         view = next_token_view(self._logits[index], values["temperature"], top_k,
                                values["top_p"], bars=shown)
         self.last_view = view
-        tok = self.session.tokenizer
-        labels = [token_name(tok, i) for i in view.ids]
+        labels = [token_name(i) for i in view.ids]
         following = self.ids[index + 1] if index + 1 < len(self.ids) else None
         marks = [view.ids.index(following)] if following in view.ids else []
-        before = token_name(tok, self.ids[index])
+        before = token_name(self.ids[index])
         where = ("after the prompt" if index == self.n_prompt - 1 else
                  f"after token {index + 1} of {len(self.ids)}")
         mode = ("greedy: softmax at T = 1, argmax in orange" if view.greedy else
@@ -380,7 +377,7 @@ class GeneratePanel(QWidget):
         came = ""
         if following is not None:
             came = (f" The token that came next: \u201c"
-                    f"{html.escape(token_name(self.session.tokenizer, following))}"
+                    f"{html.escape(token_name(following))}"
                     f"\u201d.")
         return (f"<b>Decoding path</b>: {steps}{came}<table cellspacing=0 cellpadding=2>"
                 "<tr style='color:#7a7a7a'><td>token</td><td align=right>ID</td>"
@@ -388,10 +385,6 @@ class GeneratePanel(QWidget):
                 + "".join(rows) + "</table>")
 
     # -- generation -------------------------------------------------------------------------
-    @property
-    def generating(self) -> bool:
-        return self._gen_job is not None
-
     def start_generation(self) -> bool:
         """Start generating on a worker; False (with the reason shown) if refused."""
         entry = self.session.current
@@ -470,7 +463,7 @@ class GeneratePanel(QWidget):
         self._remember(position, logits)
         self.ids.append(token)
         tok = self.session.tokenizer
-        self.output.append(token_piece(tok, token), f"ID {token}: {token_name(tok, token)}")
+        self.output.append(token_piece(tok, token), f"ID {token}: {token_name(token)}")
         self._gen_count += 1
         # The chart follows the newest step: the distribution the token was drawn from.
         self.selected = position

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGroupBox, QHB
 
 import pyqtgraph as pg  # after PySide6: with no binding imported yet, pyqtgraph would try PyQt6 first
 
-from studyapp.areas.generate.core import token_label
+from studyapp.areas.generate.core import token_name
+from studyapp.tokens import OPEN_BOX, visible
 from studyapp.widgets.bar_chart import BarChart
 from studyapp.shell.jobs import JobThread
 
@@ -427,9 +428,9 @@ class LossPanel(QWidget):
             context = r.context_ids + r.target_ids[:i]
             tail = tok.decode(context[-6:])
             pick = r.argmax_ids[i]
-            cells = [token_label(("\u2026" if len(context) > 6 else "") + tail),
-                     token_label(tok.decode([r.target_ids[i]])), f"{r.probas[i]:.4e}",
-                     f"{-r.log_probas[i]:.4f}", token_label(tok.decode([pick])),
+            cells = [("\u2026" if len(context) > 6 else "") + visible(tail, OPEN_BOX),
+                     token_name(r.target_ids[i]), f"{r.probas[i]:.4e}",
+                     f"{-r.log_probas[i]:.4f}", token_name(pick),
                      "yes" if pick == r.target_ids[i] else "no"]
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, _item(text, align_right=col in (2, 3),
@@ -439,7 +440,7 @@ class LossPanel(QWidget):
             ce, perplexity = results[0][1].cross_entropy, results[0][1].perplexity
         else:  # the book's batch of two, as the book computed it (see compute_book)
             ce, perplexity = self.book_batch
-        labels = [f"{i + 1}. " + token_label(tok.decode([r.target_ids[i]]))
+        labels = [f"{i + 1}. " + token_name(r.target_ids[i])
                   for _n, r, i in rows]
         losses = [-r.log_probas[i] for _n, r, i in rows]
         self.chart.set_bars(labels, losses, value_format="{:.3f}",

@@ -53,7 +53,6 @@ class TrainingLab(AreaWidget):
         self._in_labs = False
         self._last_step: dict | None = None
         self._done: dict | None = None
-        self._file_path: Path | None = None
         self._checkpoint: Path | None = None
         self._run_corpus: core.CorpusChoice | None = None
         self._status_dirty = False
