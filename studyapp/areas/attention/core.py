@@ -62,7 +62,8 @@ def prepare_text(text: str, tokenizer, context_length: int) -> TokenizedText:
     if ids and all(i == ENDOFTEXT_ID for i in ids):
         notices.append(f"The text holds only the special token {ENDOFTEXT}: the model runs on "
                        "it, but there are no words to look at.")
-    return TokenizedText(ids, [token_label(i, OPEN_BOX, leading_space=False)[0] for i in ids], total, notices)
+    labels = [token_label(i, OPEN_BOX, leading_space=False)[0] for i in ids]
+    return TokenizedText(ids, labels, total, notices)
 
 
 # -- the model's attention ------------------------------------------------------------------

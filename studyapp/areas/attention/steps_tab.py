@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QPushButton, QSpinBox, QSplitter, QStyledItemDelegate,
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QHeaderView,
+                               QLabel, QPushButton, QSplitter, QStyledItemDelegate,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from model import chapter3_example as book
@@ -25,6 +25,7 @@ from studyapp.areas.attention.tips import (ADD_COL_TIP, ADD_ROW_TIP, D_OUT_TIP, 
                                            SEED_DROPOUT_TIP, SEED_MULTIHEAD_TIP,
                                            SEED_TRAINABLE_TIP, STEP_TIPS, TABLE_TIP, cell_tip)
 from studyapp.shell.jobs import LatestJob
+from studyapp.widgets.forms import number_box
 
 SEED_MAX = 2**31 - 1
 
@@ -58,17 +59,6 @@ FIELDS = (
     Field("seed_multihead", "torch.manual_seed", 4, book.BOOK_SEED_MULTIHEAD, 0, SEED_MAX,
           SEED_MULTIHEAD_TIP),
 )
-
-
-def _box(field: Field):
-    box = QSpinBox() if field.decimals is None else QDoubleSpinBox()
-    if field.decimals is not None:
-        box.setDecimals(field.decimals)
-    box.setRange(field.low, field.high)
-    box.setSingleStep(field.step)
-    box.setValue(field.default)
-    box.setToolTip(field.tip)
-    return box
 
 
 def _set_quietly(widget, value) -> None:
@@ -115,7 +105,8 @@ class StepByStepTab(QWidget):
         self._job = LatestJob(self, delay_ms=self.DEBOUNCE_MS, name="attention-steps")
         self._job.result.connect(lambda answer: self._show_steps(*answer))
         self._job.failed.connect(lambda message: self._reject([message]))
-        self.boxes = {field.key: _box(field) for field in FIELDS}
+        self.boxes = {f.key: number_box(f.low, f.high, f.default, step=f.step,
+                                        decimals=f.decimals, tip=f.tip) for f in FIELDS}
         for key, box in self.boxes.items():
             setattr(self, key, box)  # self.d_out, self.seed_causal, ...: what tests and links use
 

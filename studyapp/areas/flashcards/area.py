@@ -397,12 +397,6 @@ class FlashcardsArea(AreaWidget):
     def undo(self) -> None:
         self.flow.undo()
 
-    def bury(self) -> None:
-        self.flow.bury()
-
-    def suspend(self) -> None:
-        self.flow.suspend()
-
     def set_try_it(self, provider: TryItProvider | None) -> None:
         """Plug in what "Try it" does for a card (see the module docstring)."""
         self.flow.set_try_it(provider)

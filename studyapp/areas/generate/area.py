@@ -21,8 +21,8 @@ from collections import OrderedDict
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QLabel, QPlainTextEdit, QScrollArea, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from studyapp.areas.generate.controls import DecodingControls
 from studyapp.areas.generate.core import (DEFAULT_BARS, MAX_BARS, NextTokenView, next_token_view,
@@ -32,6 +32,7 @@ from studyapp.shell.model_manager import ModelManager
 from studyapp.widgets.token_stream import TokenStream
 from studyapp.shell.jobs import JobThread
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
+from studyapp.widgets.forms import button_row, push_button
 
 DEFAULT_PROMPT = "Every effort moves you"
 LOGITS_KEPT = 64  # positions whose logits are remembered (each 50,257 floats)
@@ -77,20 +78,17 @@ class GeneratePanel(QWidget):
                                "2, section 2.5) and fed to the GPT model (chapter 4, section "
                                "4.6). Ctrl+Enter generates")
         self.controls = DecodingControls()
-        self.generate_button = QPushButton("Generate")
+        self.generate_button = push_button(
+            "Generate",
+            "Generate text one token at a time, each appended to the input (chapter 4, section "
+            "4.7), with the decoding settings above (chapter 5, section 5.3) (Ctrl+Enter)",
+            self.start_generation)
         self.generate_button.setDefault(True)
-        self.generate_button.setToolTip("Generate text one token at a time, each appended to "
-                                        "the input (chapter 4, section 4.7), with the decoding "
-                                        "settings above (chapter 5, section 5.3) (Ctrl+Enter)")
-        self.generate_button.clicked.connect(self.start_generation)
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = push_button(
+            "Stop",
+            "Stop the generation loop after the current token (Esc)", self.stop_generation)
         self.stop_button.setEnabled(False)
-        self.stop_button.setToolTip("Stop the generation loop after the current token (Esc)")
-        self.stop_button.clicked.connect(self.stop_generation)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.generate_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
+        buttons = button_row(self.generate_button, self.stop_button)
         self.notice = QLabel()
         self.notice.setWordWrap(True)
         self.status = QLabel()

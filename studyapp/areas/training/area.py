@@ -19,13 +19,14 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QInputDialog, QLabel,
-                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
-                               QSplitter, QVBoxLayout, QWidget)
+                               QPlainTextEdit, QProgressBar, QScrollArea, QSizePolicy, QVBoxLayout,
+                               QWidget)
 
 from model.config import GPTConfig
 from model.train_config import TrainingError, check_output_dir
 from studyapp.areas.training import core
 from studyapp.areas.training.form import ERROR_STYLE, SettingsForm
+from studyapp.widgets.forms import push_button, splitter
 from studyapp.widgets.loss_plot import LossPlot
 from studyapp.shell.jobs import JobThread
 from studyapp.shell.area import AreaWidget
@@ -72,38 +73,32 @@ class TrainingLab(AreaWidget):
         self.form = SettingsForm(self.ctx.notes_path)
 
         # -- actions --
-        self.train_button = QPushButton("Train")
+        self.train_button = push_button("Train", "Train a new model with these settings "
+                                        "(section 5.2's training loop)", self.start_training)
         self.train_button.setDefault(True)
-        self.train_button.setToolTip("Train a new model with these settings (section 5.2's "
-                                     "training loop)")
-        self.train_button.clicked.connect(self.start_training)
-        self.pause_button = QPushButton("Pause")
+        self.pause_button = push_button("Pause", "Pause after the current step; press again to "
+                                        "resume")
         self.pause_button.setCheckable(True)
-        self.pause_button.setToolTip("Pause after the current step; press again to resume")
         self.pause_button.toggled.connect(self.set_paused)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current step; the model so far is saved")
-        self.stop_button.clicked.connect(self.stop_training)
-        run_row = QHBoxLayout()
-        for button in (self.train_button, self.pause_button, self.stop_button):
-            run_row.addWidget(button)
-
-        self.use_button = QPushButton("Use in labs")
-        self.use_button.setToolTip("Switch the Tokenizer, Embeddings, Attention and Generate labs "
-                                   "to this model")
-        self.use_button.clicked.connect(self.use_in_labs)
-        self.save_as_button = QPushButton("Save as\u2026")
-        self.save_as_button.setToolTip("Save the trained model as a checkpoint elsewhere (it "
-                                       "is already saved in the app's data folder)")
-        self.save_as_button.clicked.connect(self.save_as_dialog)
-        self.load_button = QPushButton("Load checkpoint\u2026")
-        self.load_button.setToolTip("Open a checkpoint of this app (with its training curve) or a "
-                                    "state dict saved by the book's code (.pth)")
-        self.load_button.clicked.connect(self.load_dialog)
-        result_row = QHBoxLayout()
-        result_row.addWidget(self.use_button)
-        result_row.addWidget(self.save_as_button)
-        result_row.addWidget(self.load_button)
+        self.stop_button = push_button("Stop", "Stop after the current step; the model so far "
+                                       "is saved", self.stop_training)
+        self.use_button = push_button("Use in labs", "Switch the Tokenizer, Embeddings, "
+                                      "Attention and Generate labs to this model",
+                                      self.use_in_labs)
+        self.save_as_button = push_button("Save as\u2026", "Save the trained model as a "
+                                          "checkpoint elsewhere (it is already saved in the "
+                                          "app's data folder)", self.save_as_dialog)
+        self.load_button = push_button("Load checkpoint\u2026", "Open a checkpoint of this app "
+                                       "(with its training curve) or a state dict saved by the "
+                                       "book's code (.pth)", self.load_dialog)
+        rows = []
+        for buttons in ((self.train_button, self.pause_button, self.stop_button),
+                        (self.use_button, self.save_as_button, self.load_button)):
+            row = QHBoxLayout()
+            for button in buttons:
+                row.addWidget(button)
+            rows.append(row)
+        run_row, result_row = rows
 
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -163,18 +158,14 @@ class TrainingLab(AreaWidget):
         samples_layout.addWidget(self.latest_sample)
         samples_layout.addWidget(QLabel("<b>Samples so far</b>"))
         samples_layout.addWidget(self.history, 1)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.plot)
-        splitter.addWidget(samples)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        split = splitter(Qt.Orientation.Vertical, (self.plot, samples), (3, 2))
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(6, 6, 6, 6)
         right_layout.addWidget(self.status)
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.message)  # always in view, whatever the left side shows
-        right_layout.addWidget(splitter, 1)
+        right_layout.addWidget(split, 1)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

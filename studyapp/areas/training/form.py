@@ -12,27 +12,17 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QRadioButton, QSpinBox, QVBoxLayout, QWidget)
+                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QRadioButton,
+                               QSpinBox, QVBoxLayout, QWidget)
 
 from model.config import GPTConfig
 from model.train_config import TrainConfig
 from model.train_presets import TRAINING_PRESETS
 from studyapp.areas.training import core
+from studyapp.widgets.forms import number_box, push_button
 
 GUI_PRESETS = ("default", "tiny", "book-small", "gpt2-124m")
 ERROR_STYLE = "color: #c62828;"
-
-
-def _field_box(field: core.Field) -> QSpinBox | QDoubleSpinBox:
-    box = QSpinBox() if field.decimals is None else QDoubleSpinBox()
-    if field.decimals is not None:
-        box.setDecimals(field.decimals)
-    box.setRange(field.low, field.high)
-    box.setSingleStep(field.step)
-    box.setToolTip(field.tip)
-    box.setKeyboardTracking(False)
-    return box
 
 
 class SettingsForm(QWidget):
@@ -63,9 +53,8 @@ class SettingsForm(QWidget):
                                        "on: 20,479 characters, 5,145 tokens")
         self.corpus_notes.setToolTip(f"Train on your own chapter notes: {self.notes_path}")
         self.corpus_file.setToolTip("Train on any UTF-8 text file of your own")
-        self.choose_button = QPushButton("Choose\u2026")
-        self.choose_button.setToolTip("Choose the text file to train on")
-        self.choose_button.clicked.connect(self.choose_file)
+        self.choose_button = push_button("Choose\u2026", "Choose the text file to train on",
+                                         self.choose_file)
         self.file_label = QLabel("none chosen")
         self.file_label.setWordWrap(True)
         self.file_label.setStyleSheet("color: gray;")
@@ -96,7 +85,8 @@ class SettingsForm(QWidget):
         forms["model"].addRow("Preset", self.preset)
         self.fields: dict[str, QSpinBox | QDoubleSpinBox] = {}
         for field in core.FIELDS:
-            box = _field_box(field)
+            box = number_box(field.low, field.high, step=field.step, decimals=field.decimals,
+                             tip=field.tip, tracking=False)
             box.valueChanged.connect(self._settings_changed)
             forms[field.config].addRow(field.label, box)
             self.fields[field.name] = box
