@@ -46,7 +46,7 @@ def scenario(ctx, preset: str, seconds: float) -> dict:
     lab.resize(1280, 800)
     lab.show()
     lab.apply_preset(preset)
-    lab.epochs.setValue(1000)  # keep it training for the whole measurement
+    lab.form.epochs.setValue(1000)  # keep it training for the whole measurement
     steps = []
     side = LossPlot()
     side.resize(600, 400)

@@ -14,9 +14,10 @@ attention five times, each time adding one idea:
 5. `multi_head_attention` (3.6): stacked `CausalAttention` heads vs the weight-split
    `MultiHeadAttention`, with the shapes along the way.
 
-With the book's defaults (the BOOK_* constants) every value equals the one the book prints.
-Seeding happens inside `torch.random.fork_rng`, so calling these never disturbs the global RNG
-that sampling in other parts of the app relies on. Pure PyTorch; the Attention lab renders it.
+With the book's defaults (the BOOK_* constants, kept torch-free in `model.chapter3_example`)
+every value equals the one the book prints. Seeding happens inside `torch.random.fork_rng`, so
+calling these never disturbs the global RNG that sampling in other parts of the app relies on.
+Pure PyTorch; the Attention lab renders it.
 """
 
 from __future__ import annotations
@@ -31,24 +32,10 @@ import torch.nn as nn
 
 from model.attention import (CausalAttention, MultiHeadAttention, MultiHeadAttentionWrapper,
                              SelfAttention_v1, SelfAttention_v2)
-
-BOOK_WORDS: tuple[str, ...] = ("Your", "journey", "starts", "with", "one", "step")
-BOOK_INPUTS: tuple[tuple[float, ...], ...] = (
-    (0.43, 0.15, 0.89),  # Your     (x^1)
-    (0.55, 0.87, 0.66),  # journey  (x^2)
-    (0.57, 0.85, 0.64),  # starts   (x^3)
-    (0.22, 0.58, 0.33),  # with     (x^4)
-    (0.77, 0.25, 0.10),  # one      (x^5)
-    (0.05, 0.80, 0.55),  # step     (x^6)
-)
-BOOK_QUERY_INDEX = 1  # the book's running query is x^2, "journey"
-BOOK_D_OUT = 2
-BOOK_SEED_TRAINABLE = 123  # 3.4.1: torch.manual_seed(123) before W_query, W_key, W_value
-BOOK_SEED_CAUSAL = 789  # 3.5.1: torch.manual_seed(789); sa_v2 = SelfAttention_v2(d_in, d_out)
-BOOK_DROPOUT = 0.5  # 3.5.2
-BOOK_SEED_DROPOUT = 123
-BOOK_NUM_HEADS = 2  # 3.6
-BOOK_SEED_MULTIHEAD = 123
+from model.chapter3_example import (BOOK_D_OUT, BOOK_DROPOUT, BOOK_INPUTS,  # noqa: F401
+                                    BOOK_NUM_HEADS, BOOK_QUERY_INDEX, BOOK_SEED_CAUSAL,
+                                    BOOK_SEED_DROPOUT, BOOK_SEED_MULTIHEAD, BOOK_SEED_TRAINABLE,
+                                    BOOK_WORDS)
 
 
 @contextmanager

@@ -1,9 +1,9 @@
 """How the labs show tokens and text, without Qt (chapter 2's GPT-2 BPE vocabulary).
 
-One place for what several labs need: a token's visible label (whitespace and control characters
-drawn, bytes that are only part of a character shown as hex), a pasted list of IDs parsed with
-every bad entry named, a loaded file's bytes decoded with invalid UTF-8 reported, and control
-characters removed from pasted text with a notice.
+One place for what several labs need: a token's visible label (`token_label`: whitespace and
+control characters drawn, a newline as ↵, bytes that are only part of a character shown as hex),
+a pasted list of IDs parsed with every bad entry named, a loaded file's bytes decoded with
+invalid UTF-8 reported, and control characters removed from pasted text with a notice.
 """
 
 from __future__ import annotations
@@ -16,15 +16,19 @@ from model.tokenizer import ENDOFTEXT, ENDOFTEXT_ID, get_tokenizer
 
 VOCAB_SIZE = ENDOFTEXT_ID + 1
 
-# How whitespace is drawn. The middle dot keeps " the" readable as "·the".
-WHITESPACE_MARKS = {" ": "\u00b7", "\t": "\u2192", "\n": "\u21b5", "\r": "\u27e8CR\u27e9"}
+# How whitespace is drawn. The middle dot keeps " the" readable as "·the"; the open box (␣)
+# stands out more where a label is short (bars, axes).
+MIDDLE_DOT, OPEN_BOX = "\u00b7", "\u2423"
+WHITESPACE_MARKS = {" ": MIDDLE_DOT, "\t": "\u2192", "\n": "\u21b5", "\r": "\u27e8CR\u27e9"}
 # Control characters by their ASCII names, e.g. ⟨BEL⟩ (the Unicode "control pictures" would be
 # shorter, but common fonts lack them and they would show as empty boxes).
 _CONTROL_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 "
                   "NAK SYN ETB CAN EM SUB ESC FS GS RS US").split()
 
 # -- making text visible --------------------------------------------------------------------------
-def visible_char(ch: str) -> str:
+def visible_char(ch: str, space: str = MIDDLE_DOT) -> str:
+    if ch == " ":
+        return space
     mark = WHITESPACE_MARKS.get(ch)
     if mark is not None:
         return mark
@@ -43,18 +47,18 @@ _NEEDS_MARK = re.compile(r"[\s\x00-\x1f\x7f\u0080-\u009f\u00ad\u200b-\u200f\u202
                          r"\u2060-\u2064\ufeff\ud800-\udfff]")
 
 
-def visible(text: str) -> str:
+def visible(text: str, space: str = MIDDLE_DOT) -> str:
     """Whitespace and control characters replaced by visible marks (· → ↵ ⟨BEL⟩ ⟨U+200B⟩)."""
     if not _NEEDS_MARK.search(text):
         return text
-    return "".join(visible_char(ch) for ch in text)
+    return "".join(visible_char(ch, space) for ch in text)
 
 
 def hex_bytes(data: bytes) -> str:
     return " ".join(f"{b:02X}" for b in data)
 
 
-def bytes_label(data: bytes) -> tuple[str, bool]:
+def bytes_label(data: bytes, space: str = MIDDLE_DOT) -> tuple[str, bool]:
     """A visible label for a token's bytes and whether some bytes are only part of a character.
 
     Complete characters are shown as text; bytes that do not form a whole character on their own
@@ -65,11 +69,11 @@ def bytes_label(data: bytes) -> tuple[str, bool]:
     i = 0
     while i < len(data):
         try:
-            out.append(visible(data[i:].decode("utf-8")))
+            out.append(visible(data[i:].decode("utf-8"), space))
             break
         except UnicodeDecodeError as exc:
             if exc.start > 0:
-                out.append(visible(data[i:i + exc.start].decode("utf-8")))
+                out.append(visible(data[i:i + exc.start].decode("utf-8"), space))
             bad = data[i + exc.start:i + exc.end]
             out.append(f"\u27e8{hex_bytes(bad)}\u27e9")
             partial = True
@@ -97,20 +101,36 @@ def sanitize(text: str) -> tuple[str, str | None]:
 
 
 # -- tokenizing ------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
 def token_info(token_id: int) -> tuple[bytes, str, bool]:
-    """A token ID's bytes, visible label and whether the label shows partial bytes (cached:
-    the vocabulary is fixed, and one lookup per token keeps retokenizing cheap)."""
-    data = get_tokenizer().decode_single_token_bytes(token_id)
+    """A token ID's bytes, visible label and whether the label shows partial bytes."""
+    return (_token_bytes(token_id), *token_label(token_id))
+
+
+@lru_cache(maxsize=None)
+def _token_bytes(token_id: int) -> bytes:
+    try:
+        return get_tokenizer().decode_single_token_bytes(token_id)
+    except KeyError:  # a model with a padded vocabulary (e.g. 50,304) may pick an unused ID
+        return b""
+
+
+@lru_cache(maxsize=None)
+def token_label(token_id: int, space: str = MIDDLE_DOT,
+                leading_space: bool = True) -> tuple[str, bool]:
+    """Visible label of a token ID on its own, and whether it shows partial bytes.
+
+    `space` marks a space (the middle dot, or `OPEN_BOX`); `leading_space=False` drops the space
+    most GPT-2 words begin with, for axis labels, while a token of only whitespace keeps its
+    marks. Cached: the vocabulary is fixed, and one lookup per token keeps retokenizing cheap.
+    """
     if token_id == ENDOFTEXT_ID:
-        return data, ENDOFTEXT, False
-    return (data, *bytes_label(data))
-
-
-def token_label(token_id: int) -> tuple[str, bool]:
-    """Visible label of a token ID on its own, and whether it shows partial bytes."""
-    _data, label, partial = token_info(token_id)
-    return label, partial
+        return ENDOFTEXT, False
+    data = _token_bytes(token_id)
+    if not data:
+        return f"<ID {token_id}: not in GPT-2's vocabulary>", False
+    if not leading_space and data.startswith(b" ") and data.strip():
+        data = data[1:]
+    return bytes_label(data, space)
 
 
 _ID_SEPARATORS = re.compile(r"[\s,;\[\]()]+")

@@ -323,12 +323,6 @@ class ReviewSession:
         self.states[key] = replace(self.states[key], suspended=False)
         self.refresh()
 
-    def unbury(self, key: str) -> None:
-        if not self.read_only:
-            self.store.set_state(self.deck_id, key, replace(self.states[key], buried_until=0))
-        self.states[key] = replace(self.states[key], buried_until=0)
-        self.refresh()
-
     def can_undo(self) -> bool:
         return bool(self._undo)
 

@@ -13,6 +13,10 @@ import importlib
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
+# The longest text an area keeps in the settings at exit (a prompt, a pasted text); longer ones
+# are cut, so that a pasted book does not bloat the settings file.
+MAX_SAVED_CHARS = 20_000
+
 
 class AreaWidget(QWidget):
     """Base of every area's top widget."""

@@ -190,7 +190,8 @@ class LatestJob(QObject):
         return self._job is not None or self._pending is not None
 
     def shutdown(self, wait_ms: int = 5000) -> None:
-        """Stop for good (the window is closing): wait for the running job to end."""
+        """Stop for good (the window is closing): wait for the running job to end. Nothing is
+        emitted afterwards, so the owner may be deleted at once."""
         self._closed = True
         self.cancel()
         if self._job is not None:
@@ -218,6 +219,8 @@ class LatestJob(QObject):
 
     def _on_finished(self, job: JobThread, generation: int, reason: str) -> None:
         self._job = None
+        if self._closed:
+            return  # shut down: its owner may be gone already, and nothing more is said
         current = generation == self._generation
         if current and reason == COMPLETED and job.has_result:
             self.result.emit(job.result)

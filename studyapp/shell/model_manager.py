@@ -20,14 +20,14 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHeaderView, QLabel, QSpinBox, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from studyapp.models import loading as models_core
 from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
+from studyapp.widgets.forms import button_row, number_box, push_button, splitter
 
 FILE_FILTER = ("Model files (*.safetensors *.pth *.pt *.bin);;App or Hugging Face "
                "(*.safetensors);;Book state dict (*.pth *.pt);;All files (*)")
@@ -67,18 +67,15 @@ class ModelManager(QWidget):
         self.table.itemSelectionChanged.connect(self._show_details)
         self.table.itemDoubleClicked.connect(lambda _item: self.use_selected())
 
-        self.use_button = QPushButton("Use selected")
-        self.use_button.setToolTip("Switch every lab to the selected model; double-clicking a "
-                                   "row does the same")
-        self.use_button.clicked.connect(self.use_selected)
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.setToolTip("Forget this model and free its memory (the one in use "
-                                      "cannot be removed)")
-        self.remove_button.clicked.connect(self.remove_selected)
-        row = QHBoxLayout()
-        row.addWidget(self.use_button)
-        row.addWidget(self.remove_button)
-        row.addStretch(1)
+        self.use_button = push_button(
+            "Use selected",
+            "Switch every lab to the selected model; double-clicking a row does the same",
+            self.use_selected)
+        self.remove_button = push_button(
+            "Remove",
+            "Forget this model and free its memory (the one in use cannot be removed)",
+            self.remove_selected)
+        row = button_row(self.use_button, self.remove_button)
 
         self.details = QLabel()
         self.details.setWordWrap(True)
@@ -119,31 +116,30 @@ class ModelManager(QWidget):
         self.seed.setToolTip("Seed: torch.manual_seed before the model is built, so the same "
                              "seed gives the same initial weights (chapter 4, section 4.6 uses "
                              "123)")
-        self.untrained_button = QPushButton("Add untrained model")
-        self.untrained_button.setToolTip("A GPTModel with fresh random weights (chapter 4, "
-                                         "section 4.6): what it writes before any training "
-                                         "(section 4.7)")
+        self.untrained_button = push_button(
+            "Add untrained model",
+            "A GPTModel with fresh random weights (chapter 4, section 4.6): what it writes before "
+            "any training (section 4.7)")
         self.untrained_button.clicked.connect(
             lambda: self.add_untrained(self.preset.currentData(), self.seed.value()))
         form.addRow("Preset", self.preset)
         form.addRow("Seed", self.seed)
         form.addRow("", self.untrained_button)
-        self.bundled_button = QPushButton("Load the bundled model")
-        self.bundled_button.setToolTip("The small pretrained GPT that comes with the app, "
-                                       "loaded from its saved weights (chapter 5, section 5.4)")
-        self.bundled_button.clicked.connect(self.load_bundled)
+        self.bundled_button = push_button(
+            "Load the bundled model",
+            "The small pretrained GPT that comes with the app, loaded from its saved weights "
+            "(chapter 5, section 5.4)", self.load_bundled)
         form.addRow("", self.bundled_button)
-        self.heads = QSpinBox()
-        self.heads.setRange(0, 128)
+        self.heads = number_box(
+            0, 128, tip="Attention heads (multi-head attention: chapter 3, section 3.6) for "
+            "files that do not record them (book .pth and Hugging Face files); auto assumes "
+            "GPT-2's 64-wide heads")
         self.heads.setSpecialValueText("auto (64-wide)")
-        self.heads.setToolTip("Attention heads (multi-head attention: chapter 3, section 3.6) "
-                              "for files that do not record them (book .pth and Hugging Face "
-                              "files); auto assumes GPT-2's 64-wide heads")
-        self.open_button = QPushButton("Open file...")
-        self.open_button.setToolTip("An app checkpoint (.safetensors), a state dict saved by the "
-                                    "book's code (.pth; chapter 5, section 5.4), or GPT-2's "
-                                    "pretrained model.safetensors (section 5.5)")
-        self.open_button.clicked.connect(self.open_file_dialog)
+        self.open_button = push_button(
+            "Open file...",
+            "An app checkpoint (.safetensors), a state dict saved by the book's code (.pth; "
+            "chapter 5, section 5.4), or GPT-2's pretrained model.safetensors (section 5.5)",
+            self.open_file_dialog)
         form.addRow("Heads (files)", self.heads)
         form.addRow("", self.open_button)
         hint = QLabel("Files: the app's checkpoints (.safetensors), the book's chapter 5 "
@@ -164,14 +160,9 @@ class ModelManager(QWidget):
         right_layout.addWidget(self.status)
         right_layout.addStretch(1)
 
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.addWidget(splitter(Qt.Orientation.Horizontal, (left, right), (3, 2),
+                                  collapsible=False))
 
         self.session.entries_changed.connect(self.refresh)
         self.session.classifiers_changed.connect(self.refresh_classifiers)

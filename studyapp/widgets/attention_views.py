@@ -315,10 +315,6 @@ class HeadView(QWidget):
         self.adjustSize()
         self.update()
 
-    def set_head(self, head: int | None) -> None:
-        self._head = head
-        self.update()
-
     def show_message(self, text: str) -> None:
         self._message = text
         self._weights = None

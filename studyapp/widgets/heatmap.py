@@ -246,10 +246,6 @@ class HeatmapWidget(PlotFrame, QWidget):
         self._fixed_levels = None if low is None or high is None else (float(low), float(high))
         self._redraw()
 
-    def set_value_format(self, fmt: str) -> None:
-        self._value_format = fmt
-        self._redraw()
-
     def set_show_values(self, show: bool | None) -> None:
         self._show_values = show
         self._redraw()

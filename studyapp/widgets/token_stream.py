@@ -67,7 +67,7 @@ class TokenStream(QTextBrowser):
         for i, piece in enumerate(self.pieces):
             shades = PROMPT_SHADES if i < self.n_prompt else GENERATED_SHADES
             colour = SELECTED if i == self.selected else shades[i % 2]
-            text = html.escape(piece).replace("\n", "\u23ce<br>") or "\u2205"
+            text = html.escape(piece).replace("\n", "\u21b5<br>") or "\u2205"
             title = html.escape(self.tooltips[i]) if i < len(self.tooltips) else ""
             weight = "font-weight:bold;" if i == self.selected else ""
             parts.append(f"<a href='tok:{i}' title='{title}' style='background-color:{colour};"

@@ -406,7 +406,7 @@ def test_a_big_notes_file_is_read_on_a_worker(make_area, qtbot, tmp_path):
         assert len(area.deck.parse.cards) == 15  # the old deck stays usable meanwhile
     assert len(area.deck.parse.cards) == 1500
     assert area.session.current == area.deck.parse.cards[0].key
-    qtbot.waitUntil(lambda: not area._jobs, timeout=5000)
+    qtbot.waitUntil(lambda: not area.notes.is_busy(), timeout=5000)
 
 
 def test_a_bad_notes_file_at_start_falls_back_to_the_bundled_deck(make_ctx, make_area,

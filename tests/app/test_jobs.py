@@ -1,6 +1,7 @@
 """The one job helper: the latest request wins, superseded answers never reach the view."""
 
 import threading
+import time
 
 from studyapp.shell.jobs import LatestJob
 
@@ -70,3 +71,30 @@ def test_a_failure_is_reported_and_cancel_emits_nothing(qtbot):
     qtbot.waitUntil(lambda: not job.is_busy())
     assert results == []
     job.shutdown()
+
+
+def test_after_shutdown_nothing_is_emitted_even_once_its_owner_is_gone(qtbot):
+    # An area shuts its jobs down and is then deleted; the thread's end is delivered later and
+    # must not reach the deleted helper (a RuntimeError in a slot) nor say anything more.
+    from PySide6.QtCore import QObject
+    from shiboken6 import delete
+
+    owner = QObject()
+    job = LatestJob(owner)
+    busy = []
+    job.busy_changed.connect(busy.append)
+    started = threading.Event()
+
+    def slow(token):
+        started.set()
+        while not token.stopped:
+            time.sleep(0.01)
+        yield "late"
+
+    job.request(slow)
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    job.shutdown()
+    emitted = list(busy)
+    delete(owner)  # the owner and its LatestJob are gone; the thread's end is still queued
+    qtbot.wait(50)
+    assert busy == emitted

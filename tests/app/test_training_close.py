@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent("""
     window.show()
     lab = window.areas["training"]
     lab.apply_preset(sys.argv[1])
-    lab.epochs.setValue(1000)
+    lab.form.epochs.setValue(1000)
     steps = []
     assert lab.start_training(), lab.message.text()
     lab._job.record.connect(lambda r: steps.append(1) if r.get("event") == "step" else None)

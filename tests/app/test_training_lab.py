@@ -38,13 +38,13 @@ def short_corpus(tmp_path):
 
 def make_tiny(lab, corpus, epochs=2, batch=4):
     lab.apply_preset("tiny")
-    lab.emb_dim.setValue(16)
-    lab.n_layers.setValue(1)
-    lab.n_heads.setValue(2)
-    lab.context.setValue(16)
-    lab.batch.setValue(batch)
-    lab.epochs.setValue(epochs)
-    lab.eval_every.setValue(4)
+    lab.form.emb_dim.setValue(16)
+    lab.form.n_layers.setValue(1)
+    lab.form.n_heads.setValue(2)
+    lab.form.context.setValue(16)
+    lab.form.batch.setValue(batch)
+    lab.form.epochs.setValue(epochs)
+    lab.form.eval_every.setValue(4)
     lab.set_corpus_file(corpus)
 
 
@@ -52,15 +52,15 @@ def test_presets_fill_the_fields_and_the_size_is_shown_before_training(lab):
     from model.train.presets import TRAINING_PRESETS
 
     default = TRAINING_PRESETS["default"]
-    assert lab.emb_dim.value() == default.model.emb_dim
-    assert lab.lr.value() == pytest.approx(default.train.lr)
-    assert "parameters" in lab.size_label.text() and "while training" in lab.size_label.text()
+    assert lab.form.emb_dim.value() == default.model.emb_dim
+    assert lab.form.lr.value() == pytest.approx(default.train.lr)
+    assert "parameters" in lab.form.size_label.text() and "while training" in lab.form.size_label.text()
     lab.apply_preset("gpt2-124m")
-    assert (lab.emb_dim.value(), lab.context.value(), lab.batch.value()) == (768, 256, 2)
-    assert lab.lr.value() == pytest.approx(5e-4)
-    assert "162.42M parameters" in lab.size_label.text()
-    lab.n_heads.setValue(5)
-    assert "divisible" in lab.size_label.text()
+    assert (lab.form.emb_dim.value(), lab.form.context.value(), lab.form.batch.value()) == (768, 256, 2)
+    assert lab.form.lr.value() == pytest.approx(5e-4)
+    assert "162.42M parameters" in lab.form.size_label.text()
+    lab.form.n_heads.setValue(5)
+    assert "divisible" in lab.form.size_label.text()
 
 
 def test_a_short_run_plots_samples_saves_and_is_used_in_labs(lab, ctx, qtbot, short_corpus):
@@ -110,9 +110,9 @@ def test_pause_resume_and_stop(lab, qtbot, short_corpus):
 
 
 @pytest.mark.parametrize("setup, words", [
-    (lambda lab: lab.batch.setValue(0), "batch size must be a whole number above 0"),
-    (lambda lab: lab.lr.setValue(0.0), "learning rate must be above 0"),
-    (lambda lab: lab.corpus_file.setChecked(True), "no text file chosen"),
+    (lambda lab: lab.form.batch.setValue(0), "batch size must be a whole number above 0"),
+    (lambda lab: lab.form.lr.setValue(0.0), "learning rate must be above 0"),
+    (lambda lab: lab.form.corpus_file.setChecked(True), "no text file chosen"),
 ])
 def test_bad_settings_are_refused_with_a_message(lab, setup, words):
     setup(lab)
@@ -135,14 +135,14 @@ def test_bad_corpus_files_fail_with_a_message_and_the_lab_stays_usable(
         assert lab.start_training()
     assert finished.args == ["failed"]
     assert words in lab.message.text()
-    assert lab.train_button.isEnabled() and lab.emb_dim.isEnabled()
+    assert lab.train_button.isEnabled() and lab.form.emb_dim.isEnabled()
 
 
 def test_a_short_corpus_message_suggests_a_context(lab, qtbot, tmp_path):
     path = tmp_path / "short.txt"
     path.write_text("Every effort moves you. " * 40)
     make_tiny(lab, path)
-    lab.context.setValue(256)
+    lab.form.context.setValue(256)
     with qtbot.waitSignal(lab.run_finished, timeout=30_000):
         lab.start_training()
     assert "context length of 16 or less" in lab.message.text()
@@ -225,8 +225,8 @@ def test_inputs_round_trip_through_save_and_apply_state(lab, ctx, qtbot, short_c
     from studyapp.areas.training.area import TrainingLab
 
     make_tiny(lab, short_corpus)
-    lab.lr.setValue(0.002)
-    lab.cosine.setChecked(False)
+    lab.form.lr.setValue(0.002)
+    lab.form.cosine.setChecked(False)
     lab.plot.set_smoothing(0.8)
     lab.plot.set_log_y(True)
     saved = lab.save_state()
@@ -234,7 +234,7 @@ def test_inputs_round_trip_through_save_and_apply_state(lab, ctx, qtbot, short_c
     qtbot.addWidget(other)
     other.apply_state(saved)
     assert other.save_state() == saved
-    assert other.corpus_file.isChecked() and other.emb_dim.value() == 16
+    assert other.form.corpus_file.isChecked() and other.form.emb_dim.value() == 16
     other.apply_state({"emb_dim": "huge", "batch": -5, "preset": "nope", "lr": 99.0,
                        "file": 12, "corpus": "file"})  # bad values are ignored
     assert other.save_state() == saved

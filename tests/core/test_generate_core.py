@@ -7,8 +7,8 @@ import torch
 
 from model.generate import next_token_probs
 from model.tokenizer import get_tokenizer
-from studyapp.areas.generate.core import (filtered_probs, next_token_view, token_label, token_name,
-                                         token_piece)
+from studyapp.areas.generate.core import filtered_probs, next_token_view, token_name, token_piece
+from studyapp.tokens import OPEN_BOX, visible
 
 LOGITS = np.array([4.51, 0.89, -1.90, 6.75, 1.63, -1.62, -1.89, 6.28, 1.79])
 
@@ -35,9 +35,9 @@ def test_view_ranks_by_probability_and_marks_the_argmax():
 
 def test_token_labels_show_whitespace_bytes_and_unknown_ids():
     tok = get_tokenizer()
-    assert token_label(" moves\n") == "\u2423moves\u23ce"
-    assert token_name(tok, tok.encode(" you")[0]) == "\u2423you"
+    assert visible(" moves\n", OPEN_BOX) == "\u2423moves\u21b5"
+    assert token_name(tok.encode(" you")[0]) == "\u2423you"
     partial = tok.encode("🙂")[0]  # the emoji's first byte-level token is not valid UTF-8 alone
-    assert token_name(tok, partial).startswith("<") and "\ufffd" in token_piece(tok, partial)
+    assert token_name(partial).startswith("\u27e8") and "\ufffd" in token_piece(tok, partial)
     assert token_piece(tok, 50300) == "<ID 50300>"
-    assert "not in GPT-2's vocabulary" in token_name(tok, 50300)
+    assert "not in GPT-2's vocabulary" in token_name(50300)

@@ -9,6 +9,7 @@ from model.resources import read_the_verdict
 from model.tokenizer import get_tokenizer
 from studyapp import tokens
 from studyapp.areas.tokenizer import core
+from studyapp.tensor_text import format_tensor
 
 BOOK_IDS = [15496, 11, 466, 345, 588, 8887, 30, 220, 50256, 554, 262, 4252, 18250, 8812, 2114,
             286, 617, 34680, 27271, 13]
@@ -178,7 +179,7 @@ def test_windows_explain_short_text_and_bad_values():
 def test_format_tensor_looks_like_torch():
     torch = pytest.importorskip("torch")
     rows = [[40, 367, 2885, 1464], [1807, 3619, 402, 271]]
-    assert core.format_tensor(rows) == str(torch.tensor(rows))
+    assert format_tensor(rows) == str(torch.tensor(rows))
 
 
 # -- decode and files --------------------------------------------------------------------------

@@ -24,26 +24,13 @@ from typing import Sequence
 
 import numpy as np
 
-ENDOFTEXT = "<|endoftext|>"
-SPECIAL_IDS = frozenset({50256})
+from model import chapter3_example as book
+from model.tokenizer import ENDOFTEXT, ENDOFTEXT_ID
+from studyapp.tensor_text import format_tensor
+from studyapp.tokens import OPEN_BOX, token_label
 
 
 # -- text to tokens -------------------------------------------------------------------------
-def token_label(tokenizer, token_id: int) -> str:
-    """A short, readable label for one token on an axis.
-
-    A leading space (most GPT-2 words carry one) is dropped to keep axes readable; a token that
-    is only whitespace shows as visible marks so it is not an empty label.
-    """
-    if token_id in SPECIAL_IDS:
-        return ENDOFTEXT
-    raw = tokenizer.decode_single_token_bytes(token_id).decode("utf-8", errors="replace")
-    if raw.strip() == "":
-        return raw.replace(" ", "\u2423").replace("\n", "\u21b5").replace("\t", "\u21e5")
-    text = raw[1:] if raw.startswith(" ") else raw
-    return text.replace("\n", "\u21b5").replace("\t", "\u21e5")
-
-
 @dataclass
 class TokenizedText:
     ids: list[int]
@@ -72,10 +59,11 @@ def prepare_text(text: str, tokenizer, context_length: int) -> TokenizedText:
     if len(ids) == 1:
         notices.append("Only one token: it can attend to nothing but itself, so every head "
                        "gives it weight 1.0. Add a few words to see attention spread.")
-    if ids and all(i in SPECIAL_IDS for i in ids):
+    if ids and all(i == ENDOFTEXT_ID for i in ids):
         notices.append(f"The text holds only the special token {ENDOFTEXT}: the model runs on "
                        "it, but there are no words to look at.")
-    return TokenizedText(ids, [token_label(tokenizer, i) for i in ids], total, notices)
+    labels = [token_label(i, OPEN_BOX, leading_space=False)[0] for i in ids]
+    return TokenizedText(ids, labels, total, notices)
 
 
 # -- the model's attention ------------------------------------------------------------------
@@ -271,67 +259,24 @@ def parse_inputs(cells: Sequence[Sequence[str]], words: Sequence[str] | None = N
     return rows, []
 
 
-def format_number(value: float, decimals: int = 4) -> str:
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "-inf" if value < 0 else "inf"
-    text = f"{value:.{decimals}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def format_tensor(values, decimals: int = 4) -> str:
-    """Numbers laid out as PyTorch prints a tensor (4 decimals by default, as the book shows).
-
-    Scalars print as tensor(x), vectors and matrices as nested brackets with aligned columns,
-    -inf shown as such; 3-d tensors print as a list of matrices.
-    """
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim == 0:
-        return f"tensor({format_number(float(arr), decimals)})"
-    flat = arr.reshape(-1)
-    finite = flat[np.isfinite(flat)]
-    if finite.size and np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 1e6):
-        # Like PyTorch, a tensor of whole numbers prints as "2." (the book's dropout demo).
-        cells = [format_number(float(v), 0) + "." if math.isfinite(v)
-                 else format_number(float(v)) for v in flat]
-    else:
-        cells = [format_number(float(v), decimals) for v in flat]
-    width = max(len(c) for c in cells)
-    padded = iter(c.rjust(width) for c in cells)
-
-    def render(shape, indent):
-        if len(shape) == 1:
-            return "[" + ", ".join(next(padded) for _ in range(shape[0])) + "]"
-        sep = "," + "\n" * (len(shape) - 1) + " " * (indent + 1)
-        return "[" + sep.join(render(shape[1:], indent + 1) for _ in range(shape[0])) + "]"
-
-    body = render(arr.shape, len("tensor("))
-    return f"tensor({body})"
-
-
 @dataclass
 class StepParams:
     """Everything the step-by-step tab lets the learner edit (the book's values by default)."""
 
     inputs: list[list[float]] | None = None  # None = the book's six 3-d vectors
     words: list[str] | None = None
-    query_index: int = 1
-    d_out: int = 2
-    seed_trainable: int = 123
-    seed_causal: int = 789
-    dropout_rate: float = 0.5
-    seed_dropout: int = 123
-    num_heads: int = 2
-    seed_multihead: int = 123
+    query_index: int = book.BOOK_QUERY_INDEX
+    d_out: int = book.BOOK_D_OUT
+    seed_trainable: int = book.BOOK_SEED_TRAINABLE
+    seed_causal: int = book.BOOK_SEED_CAUSAL
+    dropout_rate: float = book.BOOK_DROPOUT
+    seed_dropout: int = book.BOOK_SEED_DROPOUT
+    num_heads: int = book.BOOK_NUM_HEADS
+    seed_multihead: int = book.BOOK_SEED_MULTIHEAD
 
 
 def book_params() -> StepParams:
-    from model.chapter3 import BOOK_INPUTS, BOOK_WORDS
-
-    return StepParams(inputs=[list(v) for v in BOOK_INPUTS], words=list(BOOK_WORDS))
+    return StepParams(inputs=[list(v) for v in book.BOOK_INPUTS], words=list(book.BOOK_WORDS))
 
 
 def check_params(p: StepParams) -> dict[str, str]:

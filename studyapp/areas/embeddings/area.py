@@ -18,16 +18,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Qt, Signal
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QGridLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QRadioButton, QSizePolicy, QSpinBox, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QRadioButton,
+                               QSizePolicy, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from studyapp.areas.embeddings import core
 from studyapp.tokens import sanitize
 from studyapp.widgets.heatmap import HeatmapWidget
 from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.widgets.projection_plot import PointGroup, ProjectionPlot
-from studyapp.shell.area import AreaWidget
+from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
+from studyapp.widgets.forms import push_button
 
 DEFAULT_TEXT = "Your journey starts with one step"
 DEBOUNCE_MS = 200
@@ -44,7 +45,6 @@ TAB_TIPS = (
     "The positional embedding of every position in the context (chapter 2, section 2.8)",
 )
 PANEL_KEYS = ("view", "cosine_of", "frequent")  # inputs that live on the lazily built tabs
-MAX_SAVED_CHARS = 20_000  # texts kept in the settings at exit are cut to this
 FREQUENT_TIP = (f"Add the {FREQUENT_N} most frequent tokens of The Verdict, the story chapter 2 "
                 "tokenizes (section 2.2), to the projection of token embeddings (section 2.7)")
 _DIVERGING = "CET-D1A"
@@ -125,16 +125,14 @@ class EmbeddingsLab(AreaWidget):
                                      "one vector per position (chapter 2, section 2.8)")
         self.demo_ids.setToolTip("Token IDs to look up, each picking a row of the weight "
                                  "matrix; section 2.7 uses 2, 3, 5, 1 (chapter 2)")
-        self.use_text_ids = QPushButton("Text's IDs")
-        self.use_text_ids.setToolTip("Use the GPT-2 token IDs of the text above (byte pair "
-                                     "encoding, chapter 2, section 2.5); sets the vocabulary "
-                                     "to 50,257")
-        self.use_text_ids.clicked.connect(self._use_text_ids)
-        self.export_all_button = QPushButton("Save all PNGs\u2026")
-        self.export_all_button.setToolTip("Save every plot and heatmap of this lab to a folder "
-                                          "as PNG images (embeddings: chapter 2, sections 2.7 "
-                                          "and 2.8)")
-        self.export_all_button.clicked.connect(lambda: self.export_all())
+        self.use_text_ids = push_button(
+            "Text's IDs",
+            "Use the GPT-2 token IDs of the text above (byte pair encoding, chapter 2, section "
+            "2.5); sets the vocabulary to 50,257", self._use_text_ids)
+        self.export_all_button = push_button(
+            "Save all PNGs\u2026",
+            "Save every plot and heatmap of this lab to a folder as PNG images (embeddings: "
+            "chapter 2, sections 2.7 and 2.8)", lambda: self.export_all())
         row = QHBoxLayout()
         row.addWidget(QLabel("Vectors from:"))
         row.addWidget(self.model_radio)

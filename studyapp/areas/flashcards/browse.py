@@ -8,38 +8,17 @@ right shows it rendered, with suspend/unsuspend at hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt,
                             Signal)
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QPushButton, QSplitter, QTableView, QTextBrowser,
-                               QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QTableView, QTextBrowser, QVBoxLayout,
+                               QWidget)
+
+from studyapp.areas.flashcards.core import BrowseRow
+from studyapp.widgets.forms import splitter
 
 STATE_FILTERS = ("All states", "New", "Learning", "Review", "Due today", "Suspended", "Buried",
                  "Open questions", "Removed from notes")
-
-
-@dataclass
-class BrowseRow:
-    key: str
-    question: str
-    section: str
-    state: str  # new / learning / review / relearning
-    due_text: str
-    due_sort: float  # ms; new cards sort after everything by file order
-    interval_text: str
-    interval_days: float
-    reps: int
-    lapses: int
-    suspended: bool
-    buried: bool
-    due_today: bool
-    open_question: bool
-    present: bool
-    search_text: str  # lower-cased question + answer
-
-
 COLUMNS = ("Question", "Section", "State", "Due", "Interval", "Reviews", "Lapses")
 
 
@@ -223,14 +202,9 @@ class BrowsePanel(QWidget):
         buttons.addWidget(self.suspend_button)
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.addWidget(splitter(Qt.Orientation.Horizontal, (left, right), (3, 2),
+                                  collapsible=False))
 
         self.search.textChanged.connect(self._apply_filter)
         self.section_box.currentIndexChanged.connect(self._apply_filter)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QPalette
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QFrame,
-                               QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
-                               QStackedWidget, QTableWidget, QTableWidgetItem, QTextBrowser,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout,
+                               QHeaderView, QLabel, QPushButton, QStackedWidget, QTableWidget,
+                               QTableWidgetItem, QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
 from studyapp.review.scheduler import AGAIN, EASY, GOOD, HARD
+from studyapp.widgets.forms import number_box
 
 
 # What each grade tells the FSRS scheduler (the button shows the interval it gives).
@@ -125,20 +125,13 @@ class OptionsDialog(QDialog):
     def __init__(self, new_per_day: int, retention: float, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Review options")
-        self.new_per_day = QSpinBox()
-        self.new_per_day.setRange(0, 9999)
-        self.new_per_day.setValue(new_per_day)
-        self.new_per_day.setToolTip("New cards per day: how many unseen cards the Anki-style "
-                                    "queue brings in each review day (after learning cards and "
-                                    "due reviews)")
-        self.retention = QDoubleSpinBox()
-        self.retention.setRange(0.70, 0.99)
-        self.retention.setSingleStep(0.01)
-        self.retention.setDecimals(2)
-        self.retention.setValue(retention)
-        self.retention.setToolTip("Desired retention (FSRS): the chance of still recalling a "
-                                  "card when it comes due; higher means shorter intervals and "
-                                  "more reviews")
+        self.new_per_day = number_box(
+            0, 9999, new_per_day, tip="New cards per day: how many unseen cards the Anki-style "
+            "queue brings in each review day (after learning cards and due reviews)")
+        self.retention = number_box(
+            0.70, 0.99, retention, step=0.01, decimals=2,
+            tip="Desired retention (FSRS): the chance of still recalling a card when it comes "
+            "due; higher means shorter intervals and more reviews")
         form = QFormLayout(self)
         form.addRow("New cards per day", self.new_per_day)
         form.addRow("Desired retention", self.retention)

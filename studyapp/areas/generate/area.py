@@ -21,8 +21,8 @@ from collections import OrderedDict
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QLabel, QPlainTextEdit, QScrollArea, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from studyapp.areas.generate.controls import DecodingControls
 from studyapp.areas.generate.core import (DEFAULT_BARS, MAX_BARS, NextTokenView, next_token_view,
@@ -31,10 +31,10 @@ from studyapp.widgets.bar_chart import BarChart
 from studyapp.shell.model_manager import ModelManager
 from studyapp.widgets.token_stream import TokenStream
 from studyapp.shell.jobs import JobThread
-from studyapp.shell.area import AreaWidget
+from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
+from studyapp.widgets.forms import button_row, push_button
 
 DEFAULT_PROMPT = "Every effort moves you"
-MAX_SAVED_CHARS = 20_000  # prompts kept in the settings at exit are cut to this
 LOGITS_KEPT = 64  # positions whose logits are remembered (each 50,257 floats)
 NOTICE_STYLE = "color: #b07000;"
 ERROR_STYLE = "color: #d03040; font-weight: bold;"
@@ -63,7 +63,6 @@ class GeneratePanel(QWidget):
         self._gen_job: JobThread | None = None
         self._gen_started = 0.0
         self._gen_count = 0
-        self._gen_status = ""
         self._infer_job: JobThread | None = None
         self._infer_pending: int | None = None
         self.last_view: NextTokenView | None = None
@@ -79,20 +78,17 @@ class GeneratePanel(QWidget):
                                "2, section 2.5) and fed to the GPT model (chapter 4, section "
                                "4.6). Ctrl+Enter generates")
         self.controls = DecodingControls()
-        self.generate_button = QPushButton("Generate")
+        self.generate_button = push_button(
+            "Generate",
+            "Generate text one token at a time, each appended to the input (chapter 4, section "
+            "4.7), with the decoding settings above (chapter 5, section 5.3) (Ctrl+Enter)",
+            self.start_generation)
         self.generate_button.setDefault(True)
-        self.generate_button.setToolTip("Generate text one token at a time, each appended to "
-                                        "the input (chapter 4, section 4.7), with the decoding "
-                                        "settings above (chapter 5, section 5.3) (Ctrl+Enter)")
-        self.generate_button.clicked.connect(self.start_generation)
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = push_button(
+            "Stop",
+            "Stop the generation loop after the current token (Esc)", self.stop_generation)
         self.stop_button.setEnabled(False)
-        self.stop_button.setToolTip("Stop the generation loop after the current token (Esc)")
-        self.stop_button.clicked.connect(self.stop_generation)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.generate_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
+        buttons = button_row(self.generate_button, self.stop_button)
         self.notice = QLabel()
         self.notice.setWordWrap(True)
         self.status = QLabel()
@@ -232,7 +228,7 @@ class GeneratePanel(QWidget):
         self.ids = list(ids)
         self.n_prompt = n_prompt
         self.output.set_tokens([token_piece(tok, i) for i in self.ids], n_prompt,
-                               [f"ID {i}: {token_name(tok, i)}" for i in self.ids], self.selected)
+                               [f"ID {i}: {token_name(i)}" for i in self.ids], self.selected)
 
     # -- settings and notices ---------------------------------------------------------------
     def _controls_changed(self) -> None:
@@ -336,11 +332,10 @@ class GeneratePanel(QWidget):
         view = next_token_view(self._logits[index], values["temperature"], top_k,
                                values["top_p"], bars=shown)
         self.last_view = view
-        tok = self.session.tokenizer
-        labels = [token_name(tok, i) for i in view.ids]
+        labels = [token_name(i) for i in view.ids]
         following = self.ids[index + 1] if index + 1 < len(self.ids) else None
         marks = [view.ids.index(following)] if following in view.ids else []
-        before = token_name(tok, self.ids[index])
+        before = token_name(self.ids[index])
         where = ("after the prompt" if index == self.n_prompt - 1 else
                  f"after token {index + 1} of {len(self.ids)}")
         mode = ("greedy: softmax at T = 1, argmax in orange" if view.greedy else
@@ -380,7 +375,7 @@ class GeneratePanel(QWidget):
         came = ""
         if following is not None:
             came = (f" The token that came next: \u201c"
-                    f"{html.escape(token_name(self.session.tokenizer, following))}"
+                    f"{html.escape(token_name(following))}"
                     f"\u201d.")
         return (f"<b>Decoding path</b>: {steps}{came}<table cellspacing=0 cellpadding=2>"
                 "<tr style='color:#7a7a7a'><td>token</td><td align=right>ID</td>"
@@ -388,10 +383,6 @@ class GeneratePanel(QWidget):
                 + "".join(rows) + "</table>")
 
     # -- generation -------------------------------------------------------------------------
-    @property
-    def generating(self) -> bool:
-        return self._gen_job is not None
-
     def start_generation(self) -> bool:
         """Start generating on a worker; False (with the reason shown) if refused."""
         entry = self.session.current
@@ -470,7 +461,7 @@ class GeneratePanel(QWidget):
         self._remember(position, logits)
         self.ids.append(token)
         tok = self.session.tokenizer
-        self.output.append(token_piece(tok, token), f"ID {token}: {token_name(tok, token)}")
+        self.output.append(token_piece(tok, token), f"ID {token}: {token_name(token)}")
         self._gen_count += 1
         # The chart follows the newest step: the distribution the token was drawn from.
         self.selected = position

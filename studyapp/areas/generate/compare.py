@@ -8,38 +8,34 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QPushButton, QVBoxLayout, QWidget)
+                               QVBoxLayout)
 
-from studyapp.areas.generate.controls import DecodingControls
+from studyapp.areas.generate.controls import DecodingControls, JobPanel
 from studyapp.areas.generate.core import token_piece
 from studyapp.widgets.token_stream import TokenStream
 from studyapp.shell.jobs import JobThread
+from studyapp.widgets.forms import push_button
 
 
-class ComparePanel(QWidget):
-    done = Signal(str)  # the job's end: "completed", "stopped" or "failed"
-
+class ComparePanel(JobPanel):
     def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.session = ctx.models
-        self._job: JobThread | None = None
+        super().__init__(ctx, parent)
         self.prompt = QPlainTextEdit("Every effort moves you")
         self.prompt.setFixedHeight(52)
         self.prompt.setToolTip("The prompt both models continue, token by token (generating "
                                "text: chapter 4, section 4.7)")
         self.controls = DecodingControls()
         self.controls.set_values(greedy=True, max_new_tokens=30)
-        self.run_button = QPushButton("Generate with both")
-        self.run_button.setToolTip("Generate with both models, with the same decoding settings "
-                                   "and seed (decoding strategies: chapter 5, section 5.3)")
-        self.run_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop")
+        self.run_button = push_button(
+            "Generate with both",
+            "Generate with both models, with the same decoding settings and seed (decoding "
+            "strategies: chapter 5, section 5.3)", self.start)
+        self.stop_button = push_button(
+            "Stop",
+            "Stop both generation loops after their current token", self.stop)
         self.stop_button.setEnabled(False)
-        self.stop_button.setToolTip("Stop both generation loops after their current token")
-        self.stop_button.clicked.connect(self.stop)
         self.message = QLabel()
         self.message.setWordWrap(True)
         buttons = QHBoxLayout()
@@ -130,10 +126,6 @@ class ComparePanel(QWidget):
         self.combos[0].setCurrentIndex(entries.index(a))
         self.combos[1].setCurrentIndex(entries.index(b))
 
-    @property
-    def busy(self) -> bool:
-        return self._job is not None
-
     def start(self) -> bool:
         if self._job is not None:
             return False
@@ -214,7 +206,3 @@ class ComparePanel(QWidget):
         if self._job is not None:
             self._job.request_stop()
 
-    def shutdown(self) -> None:
-        if self._job is not None:
-            self._job.request_stop()
-            self._job.wait(5000)

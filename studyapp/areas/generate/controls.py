@@ -7,7 +7,34 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
                                QSlider, QSpinBox, QWidget)
 
+from studyapp.shell.jobs import JobThread
+
+from studyapp.widgets.forms import number_box
+
 T_SCALE = 100  # slider steps per unit of temperature
+
+
+class JobPanel(QWidget):
+    """A panel of the lab that runs one job at a time on the loaded models; `done` says how
+    the job ended ("completed", "stopped" or "failed")."""
+
+    done = Signal(str)
+    SHUTDOWN_WAIT_MS = 5000
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = ctx.models
+        self._job: JobThread | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def shutdown(self) -> None:
+        if self._job is not None:
+            self._job.request_stop()
+            self._job.wait(self.SHUTDOWN_WAIT_MS)
 
 
 class DecodingControls(QWidget):
@@ -42,24 +69,17 @@ class DecodingControls(QWidget):
                      "before softmax (chapter 5, section 5.3.2); 0 = off")
         self.top_k.setToolTip(top_k_tip)
         self.top_k_slider.setToolTip(top_k_tip)
-        self.top_p = QDoubleSpinBox()
-        self.top_p.setRange(0.01, 1.0)
-        self.top_p.setSingleStep(0.05)
-        self.top_p.setDecimals(2)
-        self.top_p.setValue(1.0)
-        self.top_p.setToolTip("Top-p (nucleus) sampling: keep the most likely tokens until "
-                              "their probabilities add up to p; 1 = off. Not in the book, "
-                              "which filters with top-k (chapter 5, section 5.3.2)")
-        self.max_new_tokens = QSpinBox()
-        self.max_new_tokens.setRange(0, 2000)
-        self.max_new_tokens.setValue(25)
-        self.max_new_tokens.setToolTip("max_new_tokens: how many tokens the generation loop "
-                                       "appends, one per step (chapter 4, section 4.7)")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setValue(123)
-        self.seed.setToolTip("Seed: torch.manual_seed before sampling, as the book does, so the "
-                             "same seed gives the same text (chapter 5, section 5.3)")
+        self.top_p = number_box(
+            0.01, 1.0, 1.0, step=0.05, decimals=2,
+            tip="Top-p (nucleus) sampling: keep the most likely tokens until their "
+            "probabilities add up to p; 1 = off. Not in the book, which filters with top-k "
+            "(chapter 5, section 5.3.2)")
+        self.max_new_tokens = number_box(
+            0, 2000, 25, tip="max_new_tokens: how many tokens the generation loop appends, one "
+            "per step (chapter 4, section 4.7)")
+        self.seed = number_box(
+            0, 2**31 - 1, 123, tip="Seed: torch.manual_seed before sampling, as the book does, "
+            "so the same seed gives the same text (chapter 5, section 5.3)")
         self.kv_cache = QCheckBox("KV cache")
         self.kv_cache.setChecked(True)
         self.kv_cache.setToolTip("KV cache: keep the keys and values (chapter 3, section 3.4) "

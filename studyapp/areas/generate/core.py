@@ -14,16 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from studyapp.tokens import OPEN_BOX, token_label
+
 MAX_BARS = 25
 DEFAULT_BARS = 10
-
-
-def token_label(text: str) -> str:
-    """A token's text with its whitespace made visible (leading spaces matter in GPT-2's BPE)."""
-    if text == "":
-        return "\u2205"
-    return (text.replace(" ", "\u2423").replace("\n", "\u23ce").replace("\t", "\u21e5")
-            .replace("\r", "\u240d"))
 
 
 def _token_bytes(tokenizer, token_id: int) -> bytes | None:
@@ -39,15 +33,10 @@ def token_piece(tokenizer, token_id: int) -> str:
     return f"<ID {token_id}>" if data is None else data.decode("utf-8", errors="replace")
 
 
-def token_name(tokenizer, token_id: int) -> str:
-    """A token for a label: whitespace made visible, part of a character shown as its bytes."""
-    data = _token_bytes(tokenizer, token_id)
-    if data is None:
-        return f"<ID {token_id}: not in GPT-2's vocabulary>"
-    try:
-        return token_label(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        return "".join(f"<{b:02X}>" for b in data)
+def token_name(token_id: int) -> str:
+    """A token for a label: whitespace made visible (leading spaces matter in GPT-2's BPE),
+    part of a character shown as its bytes."""
+    return token_label(token_id, OPEN_BOX)[0]
 
 
 @dataclass

@@ -15,14 +15,17 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QHeaderView, QLabel, QLineEdit, QSpinBox, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
 
-from studyapp.areas.generate.core import token_label
+from studyapp.areas.generate.controls import JobPanel
+from studyapp.areas.generate.core import token_name
+from studyapp.tokens import OPEN_BOX, visible
 from studyapp.widgets.bar_chart import BarChart
 from studyapp.shell.jobs import JobThread
+from studyapp.widgets.forms import push_button
 
 SERIES_COLOURS = ("#4878cf", "#e07b39", "#59a14f", "#9c6fb6")
 KEPT = QColor("#e3f0dc")
@@ -264,17 +267,14 @@ class DemosPanel(QWidget):
                                   highlight=0, title=f"softmax after top-{demo.k} masking")
 
 
-class LossPanel(QWidget):
+class LossPanel(JobPanel):
     """Section 5.1.2: how probable the model finds a continuation, as cross-entropy and perplexity.
     """
 
-    done = Signal(str)  # the job's end: "completed", "stopped" or "failed"
+    SHUTDOWN_WAIT_MS = 30_000  # the book's numbers build a 163M-parameter model
 
     def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.session = ctx.models
-        self._job: JobThread | None = None
+        super().__init__(ctx, parent)
         self.result = None
         self.book_batch = (float("nan"), float("nan"))  # (loss, perplexity) of the book's batch
         intro = QLabel(
@@ -293,19 +293,17 @@ class LossPanel(QWidget):
         self.target.setToolTip("Continuation: the target tokens; the probabilities the model "
                                "gives them make the cross-entropy loss and the perplexity "
                                "(chapter 5, section 5.1.2)")
-        self.compute_button = QPushButton("Compute loss")
-        self.compute_button.setToolTip("Compute the text generation loss: cross-entropy and "
-                                       "perplexity of the continuation (chapter 5, section "
-                                       "5.1.2); Enter does the same")
-        self.compute_button.clicked.connect(self.compute)
+        self.compute_button = push_button(
+            "Compute loss",
+            "Compute the text generation loss: cross-entropy and perplexity of the continuation "
+            "(chapter 5, section 5.1.2); Enter does the same", self.compute)
         self.prompt.returnPressed.connect(self.compute)
         self.target.returnPressed.connect(self.compute)
-        self.book_button = QPushButton("The book's numbers")
-        self.book_button.setToolTip("Untrained GPT-2 124M (context 256, torch.manual_seed(123)) "
-                                    "on the book's two examples: cross-entropy 10.7940, "
-                                    "perplexity 48,725.8 (chapter 5, section 5.1.2). Builds a "
-                                    "163M-parameter model.")
-        self.book_button.clicked.connect(self.compute_book)
+        self.book_button = push_button(
+            "The book's numbers",
+            "Untrained GPT-2 124M (context 256, torch.manual_seed(123)) on the book's two "
+            "examples: cross-entropy 10.7940, perplexity 48,725.8 (chapter 5, section 5.1.2). "
+            "Builds a 163M-parameter model.", self.compute_book)
         row = QHBoxLayout()
         row.addWidget(QLabel("Prompt"))
         row.addWidget(self.prompt, 1)
@@ -344,10 +342,6 @@ class LossPanel(QWidget):
                              f"Model: <b>{html.escape(entry.name)}</b>. Press <i>Compute "
                              "loss</i>.")
         self.compute_button.setEnabled(entry is not None and self._job is None)
-
-    @property
-    def busy(self) -> bool:
-        return self._job is not None
 
     def compute(self) -> bool:
         entry = self.session.current
@@ -427,9 +421,9 @@ class LossPanel(QWidget):
             context = r.context_ids + r.target_ids[:i]
             tail = tok.decode(context[-6:])
             pick = r.argmax_ids[i]
-            cells = [token_label(("\u2026" if len(context) > 6 else "") + tail),
-                     token_label(tok.decode([r.target_ids[i]])), f"{r.probas[i]:.4e}",
-                     f"{-r.log_probas[i]:.4f}", token_label(tok.decode([pick])),
+            cells = [("\u2026" if len(context) > 6 else "") + visible(tail, OPEN_BOX),
+                     token_name(r.target_ids[i]), f"{r.probas[i]:.4e}",
+                     f"{-r.log_probas[i]:.4f}", token_name(pick),
                      "yes" if pick == r.target_ids[i] else "no"]
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, _item(text, align_right=col in (2, 3),
@@ -439,7 +433,7 @@ class LossPanel(QWidget):
             ce, perplexity = results[0][1].cross_entropy, results[0][1].perplexity
         else:  # the book's batch of two, as the book computed it (see compute_book)
             ce, perplexity = self.book_batch
-        labels = [f"{i + 1}. " + token_label(tok.decode([r.target_ids[i]]))
+        labels = [f"{i + 1}. " + token_name(r.target_ids[i])
                   for _n, r, i in rows]
         losses = [-r.log_probas[i] for _n, r, i in rows]
         self.chart.set_bars(labels, losses, value_format="{:.3f}",
@@ -458,8 +452,3 @@ class LossPanel(QWidget):
             f"perplexity = exp({ce:.4f}) = <b>{perplexity:,.4f}</b>{extra}. "
             + (f"<br><span style='color:#b07000'>{html.escape(notices)}</span>"
                if notices else ""))
-
-    def shutdown(self) -> None:
-        if self._job is not None:
-            self._job.request_stop()
-            self._job.wait(30000)

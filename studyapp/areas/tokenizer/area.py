@@ -24,16 +24,16 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout
 
 from studyapp import tokens
 from studyapp.areas.tokenizer import core
+from studyapp.tensor_text import format_tensor
 from studyapp.widgets.text_box import FileDropTextEdit
+from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
 from studyapp.widgets.token_chips import PALETTE, TokenChipsView
-from studyapp.shell.area import AreaWidget
 
 CHIP_LIMIT = 5000  # chips drawn at most; the counts always cover the whole text
 WORKER_THRESHOLD = 100_000  # characters; longer texts are tokenized off the GUI thread
 DEBOUNCE_MS = 150
 CORPUS_VERDICT, CORPUS_TEXT = "The Verdict (the book's corpus)", "This text"
 TAB_NAMES = ("bpe", "chapter2", "window", "decode")
-MAX_SAVED_CHARS = 20_000  # texts kept in the settings at exit are cut to this
 
 _NOTICE_STYLE = ("background: #fff8e1; border: 1px solid #ffcc80; border-radius: 3px; "
                  "padding: 3px 6px; color: #5d4037;")
@@ -729,8 +729,8 @@ class TokenizerLab(AreaWidget):
         if w.count:
             self.batch_view.setPlainText(
                 f"First batch (shuffle=False), shape ({len(inputs)}, {w.max_length}):\n\n"
-                f"Inputs:\n{core.format_tensor(inputs)}\n\nTargets:\n"
-                f"{core.format_tensor(targets)}")
+                f"Inputs:\n{format_tensor(inputs)}\n\nTargets:\n"
+                f"{format_tensor(targets)}")
         else:
             self.batch_view.setPlainText("No windows: the text is shorter than max_length + 1 "
                                          "tokens.")

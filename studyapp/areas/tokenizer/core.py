@@ -274,19 +274,6 @@ def sliding_windows(ids: list[int], max_length: int, stride: int, batch_size: in
     return Windows(max_length, stride, batch_size, n, count, listed, inputs, targets, problem)
 
 
-def format_tensor(rows: list[list[int]]) -> str:
-    """Rows of IDs printed the way torch prints a 2-D integer tensor."""
-    if not rows:
-        return "tensor([], size=(0, 0), dtype=torch.int64)"
-    width = max(len(str(v)) for row in rows for v in row) if any(rows) else 1
-    lines = []
-    for k, row in enumerate(rows):
-        body = ", ".join(str(v).rjust(width) for v in row)
-        prefix = "tensor([[" if k == 0 else "        ["
-        lines.append(prefix + body + ("]])" if k == len(rows) - 1 else "],"))
-    return "\n".join(lines)
-
-
 # -- decoding --------------------------------------------------------------------------------------
 @dataclass
 class Decoded:

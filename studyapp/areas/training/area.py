@@ -1,7 +1,7 @@
 """The Training lab (chapter 5): train a GPT from a button and watch it learn.
 
-Left: the corpus (The Verdict, the learner's notes file, or any UTF-8 text file), a preset and
-its hyperparameters with the parameter count and estimated memory, and Train / Pause / Stop.
+Left: the settings (`form.SettingsForm`: the corpus, a preset and its hyperparameters with the
+parameter count and estimated memory) and Train / Pause / Stop.
 Right: a progress bar with ETA and tokens/s, the live loss plot (`widgets.loss_plot`), and the
 text the model writes after each evaluation. When a run finishes or is stopped its checkpoint
 is saved under the data folder's `checkpoints/`; "Use in labs" switches the other labs to the
@@ -14,54 +14,28 @@ records on; the view updates its labels from a timer and the plot redraws on its
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QFrame, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
-                               QPlainTextEdit, QProgressBar, QPushButton, QRadioButton,
-                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QVBoxLayout,
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QInputDialog, QLabel,
+                               QPlainTextEdit, QProgressBar, QScrollArea, QSizePolicy, QVBoxLayout,
                                QWidget)
 
 from model.config import GPTConfig
-from model.train.config import TrainConfig, TrainingError, check_output_dir
-from model.train.presets import TRAINING_PRESETS
+from model.train.config import TrainingError, check_output_dir
 from studyapp.areas.training import core
+from studyapp.areas.training.form import ERROR_STYLE, SettingsForm
+from studyapp.widgets.forms import push_button, splitter
 from studyapp.widgets.loss_plot import LossPlot
 from studyapp.shell.jobs import JobThread
 from studyapp.shell.area import AreaWidget
 
-GUI_PRESETS = ("default", "tiny", "book-small", "gpt2-124m")
-ERROR_STYLE = "color: #c62828;"
 STOP_WAIT_MS = 1800
 
 
 def create_area(ctx) -> AreaWidget:
     return TrainingLab(ctx)
-
-
-def _spin(lo: int, hi: int, value: int, step: int = 1, tip: str = "") -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setValue(value)
-    box.setToolTip(tip)
-    box.setKeyboardTracking(False)
-    return box
-
-
-def _dspin(lo: float, hi: float, value: float, decimals: int, step: float,
-           tip: str = "") -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setDecimals(decimals)
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setValue(value)
-    box.setToolTip(tip)
-    box.setKeyboardTracking(False)
-    return box
 
 
 class TrainingLab(AreaWidget):
@@ -80,18 +54,13 @@ class TrainingLab(AreaWidget):
         self._in_labs = False
         self._last_step: dict | None = None
         self._done: dict | None = None
-        self._file_path: Path | None = None
         self._checkpoint: Path | None = None
         self._run_corpus: core.CorpusChoice | None = None
         self._status_dirty = False
         self._ready: dict | None = None
         self._last_eval: dict | None = None
-        self._preset_train = TRAINING_PRESETS["default"].train
         self._closing = False
-        self._building = True
         self._build()
-        self._building = False
-        self.apply_preset("default")
         self._ui_timer = QTimer(self)
         self._ui_timer.setInterval(100)
         self._ui_timer.timeout.connect(self._update_status)
@@ -101,136 +70,42 @@ class TrainingLab(AreaWidget):
     # layout
     # =========================================================================================
     def _build(self) -> None:
-        # -- corpus --
-        self.corpus_verdict = QRadioButton(core.CORPUS_LABELS[core.VERDICT])
-        self.corpus_notes = QRadioButton(f"My notes file ({Path(self.ctx.notes_path).name})")
-        self.corpus_notes.setToolTip(str(self.ctx.notes_path))
-        self.corpus_file = QRadioButton("A text file:")
-        self.corpus_group = QButtonGroup(self)
-        for button in (self.corpus_verdict, self.corpus_notes, self.corpus_file):
-            self.corpus_group.addButton(button)
-            button.toggled.connect(self._settings_changed)
-        self.corpus_verdict.setChecked(True)
-        self.corpus_verdict.setToolTip("Edith Wharton's short story that chapters 2 and 5 train "
-                                       "on: 20,479 characters, 5,145 tokens")
-        self.corpus_notes.setToolTip(f"Train on your own chapter notes: {self.ctx.notes_path}")
-        self.corpus_file.setToolTip("Train on any UTF-8 text file of your own")
-        self.choose_button = QPushButton("Choose\u2026")
-        self.choose_button.setToolTip("Choose the text file to train on")
-        self.choose_button.clicked.connect(self.choose_file)
-        self.file_label = QLabel("none chosen")
-        self.file_label.setWordWrap(True)
-        self.file_label.setStyleSheet("color: gray;")
-        file_row = QHBoxLayout()
-        file_row.addWidget(self.corpus_file)
-        file_row.addWidget(self.choose_button)
-        file_row.addStretch(1)
-        corpus_box = QGroupBox("Corpus")
-        corpus_layout = QVBoxLayout(corpus_box)
-        corpus_layout.addWidget(self.corpus_verdict)
-        corpus_layout.addWidget(self.corpus_notes)
-        corpus_layout.addLayout(file_row)
-        corpus_layout.addWidget(self.file_label)
-
-        # -- model --
-        self.preset = QComboBox()
-        for name in GUI_PRESETS:
-            self.preset.addItem(name, name)
-            self.preset.setItemData(self.preset.count() - 1,
-                                    TRAINING_PRESETS[name].description, Qt.ItemDataRole.ToolTipRole)
-        self.preset.setToolTip("A model size and training recipe; the fields below start from "
-                               "it and can be changed (section 5.1 and appendix D)")
-        self.preset.currentIndexChanged.connect(
-            lambda _i: self.apply_preset(self.preset.currentData()))
-        self.emb_dim = _spin(2, 2048, 128, 8, "Embedding size (emb_dim)")
-        self.n_layers = _spin(1, 48, 4, 1, "Transformer blocks (n_layers)")
-        self.n_heads = _spin(1, 32, 4, 1, "Attention heads (n_heads); must divide emb_dim")
-        self.context = _spin(4, 1024, 128, 16, "Context length: tokens per window")
-        self.dropout = _dspin(0.0, 0.9, 0.0, 2, 0.05, "Dropout rate (drop_rate)")
-        model_box = QGroupBox("Model")
-        model_form = QFormLayout(model_box)
-        model_form.addRow("Preset", self.preset)
-        model_form.addRow("Embedding size", self.emb_dim)
-        model_form.addRow("Layers", self.n_layers)
-        model_form.addRow("Heads", self.n_heads)
-        model_form.addRow("Context length", self.context)
-        model_form.addRow("Dropout", self.dropout)
-
-        # -- training --
-        self.batch = _spin(0, 1024, 4, 1, "Windows per step")
-        self.lr = _dspin(0.0, 1.0, 3e-3, 5, 1e-4, "Peak learning rate (the book: 0.0004)")
-        self.epochs = _spin(1, 10000, 10, 1, "Passes over the training text")
-        self.eval_every = _spin(0, 100000, 5, 1, "Steps between evaluations (0: only at the end)")
-        self.seed = _spin(0, 2**31 - 1, 123, 1, "Random seed (the book uses 123)")
-        self.warmup = _spin(0, 100000, 10, 1, "Linear warmup steps (appendix D)")
-        self.cosine = QCheckBox("cosine decay")
-        self.cosine.setToolTip("Lower the learning rate along a cosine to 10% by the last step")
-        self.clip = _dspin(0.0, 100.0, 1.0, 2, 0.1, "Gradient clipping max norm (0: off)")
-        train_box = QGroupBox("Training")
-        train_form = QFormLayout(train_box)
-        train_form.addRow("Batch size", self.batch)
-        train_form.addRow("Learning rate", self.lr)
-        train_form.addRow("Epochs", self.epochs)
-        train_form.addRow("Eval every", self.eval_every)
-        train_form.addRow("Seed", self.seed)
-        train_form.addRow("Warmup steps", self.warmup)
-        train_form.addRow("Grad clip", self.clip)
-        train_form.addRow("", self.cosine)
-        for box in (self.emb_dim, self.n_layers, self.n_heads, self.context, self.batch,
-                    self.epochs, self.eval_every, self.seed, self.warmup):
-            box.valueChanged.connect(self._settings_changed)
-        for box in (self.dropout, self.lr, self.clip):
-            box.valueChanged.connect(self._settings_changed)
-        self.cosine.toggled.connect(self._settings_changed)
-
-        self.size_label = QLabel()
-        self.size_label.setWordWrap(True)
+        self.form = SettingsForm(self.ctx.notes_path)
 
         # -- actions --
-        self.train_button = QPushButton("Train")
+        self.train_button = push_button("Train", "Train a new model with these settings "
+                                        "(section 5.2's training loop)", self.start_training)
         self.train_button.setDefault(True)
-        self.train_button.setToolTip("Train a new model with these settings (section 5.2's "
-                                     "training loop)")
-        self.train_button.clicked.connect(self.start_training)
-        self.pause_button = QPushButton("Pause")
+        self.pause_button = push_button("Pause", "Pause after the current step; press again to "
+                                        "resume")
         self.pause_button.setCheckable(True)
-        self.pause_button.setToolTip("Pause after the current step; press again to resume")
         self.pause_button.toggled.connect(self.set_paused)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current step; the model so far is saved")
-        self.stop_button.clicked.connect(self.stop_training)
-        run_row = QHBoxLayout()
-        for button in (self.train_button, self.pause_button, self.stop_button):
-            run_row.addWidget(button)
-
-        self.use_button = QPushButton("Use in labs")
-        self.use_button.setToolTip("Switch the Tokenizer, Embeddings, Attention and Generate labs "
-                                   "to this model")
-        self.use_button.clicked.connect(self.use_in_labs)
-        self.save_as_button = QPushButton("Save as\u2026")
-        self.save_as_button.setToolTip("Save the trained model as a checkpoint elsewhere (it "
-                                       "is already saved in the app's data folder)")
-        self.save_as_button.clicked.connect(self.save_as_dialog)
-        self.load_button = QPushButton("Load checkpoint\u2026")
-        self.load_button.setToolTip("Open a checkpoint of this app (with its training curve) or a "
-                                    "state dict saved by the book's code (.pth)")
-        self.load_button.clicked.connect(self.load_dialog)
-        result_row = QHBoxLayout()
-        result_row.addWidget(self.use_button)
-        result_row.addWidget(self.save_as_button)
-        result_row.addWidget(self.load_button)
+        self.stop_button = push_button("Stop", "Stop after the current step; the model so far "
+                                       "is saved", self.stop_training)
+        self.use_button = push_button("Use in labs", "Switch the Tokenizer, Embeddings, "
+                                      "Attention and Generate labs to this model",
+                                      self.use_in_labs)
+        self.save_as_button = push_button("Save as\u2026", "Save the trained model as a "
+                                          "checkpoint elsewhere (it is already saved in the "
+                                          "app's data folder)", self.save_as_dialog)
+        self.load_button = push_button("Load checkpoint\u2026", "Open a checkpoint of this app "
+                                       "(with its training curve) or a state dict saved by the "
+                                       "book's code (.pth)", self.load_dialog)
+        rows = []
+        for buttons in ((self.train_button, self.pause_button, self.stop_button),
+                        (self.use_button, self.save_as_button, self.load_button)):
+            row = QHBoxLayout()
+            for button in buttons:
+                row.addWidget(button)
+            rows.append(row)
+        run_row, result_row = rows
 
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setVisible(False)
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(6, 6, 6, 6)
-        for widget in (corpus_box, model_box, train_box, self.size_label):
-            left_layout.addWidget(widget)
-        left_layout.addStretch(1)
+        left = self.form
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
@@ -283,18 +158,14 @@ class TrainingLab(AreaWidget):
         samples_layout.addWidget(self.latest_sample)
         samples_layout.addWidget(QLabel("<b>Samples so far</b>"))
         samples_layout.addWidget(self.history, 1)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.plot)
-        splitter.addWidget(samples)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        split = splitter(Qt.Orientation.Vertical, (self.plot, samples), (3, 2))
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(6, 6, 6, 6)
         right_layout.addWidget(self.status)
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.message)  # always in view, whatever the left side shows
-        right_layout.addWidget(splitter, 1)
+        right_layout.addWidget(split, 1)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -303,137 +174,29 @@ class TrainingLab(AreaWidget):
         self._update_buttons()
 
     # =========================================================================================
-    # settings
+    # settings (the form) and saved inputs (the main window keeps them across restarts; a
+    # card's "Try it" sends them)
     # =========================================================================================
     def apply_preset(self, name: str) -> None:
-        preset = TRAINING_PRESETS[name]
-        m, t = preset.model, preset.train
-        index = self.preset.findData(name)
-        if index >= 0 and self.preset.currentIndex() != index:
-            self.preset.blockSignals(True)
-            self.preset.setCurrentIndex(index)
-            self.preset.blockSignals(False)
-        values = ((self.emb_dim, m.emb_dim), (self.n_layers, m.n_layers), (self.n_heads, m.n_heads),
-                  (self.context, m.context_length), (self.dropout, m.drop_rate),
-                  (self.batch, t.batch_size), (self.lr, t.lr), (self.epochs, t.epochs),
-                  (self.eval_every, t.eval_every), (self.seed, t.seed),
-                  (self.warmup, t.warmup_steps), (self.clip, t.grad_clip or 0.0),
-                  (self.cosine, t.cosine))
-        for widget, value in values:
-            widget.blockSignals(True)
-            if isinstance(widget, QCheckBox):
-                widget.setChecked(bool(value))
-            else:
-                widget.setValue(value)
-            widget.blockSignals(False)
-        self._preset_train = t
-        self._settings_changed()
-
-    def model_values(self) -> dict:
-        base = TRAINING_PRESETS[self.preset.currentData()].model
-        values = base.to_dict()
-        values.update(emb_dim=self.emb_dim.value(), n_layers=self.n_layers.value(),
-                      n_heads=self.n_heads.value(), context_length=self.context.value(),
-                      drop_rate=round(self.dropout.value(), 4))
-        return values
-
-    def train_config(self) -> TrainConfig:
-        clip = self.clip.value()
-        # Leave one core to the window: torch's threads on every core starve the event loop.
-        threads = max(1, (os.cpu_count() or 2) - 1)
-        return self._preset_train.replace(
-            num_threads=threads,
-            batch_size=self.batch.value(), lr=self.lr.value(), epochs=self.epochs.value(),
-            eval_every=self.eval_every.value(), seed=self.seed.value(),
-            warmup_steps=self.warmup.value(), cosine=self.cosine.isChecked(),
-            grad_clip=clip if clip > 0 else None)
-
-    def corpus_choice(self) -> core.CorpusChoice:
-        if self.corpus_notes.isChecked():
-            return core.CorpusChoice(core.NOTES, Path(self.ctx.notes_path))
-        if self.corpus_file.isChecked():
-            return core.CorpusChoice(core.FILE, self._file_path)
-        return core.CorpusChoice(core.VERDICT)
+        self.form.apply_preset(name)
 
     def set_corpus_file(self, path) -> None:
-        self._file_path = Path(path)
-        self.file_label.setText(str(self._file_path))
-        self.corpus_file.setChecked(True)
-        self._settings_changed()
-
-    def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Train on a text file", "",
-                                              "Text files (*.txt *.md);;All files (*)")
-        if path:
-            self.set_corpus_file(path)
-
-    def _settings_changed(self, *_args) -> None:
-        if self._building:
-            return
-        problems = core.settings_problems(self.model_values(), self.train_config())
-        if problems:
-            self.size_label.setText("; ".join(problems))
-            self.size_label.setStyleSheet(ERROR_STYLE)
-        else:
-            self.size_label.setText(core.size_summary(GPTConfig(**self.model_values()),
-                                                      self.train_config()))
-            self.size_label.setStyleSheet("color: gray;")
-
-    def _set_settings_enabled(self, enabled: bool) -> None:
-        for widget in (self.corpus_verdict, self.corpus_notes, self.corpus_file,
-                       self.choose_button, self.preset, self.emb_dim, self.n_layers,
-                       self.n_heads, self.context, self.dropout, self.batch, self.lr,
-                       self.epochs, self.eval_every, self.seed, self.warmup, self.cosine,
-                       self.clip):
-            widget.setEnabled(enabled)
-
-    # =========================================================================================
-    # saved inputs (the main window keeps them across restarts; a card's "Try it" sends them)
-    # =========================================================================================
-    _FIELDS = ("emb_dim", "n_layers", "n_heads", "context", "dropout", "batch", "lr", "epochs",
-               "eval_every", "seed", "warmup", "clip")
+        self.form.set_corpus_file(path)
 
     def save_state(self) -> dict:
-        state = {"preset": self.preset.currentData(), "corpus": self.corpus_choice().kind,
-                 "file": str(self._file_path) if self._file_path else "",
-                 "cosine": self.cosine.isChecked(), "smoothing": self.plot.smoothing,
-                 "log_y": self.plot.log_y.isChecked()}
-        state.update({name: getattr(self, name).value() for name in self._FIELDS})
-        return state
+        return {**self.form.save_state(), "smoothing": self.plot.smoothing,
+                "log_y": self.plot.log_y.isChecked()}
 
     def apply_state(self, state: dict) -> None:
         """Take what is valid in `state` and ignore the rest; nothing changes during a run."""
         if not isinstance(state, dict) or self.running:
             return
-        if state.get("preset") in GUI_PRESETS:
-            self.apply_preset(state["preset"])
-        for name in self._FIELDS:
-            value = state.get(name)
-            box = getattr(self, name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                if isinstance(box, QSpinBox) and value != int(value):
-                    continue
-                if box.minimum() <= value <= box.maximum():
-                    box.setValue(int(value) if isinstance(box, QSpinBox) else float(value))
-        if isinstance(state.get("cosine"), bool):
-            self.cosine.setChecked(state["cosine"])
-        file = state.get("file")
-        if isinstance(file, str) and file and len(file) < 4096:
-            self._file_path = Path(file)
-            self.file_label.setText(file)
-        corpus = state.get("corpus")
-        if corpus == core.NOTES:
-            self.corpus_notes.setChecked(True)
-        elif corpus == core.FILE and self._file_path is not None:
-            self.corpus_file.setChecked(True)
-        elif corpus == core.VERDICT:
-            self.corpus_verdict.setChecked(True)
+        self.form.apply_state(state)
         smoothing = state.get("smoothing")
         if isinstance(smoothing, (int, float)) and 0 <= smoothing <= 0.99:
             self.plot.set_smoothing(float(smoothing))
         if isinstance(state.get("log_y"), bool):
             self.plot.set_log_y(state["log_y"])
-        self._settings_changed()
 
     # =========================================================================================
     # running
@@ -451,9 +214,9 @@ class TrainingLab(AreaWidget):
         """Start a run with the fields' settings; False (and a message) if it cannot start."""
         if self.running or self._side_job is not None or self._closing:
             return False
-        model_values, train_cfg = self.model_values(), self.train_config()
+        model_values, train_cfg = self.form.model_values(), self.form.train_config()
         problems = core.settings_problems(model_values, train_cfg)
-        choice = self.corpus_choice()
+        choice = self.form.corpus_choice()
         if choice.kind == core.FILE and choice.path is None:
             problems.append("no text file chosen: choose one, or train on The Verdict")
         if not problems:
@@ -497,7 +260,7 @@ class TrainingLab(AreaWidget):
         self._job.failed.connect(self._on_failed)
         self._job.finished.connect(self._on_finished)
         self._job.start()
-        self._set_settings_enabled(False)
+        self.form.set_enabled(False)
         self._update_buttons()
         self.run_started.emit()
         return True
@@ -557,7 +320,7 @@ class TrainingLab(AreaWidget):
             self.pause_button.setChecked(False)
             self.pause_button.setText("Pause")
             self.pause_button.blockSignals(False)
-        self._set_settings_enabled(True)
+        self.form.set_enabled(True)
         self.progress.setRange(0, max(1, self.progress.maximum()))
         self.plot.refresh()
         done = self._done

@@ -1,8 +1,10 @@
 """The Training lab's logic, without Qt: corpus choice, settings, sizes, checkpoints, entries.
 
-The loop itself is `model.train.Trainer`; this module turns the lab's choices into its inputs
-and its results into files and `ModelEntry`s. Torch is only imported inside the functions that
-run on the worker (the window paints before torch loads).
+`FIELDS` is the one table of the lab's hyperparameters (label, config key, range, step,
+decimals, tooltip): it builds the form, reads it into a `GPTConfig` and a `TrainConfig`, and
+checks saved values. The loop itself is `model.train.Trainer`; this module turns the lab's
+choices into its inputs and its results into files and `ModelEntry`s. Torch is only imported
+inside the functions that run on the worker (the window paints before torch loads).
 """
 
 from __future__ import annotations
@@ -11,16 +13,87 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from model.config import GPTConfig
-from model.train.config import (TrainConfig, TrainingError, estimate_training_memory,
-                                parameter_count)
+from model.train.config import TrainConfig, TrainingError, estimate_training_memory
 from studyapp.models.loading import human_bytes
 
 VERDICT, NOTES, FILE = "the-verdict", "notes", "file"
 CORPUS_LABELS = {VERDICT: "The Verdict (bundled)", NOTES: "My notes file", FILE: "A text file"}
 TRAINED_SOURCE = "trained in the Training lab"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One hyperparameter of the form."""
+
+    name: str  # the form's widget and the saved-state key
+    label: str
+    config: str  # "model" (a GPTConfig key) or "train" (a TrainConfig key)
+    key: str
+    low: float
+    high: float
+    step: float
+    tip: str
+    decimals: int | None = None  # None: a whole number
+
+    def accepts(self, value: Any) -> bool:
+        """Whether a saved value can go back into this field as it is."""
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        if self.decimals is None and value != int(value):
+            return False
+        return self.low <= value <= self.high
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("emb_dim", "Embedding size", "model", "emb_dim", 2, 2048, 8,
+          "Embedding size (emb_dim)"),
+    Field("n_layers", "Layers", "model", "n_layers", 1, 48, 1, "Transformer blocks (n_layers)"),
+    Field("n_heads", "Heads", "model", "n_heads", 1, 32, 1,
+          "Attention heads (n_heads); must divide emb_dim"),
+    Field("context", "Context length", "model", "context_length", 4, 1024, 16,
+          "Context length: tokens per window"),
+    Field("dropout", "Dropout", "model", "drop_rate", 0.0, 0.9, 0.05, "Dropout rate (drop_rate)",
+          decimals=2),
+    Field("batch", "Batch size", "train", "batch_size", 0, 1024, 1, "Windows per step"),
+    Field("lr", "Learning rate", "train", "lr", 0.0, 1.0, 1e-4,
+          "Peak learning rate (the book: 0.0004)", decimals=5),
+    Field("epochs", "Epochs", "train", "epochs", 1, 10000, 1, "Passes over the training text"),
+    Field("eval_every", "Eval every", "train", "eval_every", 0, 100000, 1,
+          "Steps between evaluations (0: only at the end)"),
+    Field("seed", "Seed", "train", "seed", 0, 2**31 - 1, 1, "Random seed (the book uses 123)"),
+    Field("warmup", "Warmup steps", "train", "warmup_steps", 0, 100000, 1,
+          "Linear warmup steps (appendix D)"),
+    Field("clip", "Grad clip", "train", "grad_clip", 0.0, 100.0, 0.1,
+          "Gradient clipping max norm (0: off)", decimals=2),
+)
+
+
+def preset_values(model_cfg: GPTConfig, train_cfg: TrainConfig) -> dict[str, float]:
+    """The form's values for a preset (no gradient clipping shows as 0)."""
+    configs = {"model": model_cfg, "train": train_cfg}
+    values = {f.name: getattr(configs[f.config], f.key) for f in FIELDS}
+    values["clip"] = values["clip"] or 0.0
+    return values
+
+
+def model_values(base: GPTConfig, values: Mapping[str, float]) -> dict[str, Any]:
+    """The preset's GPTConfig keys with the form's model fields put in."""
+    out = base.to_dict()
+    for f in FIELDS:
+        if f.config == "model":
+            out[f.key] = values[f.name] if f.decimals is None else round(values[f.name], 4)
+    return out
+
+
+def train_config(base: TrainConfig, values: Mapping[str, float], cosine: bool,
+                 num_threads: int | None = None) -> TrainConfig:
+    """The preset's TrainConfig with the form's training fields put in (clip 0: none)."""
+    changes = {f.key: values[f.name] for f in FIELDS if f.config == "train"}
+    changes["grad_clip"] = changes["grad_clip"] if changes["grad_clip"] > 0 else None
+    return base.replace(num_threads=num_threads, cosine=cosine, **changes)
 
 
 @dataclass(frozen=True)

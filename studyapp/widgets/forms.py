@@ -1,0 +1,61 @@
+"""Small builders for the widgets every lab's form is made of: a push button that explains
+itself, a row of buttons, a number box from a field's range, a splitter with its stretch.
+
+They know no area; each does what a form otherwise repeats line by line for every widget.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox, QSplitter, QWidget
+
+
+def push_button(text: str, tip: str, on_click: Callable | None = None) -> QPushButton:
+    button = QPushButton(text)
+    button.setToolTip(tip)
+    if on_click is not None:
+        button.clicked.connect(on_click)
+    return button
+
+
+def number_box(low: float, high: float, value: float | None = None, *, step: float = 1,
+               decimals: int | None = None, tip: str = "",
+               tracking: bool = True) -> QSpinBox | QDoubleSpinBox:
+    """A QSpinBox, or a QDoubleSpinBox when `decimals` is given. `tracking=False`: the value
+    changes when typing is done (Enter or focus out), not at every key."""
+    box = QSpinBox() if decimals is None else QDoubleSpinBox()
+    if decimals is not None:
+        box.setDecimals(decimals)
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    if value is not None:
+        box.setValue(value)
+    box.setToolTip(tip)
+    box.setKeyboardTracking(tracking)
+    return box
+
+
+def button_row(*widgets: QWidget, stretch: bool = True) -> QHBoxLayout:
+    """The widgets side by side, left-aligned unless `stretch` is False."""
+    row = QHBoxLayout()
+    for widget in widgets:
+        row.addWidget(widget)
+    if stretch:
+        row.addStretch(1)
+    return row
+
+
+def splitter(orientation: Qt.Orientation, widgets: Sequence[QWidget],
+             stretch: Sequence[int], sizes: Sequence[int] | None = None,
+             collapsible: bool = True) -> QSplitter:
+    split = QSplitter(orientation)
+    split.setChildrenCollapsible(collapsible)
+    for widget in widgets:
+        split.addWidget(widget)
+    for index, factor in enumerate(stretch):
+        split.setStretchFactor(index, factor)
+    if sizes:
+        split.setSizes(list(sizes))
+    return split
