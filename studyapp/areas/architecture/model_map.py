@@ -21,6 +21,7 @@ from studyapp.areas.architecture import core
 from studyapp.shell import style
 
 ROW_H, GAP, ADD_D = 24, 9, 16  # box height, gap between rows, diameter of a shortcut's "+"
+BLOCK_PAD = 26  # room above and below the transformer block's frame (its title sits on top)
 # Which chip colour each kind of component is filled with (the book colours them by kind too).
 FILL_INDEX = {"tok_emb": 0, "pos_emb": 0, "drop_emb": 5, "drop_shortcut": 5, "norm1": 2,
               "norm2": 2, "final_norm": 2, "att": 3, "ff": 1, "out_head": 6}
@@ -49,7 +50,7 @@ class ModelMapCanvas(QWidget):
         self.components = components
         self.n_layers = n_layers
         rows = len(components) + 2  # the tokenized text below, the logits above
-        self.setFixedHeight(rows * (ROW_H + GAP) + 40)
+        self.setFixedHeight(rows * (ROW_H + GAP) + 2 * BLOCK_PAD + 40)
         self.update()
 
     def select(self, index: int | None) -> None:
@@ -63,7 +64,11 @@ class ModelMapCanvas(QWidget):
         left = 16.0
         y = self.height() - 10 - ROW_H - (ROW_H + GAP)  # leave the bottom row for the input
         rects, block = [], None
+        previous_in_block = False
         for comp in self.components:
+            if comp.in_block != previous_in_block:
+                y -= BLOCK_PAD
+                previous_in_block = comp.in_block
             if comp.key == "shortcut":
                 r = QRectF(left + width / 2 - ADD_D / 2, y + (ROW_H - ADD_D) / 2, ADD_D, ADD_D)
             else:
@@ -72,8 +77,8 @@ class ModelMapCanvas(QWidget):
             y -= ROW_H + GAP
         inside = [r for r, c in zip(rects, self.components) if c.in_block]
         if inside:
-            top = min(r.top() for r in inside) - 18
-            bottom = max(r.bottom() for r in inside) + 5
+            top = min(r.top() for r in inside) - BLOCK_PAD + 4
+            bottom = max(r.bottom() for r in inside) + 6
             block = QRectF(left - 8, top, width + 50, bottom - top)
         return rects, block
 

@@ -61,10 +61,13 @@ class _StyledPlot(PlotFrame, QWidget):
             axis.setPen(c.plot_foreground)
             axis.setTextPen(c.plot_foreground)
             axis.setStyle(tickFont=_small_font())
+            axis.enableAutoSIPrefix(False)  # a fraction of 0.8 must not read "800 (x0.001)"
         self.plot.setLabel("bottom", self._x_label, color=c.plot_foreground, size="8pt")
         self.plot.setLabel("left", self._y_label, color=c.plot_foreground, size="8pt")
         self.plot.setTitle(self._title, color=c.text, size="9pt")
-        self.legend.setBrush(pg.mkBrush(QColor(c.panel).darker(100)))
+        see_through = QColor(c.panel)
+        see_through.setAlpha(170)  # the curves stay visible under the legend
+        self.legend.setBrush(pg.mkBrush(see_through))
         self.legend.setPen(pg.mkPen(c.border))
         self.legend.setLabelTextColor(c.text)
         for _sample, label in self.legend.items:
