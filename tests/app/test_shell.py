@@ -9,7 +9,8 @@ import pytest
 
 from studyapp.areas import AREAS
 
-AREA_KEYS = ["flashcards", "tokenizer", "embeddings", "attention", "generate", "training"]
+AREA_KEYS = ["flashcards", "tokenizer", "embeddings", "attention", "architecture", "generate",
+             "training"]
 
 
 def test_labs_are_built_after_the_first_paint_and_on_first_visit(qtbot, ctx):
@@ -31,7 +32,7 @@ def test_main_window_has_one_place_per_area_and_navigates(qtbot, ctx):
     assert [a.key for a in AREAS] == AREA_KEYS
     window = MainWindow(ctx)
     qtbot.addWidget(window)
-    assert window.sidebar.count() == 6
+    assert window.sidebar.count() == len(AREA_KEYS)
     ctx.navigator.open("attention", {})
     assert window.current_area_key() == "attention"
     assert window.areas["attention"].isVisibleTo(window.stack.currentWidget())
@@ -232,7 +233,7 @@ def test_shortcut_table_lists_area_switching_and_help(qtbot, ctx):
     window = MainWindow(ctx)
     qtbot.addWidget(window)
     table = dict((what, keys) for keys, what in window.shortcut_table())
-    assert table["Flashcards"] == "Ctrl+1" and table["Training"] == "Ctrl+6"
+    assert table["Flashcards"] == "Ctrl+1" and table["Training"] == f"Ctrl+{len(AREA_KEYS)}"
     assert table["Keyboard shortcuts"] == "F1"
 
 
