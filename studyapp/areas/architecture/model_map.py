@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QHBoxLayo
 from studyapp.areas.architecture import core
 from studyapp.shell import style
 
-ROW_H, GAP, ADD_D = 24, 9, 16  # box height, gap between rows, diameter of a shortcut's "+"
+ROW_H, GAP, ADD_D = 22, 8, 16  # box height, gap between rows, diameter of a shortcut's "+"
 BLOCK_PAD = 26  # room above and below the transformer block's frame (its title sits on top)
 # Which chip colour each kind of component is filled with (the book colours them by kind too).
 FILL_INDEX = {"tok_emb": 0, "pos_emb": 0, "drop_emb": 5, "drop_shortcut": 5, "norm1": 2,
@@ -50,7 +50,7 @@ class ModelMapCanvas(QWidget):
         self.components = components
         self.n_layers = n_layers
         rows = len(components) + 2  # the tokenized text below, the logits above
-        self.setFixedHeight(rows * (ROW_H + GAP) + 2 * BLOCK_PAD + 40)
+        self.setFixedHeight(rows * (ROW_H + GAP) + 2 * BLOCK_PAD + 16)
         self.update()
 
     def select(self, index: int | None) -> None:
