@@ -99,3 +99,23 @@ def test_run_blocks_cuts_long_text_to_the_context_and_reads_empty_text(tiny_entr
     assert f"cut from {n}" in core.run_summary(run)
     empty = core.run_blocks(tiny_entry.model, tok, "   ")
     assert empty.labels == ["<|endoftext|>"]
+
+
+def test_feed_forward_steps_are_the_modules_shapes():
+    steps = core.feed_forward_steps(768, 2, 3)
+    assert [s["shape"] for s in steps] == [(2, 3, 768), (2, 3, 3072), (2, 3, 3072), (2, 3, 768)]
+    assert [s["module"] for s in steps] == ["", "Linear", "GELU", "Linear"]
+    assert sum(s["params"] for s in steps) == 4_722_432  # section 4.6, per GPT-2 small block
+    # the same shapes as the real module computes on a real input
+    from model.config import GPTConfig
+    from model.gpt import FeedForward
+
+    ff = FeedForward(GPTConfig(emb_dim=16, n_heads=1))
+    x = torch.rand(1, 5, 16)
+    real = [tuple(x.shape)]
+    for layer in ff.layers:
+        x = layer(x)
+        real.append(tuple(x.shape))
+    assert [s["shape"] for s in core.feed_forward_steps(16, 1, 5)] == real
+    with pytest.raises(ValueError, match="emb_dim must be a positive whole number"):
+        core.feed_forward_steps(0, 1, 1)

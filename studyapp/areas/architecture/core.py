@@ -272,6 +272,35 @@ def shortcut_view(sizes: Sequence[int], sample_input: Sequence[float], target: f
             and _close(with_, BOOK_GRADS_WITH)}
 
 
+def feed_forward_steps(emb_dim: int, batch_size: int, num_tokens: int) -> list[dict]:
+    """Section 4.3: the shapes through `FeedForward` for x of shape (batch, tokens, emb_dim).
+
+    The module is built on the meta device (no memory) and its layers are read: each Linear
+    sets the last dimension to its out_features, GELU keeps the shape. Running the layers on
+    meta tensors would give the same shapes, but its first call loads PyTorch's meta kernels,
+    about ten seconds. Steps as `model.chapter4.feed_forward_shapes`: name, module, shape,
+    params.
+    """
+    import torch
+
+    from model.config import GPTConfig
+    from model.gpt import FeedForward
+
+    for name, value in (("emb_dim", emb_dim), ("batch", batch_size), ("tokens", num_tokens)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    with torch.device("meta"):
+        ff = FeedForward(GPTConfig(emb_dim=emb_dim, n_heads=1))
+    shape = (batch_size, num_tokens, emb_dim)
+    steps = [{"name": "input", "module": "", "shape": shape, "params": 0}]
+    for i, layer in enumerate(ff.layers):
+        if isinstance(layer, torch.nn.Linear):
+            shape = shape[:-1] + (layer.out_features,)
+        steps.append({"name": f"layers.{i}", "module": type(layer).__name__, "shape": shape,
+                      "params": sum(p.numel() for p in layer.parameters())})
+    return steps
+
+
 def _close(values: Sequence[float], book: Sequence[float], rel: float = 1e-5) -> bool:
     return len(values) == len(book) and all(math.isclose(v, b, rel_tol=rel)
                                             for v, b in zip(values, book))

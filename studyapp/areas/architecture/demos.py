@@ -319,14 +319,7 @@ class FeedForwardDemo(_Demo):
 
     def computation(self):
         emb, b, t = self.emb_dim.value(), self.batch.value(), self.tokens.value()
-
-        def run():
-            from model.chapter4 import feed_forward_shapes
-            from model.config import GPTConfig
-
-            cfg = GPTConfig(emb_dim=emb, n_heads=1)
-            return feed_forward_shapes(cfg, batch_size=b, num_tokens=t)
-        return run
+        return lambda: core.feed_forward_steps(emb, b, t)
 
     def show_result(self, steps: list) -> None:
         c = style.colours()
