@@ -27,7 +27,7 @@ import torch.nn as nn
 
 from model.chapter3 import seeded
 from model.config import PRESETS, GPTConfig
-from model.gpt import GELU, FeedForward
+from model.gpt import GELU, FeedForward, LayerNorm
 
 BOOK_SEED = 123
 FLOAT32_BYTES = 4
@@ -57,10 +57,6 @@ def _as_matrix(batch: Sequence[Sequence[float]]) -> torch.Tensor:
     return torch.tensor(rows, dtype=torch.float32)
 
 
-def _rows(t: torch.Tensor) -> list:
-    return t.tolist()
-
-
 @torch.no_grad()
 def layer_norm_demo(batch: Sequence[Sequence[float]] | None = None, seed: int = BOOK_SEED,
                     out_features: int = LAYER_NORM_OUT_FEATURES) -> dict[str, Any]:
@@ -78,8 +74,6 @@ def layer_norm_demo(batch: Sequence[Sequence[float]] | None = None, seed: int = 
     sqrt(biased variance + eps) with eps = 1e-5; against a variance near 0.02 eps is not
     negligible, so its variance (biased, as the module measures it) is just under 1.
     """
-    from model.gpt import LayerNorm
-
     if isinstance(out_features, bool) or not isinstance(out_features, int) or out_features < 2:
         raise ValueError(f"out_features must be an integer of at least 2, got {out_features!r}")
     user = None if batch is None else _as_matrix(batch)
@@ -96,14 +90,14 @@ def layer_norm_demo(batch: Sequence[Sequence[float]] | None = None, seed: int = 
     ln = LayerNorm(out_features)
     ln_out = ln(out)
     return {
-        "batch": _rows(x),
-        "relu_out": _rows(out),
+        "batch": x.tolist(),
+        "relu_out": out.tolist(),
         "mean": mean.squeeze(-1).tolist(),
         "var": var.squeeze(-1).tolist(),
-        "normed": _rows(normed),
+        "normed": normed.tolist(),
         "normed_mean": normed.mean(dim=-1).tolist(),
         "normed_var": normed.var(dim=-1).tolist(),
-        "layer_norm_out": _rows(ln_out),
+        "layer_norm_out": ln_out.tolist(),
         "layer_norm_mean": ln_out.mean(dim=-1).tolist(),
         "layer_norm_var": ln_out.var(dim=-1, unbiased=False).tolist(),
         "eps": ln.eps,
@@ -123,13 +117,13 @@ def gelu_vs_relu(x_min: float = -3.0, x_max: float = 3.0, n: int = 121) -> dict[
         raise ValueError(f"n must be an integer of at least 2, got {n!r}")
     if not (math.isfinite(x_min) and math.isfinite(x_max)) or x_min >= x_max:
         raise ValueError(f"x_min must be below x_max, got {x_min} and {x_max}")
-    curves = {}
+    x = torch.linspace(float(x_min), float(x_max), n, requires_grad=True)  # (n,)
+    curves: dict[str, list[float]] = {"x": x.tolist()}
     for name, fn in (("gelu", GELU()), ("relu", nn.ReLU())):
-        x = torch.linspace(float(x_min), float(x_max), n, requires_grad=True)  # (n,)
-        y = fn(x)
-        (grad,) = torch.autograd.grad(y.sum(), x)
+        y = fn(x)  # (n,)
+        (grad,) = torch.autograd.grad(y.sum(), x)  # each y_i depends on x_i only
         curves[name], curves[f"{name}_grad"] = y.detach().tolist(), grad.tolist()
-    return {"x": torch.linspace(float(x_min), float(x_max), n).tolist(), **curves}
+    return curves
 
 
 def feed_forward_shapes(cfg: GPTConfig | Mapping[str, Any] | None = None, batch_size: int = 2,

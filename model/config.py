@@ -32,8 +32,11 @@ class GPTConfig:
             problems.append(
                 f"emb_dim ({self.emb_dim}) must be divisible by n_heads ({self.n_heads})"
             )
-        if not 0.0 <= float(self.drop_rate) < 1.0:
-            problems.append(f"drop_rate must be in [0, 1), got {self.drop_rate!r}")
+        rate = self.drop_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+            problems.append(f"drop_rate must be a number in [0, 1), got {rate!r}")
+        if not isinstance(self.qkv_bias, bool):
+            problems.append(f"qkv_bias must be true or false, got {self.qkv_bias!r}")
         if problems:
             raise ValueError("invalid GPT config: " + "; ".join(problems))
 
@@ -47,8 +50,11 @@ class GPTConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "GPTConfig":
         """Build from the book's dict (unknown keys are refused, missing keys take defaults)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a GPT config is a mapping of the book's keys, got "
+                             f"{type(data).__name__}")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(map(str, set(data) - known))
         if unknown:
             raise ValueError(f"unknown GPT config keys: {', '.join(unknown)}")
         return cls(**dict(data))

@@ -60,7 +60,14 @@ def next_token_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int 
     if temperature == 0:
         probs = torch.zeros_like(logits)
         return probs.scatter(-1, logits.argmax(dim=-1, keepdim=True), 1.0)
-    return torch.softmax(logits / temperature, dim=-1)
+    probs = torch.softmax(logits / temperature, dim=-1)
+    if not torch.isfinite(probs).all():
+        # A temperature so small that logits / temperature overflows (inf - inf in the softmax):
+        # measured from the largest logit and in float64 the same distribution stays finite.
+        wide = logits.double()
+        shifted = (wide - wide.amax(dim=-1, keepdim=True)) / temperature
+        probs = torch.softmax(shifted.nan_to_num(nan=float("-inf")), dim=-1).to(logits.dtype)
+    return probs
 
 
 @dataclass
@@ -180,6 +187,12 @@ def prepare_prompt(text: str, tokenizer, context_length: int) -> PreparedPrompt:
     return PreparedPrompt(ids=ids, notices=notices, dropped=dropped)
 
 
+#: The largest seed torch's random generator takes (an unsigned 64-bit number).
+MAX_SEED = 2**64 - 1
+#: A prompt file larger than this is refused: the model sees at most its context anyway.
+MAX_PROMPT_FILE_BYTES = 4 * 2**20
+
+
 @dataclass(frozen=True)
 class SamplingSettings:
     """Decoding settings, checked: temperature 0 is greedy; None switches a filter off."""
@@ -204,6 +217,9 @@ def check_settings(max_new_tokens: int, temperature: float, top_k: int | None,
     if temperature is None or temperature != temperature or temperature < 0:
         raise ValueError(f"Temperature must be 0 or more (0 means greedy decoding); "
                          f"got {temperature}.")
+    if temperature == float("inf"):
+        raise ValueError("Temperature must be a finite number (large values make every token "
+                         "equally likely); got inf.")
     if max_new_tokens < 0:
         raise ValueError(f"Max new tokens must be 0 or more; got {max_new_tokens}.")
     if max_new_tokens == 0:
@@ -224,8 +240,8 @@ def check_settings(max_new_tokens: int, temperature: float, top_k: int | None,
             top_p = None
     if temperature == 0 and top_p is not None:
         notices.append("Greedy decoding takes the most likely token; top-p changes nothing.")
-    if seed is not None and seed < 0:
-        raise ValueError(f"Seed must be 0 or more; got {seed}.")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"Seed must be a whole number from 0 to {MAX_SEED:,}; got {seed}.")
     return SamplingSettings(max_new_tokens, float(temperature), top_k, top_p, seed), notices
 
 
@@ -248,6 +264,38 @@ class StreamDecoder:
 
 # -- python -m model.generate ---------------------------------------------------------------------
 
+def read_prompt_file(path) -> str:
+    """The text of a prompt file; ValueError with a message for anything but a regular UTF-8
+    file of at most MAX_PROMPT_FILE_BYTES (a pipe or device would block or never end)."""
+    import os
+    import stat
+
+    try:
+        # Non-blocking open: opening a FIFO for reading would otherwise wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a folder, not a prompt file.") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read the prompt file {path}: {exc.strerror or exc}.") from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"{path} is a folder, not a prompt file.")
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{path} is not a regular file (a pipe or device); save the "
+                             "prompt to a file and give that.")
+        data = fh.read(MAX_PROMPT_FILE_BYTES + 1)
+    if len(data) > MAX_PROMPT_FILE_BYTES:
+        raise ValueError(f"the prompt file {path} is larger than "
+                         f"{MAX_PROMPT_FILE_BYTES // 2**20} MiB; the model sees only its last "
+                         "context_length tokens, so give the end of it.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the prompt file {path} is not UTF-8 text (byte {exc.start:,}).") \
+            from None
+
+
 def _build_parser():
     import argparse
 
@@ -255,8 +303,11 @@ def _build_parser():
         prog="python -m model.generate",
         description="Generate text with a GPT (chapters 4 and 5): prints the prompt followed by "
                     "the generated text. Temperature 0 is greedy decoding.")
-    parser.add_argument("--prompt", required=True, help="text to continue ('' starts from "
-                        "<|endoftext|>)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompt", help="text to continue ('' starts from <|endoftext|>)")
+    source.add_argument("--prompt-file", metavar="FILE",
+                        help="read the text to continue from a UTF-8 file (a long prompt keeps "
+                             "its last context_length tokens)")
     parser.add_argument("--checkpoint", default="bundled",
                         help="'bundled' (default), an app checkpoint (.safetensors), a book "
                              "state dict (.pth) or GPT-2 in the Hugging Face layout")
@@ -278,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     args = _build_parser().parse_args(argv)
+    if args.prompt_file is not None:
+        try:
+            args.prompt = read_prompt_file(args.prompt_file)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         # Checked before a model is loaded, so bad input is refused at once.
         settings, notices = check_settings(args.max_new_tokens, args.temperature, args.top_k,

@@ -52,7 +52,10 @@ def run(argv: list[str] | None = None) -> int:
     args.data_dir = getattr(args, "data_dir", None)
     args.notes = getattr(args, "notes", None)
     if args.notes is not None and not args.notes.is_file():
-        print(f"studyapp: no such notes file: {args.notes}", file=sys.stderr)
+        what = ("is a folder, not a notes file" if args.notes.is_dir() else
+                "is not a regular file (a pipe, device or socket)" if args.notes.exists() else
+                "no such notes file")
+        print(f"studyapp: {args.notes}: {what}", file=sys.stderr)
         return 2
     try:
         if args.command is None:

@@ -39,6 +39,7 @@ AREAS: tuple[Area, ...] = (
     Area("generate", "Generate", "Chapters 4 and 5: generating text",
          (("Ctrl+Enter", "generate from the prompt"), ("Esc", "stop generating"))),
     Area("training", "Training", "Chapter 5: pretraining on unlabeled data"),
+    Area("classify", "Classify", "Chapter 6 and appendix E: fine-tuning for classification, LoRA"),
 )
 
 

@@ -65,3 +65,34 @@ def untrained_entry(preset: str = "default", seed: int = 123) -> ModelEntry:
     model = GPTModel(cfg).eval()
     return ModelEntry(name=f"untrained {preset}", source="untrained", model=model, config=cfg,
                       meta={"preset": preset, "seed": seed})
+
+
+@dataclass(eq=False)
+class ClassifierEntry:
+    """A chapter 6 classifier: a GPT whose head predicts one of `labels` from the last token.
+
+    Kept apart from the language models: it cannot generate text, so no other lab uses it.
+    `max_length` is the padding length it was trained with (None: texts as they are).
+    """
+
+    name: str
+    source: str  # "trained in the Classify lab" or the file it was opened from
+    model: Any
+    labels: list[str]
+    max_length: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config(self):
+        return self.model.cfg
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def describe(self) -> str:
+        c = self.config
+        pad = f", padded to {self.max_length} tokens" if self.max_length else ""
+        return (f"{self.name}: classes {', '.join(self.labels)}; "
+                f"{self.num_parameters / 1e6:.2f}M parameters, {c.n_layers} layers, "
+                f"emb {c.emb_dim}{pad}")

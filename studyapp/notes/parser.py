@@ -7,30 +7,35 @@ block whose `<summary>` starts with `🎯Q.` is a card whose answer is the markd
 warnings with line numbers and never raises on content; only something that is not a notes file
 at all (unreadable, binary, empty, no question) raises `NotesError`.
 
+Blocks are read as a browser shows them (GitHub renders these files): the summary is the first
+`<summary>` child of a `<details>` wherever it stands (text before it opens the answer), tags in
+any case and with attributes, a summary spread over lines, a `<details>` nested in an answer
+(kept in that answer; a nested question is also a card of its own). A forgotten `</details>` is
+told from nesting by whether the block closes before the next section. Every warning names the
+question it concerns and what was done, and its `kind` says whether a question was lost.
+
 A card's identity (`Card.key`) is a hash of its section key and its normalised question, so the
 history of an unchanged question survives edits elsewhere in the file, added chapters, a
 retitled chapter (`# Chapter 3: ...` keys on "chapter 3"), and cosmetic changes to the question
-(case, spacing, trailing punctuation, markdown emphasis).
+(case, spacing, trailing punctuation, markdown emphasis). Moves and rewordings change the key;
+`studyapp.review.matching` finds those cards again when the file is reloaded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
 
-#: The legend the app falls back to when a notes file has none (the bundled file's own legend).
-DEFAULT_LEGEND: tuple[tuple[str, str], ...] = (
-    ("⭐", "important point"),
-    ("🔥", "super important"),
-    ("💡", "key concept / tip"),
-    ("⚠️", "warning / common mistake"),
-    ("🎯", "exam target / question"),
-    ("🚀", "advanced topic"),
-    ("🚫", "cannot be used / concerning point"),
-)
+# The cards' types and the answer helpers are part of this module's API.
+from studyapp.notes.answers import (  # noqa: F401
+    BR_ONLY_RE, NO_ANSWER, ONLY_TODO, image_sources, is_open_answer, open_reason)
+from studyapp.notes.checks import check_on_disk
+from studyapp.notes.cards import (  # noqa: F401
+    DEFAULT_LEGEND, WARNING_KINDS, Card, NotesError, ParseResult, ParseWarning, Section)
 
 UNSECTIONED = "(no section)"
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -48,70 +53,7 @@ _MARKER_RE = re.compile(r"^\s*🎯\ufe0f?\s*(?:Q\s*[.:)\-]?\s*)?", re.IGNORECASE
 _BARE_Q_RE = re.compile(r"^\s*Q\s*[.:]\s+", re.IGNORECASE)
 _LEGEND_LINE_RE = re.compile(r"^\s*[-*]?\s*(\S{1,3})\s*[-–—:=]\s*(.+?)\s*$")
 _CHAPTER_RE = re.compile(r"^chapter\s+(\d+)\b", re.IGNORECASE)
-_TODO_RE = re.compile(r"^[\s\-*+>#.:()\[\]]*(?:todo|tbd)[\s\-*+.:!()\[\]]*$", re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]*>")
-_BR_ONLY_RE = re.compile(r"^\s*(?:<br\s*/?>\s*)+$", re.IGNORECASE)
-
-
-class NotesError(Exception):
-    """The input is not a notes file at all (unreadable, binary, empty, or without a question)."""
-
-
-@dataclass(frozen=True)
-class ParseWarning:
-    line: int  # 1-based line in the file
-    message: str
-
-    def to_dict(self) -> dict:
-        return {"line": self.line, "message": self.message}
-
-
-@dataclass(frozen=True)
-class Card:
-    key: str  # stable identity: hash of section key + normalised question
-    section: str  # display name of the section the card is in
-    section_key: str
-    question: str  # markdown, marker removed
-    answer: str  # markdown between </summary> and </details>
-    line: int  # line of the <details> that opens the card
-    ord: int  # position in the file, 0-based
-    open_question: bool = False  # answer is only "TODO" (or nothing): a question still open
-
-
-@dataclass
-class Section:
-    name: str
-    key: str
-    line: int
-    cards: int = 0
-
-
-@dataclass
-class ParseResult:
-    cards: list[Card] = field(default_factory=list)
-    sections: list[Section] = field(default_factory=list)  # every section, in file order
-    warnings: list[ParseWarning] = field(default_factory=list)
-    legend: tuple[tuple[str, str], ...] = DEFAULT_LEGEND
-    legend_from_file: bool = False
-    path: Path | None = None
-
-    @property
-    def card_sections(self) -> list[Section]:
-        """The sections that hold at least one card, in file order."""
-        return [s for s in self.sections if s.cards]
-
-    @property
-    def open_questions(self) -> int:
-        return sum(1 for c in self.cards if c.open_question)
-
-    def to_summary(self) -> dict:
-        """The shape `studyapp notes FILE --json` prints."""
-        return {
-            "cards": len(self.cards),
-            "sections": [{"name": s.name, "cards": s.cards} for s in self.card_sections],
-            "open_questions": self.open_questions,
-            "warnings": [w.to_dict() for w in self.warnings],
-        }
 
 
 # --- identity -------------------------------------------------------------------------------
@@ -138,17 +80,6 @@ def section_key(name: str) -> str:
 def card_key(section_key_: str, question: str) -> str:
     digest = hashlib.sha1(f"{section_key_}\x1f{normalise_text(question)}".encode("utf-8"))
     return digest.hexdigest()[:20]
-
-
-def is_open_answer(answer: str) -> bool:
-    """An answer that is only "TODO"/"TBD" (or nothing, or only <br> runs): an open question."""
-    if not answer.strip():
-        return True
-    low = answer.casefold()
-    if len(answer) > 400 or ("todo" not in low and "tbd" not in low and "<br" not in low):
-        return False  # the common case, decided without the line-by-line work
-    body = "\n".join(ln for ln in answer.splitlines() if ln.strip() and not _BR_ONLY_RE.match(ln))
-    return not body.strip() or bool(_TODO_RE.match(body.replace("\n", " ")))
 
 
 # --- reading files --------------------------------------------------------------------------
@@ -183,22 +114,51 @@ def decode_notes(data: bytes, name: str = "file") -> tuple[str, list[ParseWarnin
     return text, warnings
 
 
-def parse_file(path: str | Path) -> ParseResult:
-    """Read and parse a notes file. Raises NotesError when it is not a notes file at all."""
+def read_notes_file(path: str | Path) -> bytes:
+    """The bytes of a notes file. Only a regular file of at most MAX_FILE_BYTES is read: a
+    pipe would block forever, a device such as /dev/zero never ends, a folder has no text.
+    Anything else raises NotesError saying which it is."""
     path = Path(path)
+    # Non-blocking, so that opening a FIFO returns at once instead of waiting for a writer.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise NotesError(f"{path}: too large for a notes file ({size / 2**20:.0f} MiB)")
-        data = path.read_bytes()
+        fd = os.open(path, flags)
     except IsADirectoryError as exc:
         raise NotesError(f"{path}: is a folder, not a notes file") from exc
     except OSError as exc:
+        if path.is_dir():
+            raise NotesError(f"{path}: is a folder, not a notes file") from exc
         raise NotesError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    limit = f"notes files are read up to {MAX_FILE_BYTES // 2**20} MiB"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            if stat.S_ISDIR(info.st_mode):
+                raise NotesError(f"{path}: is a folder, not a notes file")
+            raise NotesError(f"{path}: not a regular file (a pipe, device or socket); notes "
+                             "are read only from ordinary files")
+        with os.fdopen(fd, "rb") as fh:
+            if info.st_size > MAX_FILE_BYTES:
+                raise NotesError(f"{path}: too large for a notes file "
+                                 f"({info.st_size / 2**20:,.0f} MiB; {limit})")
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise NotesError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > MAX_FILE_BYTES:  # it grew while being read
+        raise NotesError(f"{path}: too large for a notes file ({limit})")
+    return data
+
+
+def parse_file(path: str | Path) -> ParseResult:
+    """Read and parse a notes file. Raises NotesError when it is not a notes file at all."""
+    path = Path(path)
+    data = read_notes_file(path)
     text, warnings = decode_notes(data, str(path))
     result = parse_text(text)
     result.path = path
     result.warnings[:0] = warnings
+    check_on_disk(result, path)
     if not result.cards:
         raise NotesError(
             f"{path}: no question found. A card is a <details> block whose <summary> starts "
@@ -230,6 +190,32 @@ def _strip_marker(summary: str) -> tuple[str, bool] | None:
     return None
 
 
+_TAG_OF_INTEREST_RE = re.compile(r"<(/?)(details|summary)\b[^>]*>", re.IGNORECASE)
+_DETAILS_ANY_RE = re.compile(r"</?details\b[^>]*>", re.IGNORECASE)
+_CODE_SPAN_RE = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)")
+#: How far to look for the end of an answer that holds a nested question before deciding
+#: that the answer was never closed (a forgotten </details>).
+_NEST_LOOKAHEAD_LINES = 2000
+
+
+def _mask_code(text: str) -> str:
+    """Inline code spans blanked out (same length), so a `<details>` written as code is no tag."""
+    if "`" not in text:
+        return text
+    return _CODE_SPAN_RE.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def _is_section_break(line: str) -> bool:
+    """A heading that ends an unclosed answer: a level-1 heading, a chapter, a ⭐⭐⭐ line."""
+    m = _HEADING_RE.match(line)
+    if m and m.group(2).strip():
+        return len(m.group(1)) == 1 or bool(_CHAPTER_RE.match(normalise_text(m.group(2))))
+    return bool(_STARS_RE.match(line))
+
+
+Lines = list[tuple[int, str]]  # (0-based line index in the file, text)
+
+
 class _Parser:
     def __init__(self, text: str):
         self.lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -237,8 +223,9 @@ class _Parser:
         self.section: Section | None = None
         self.seen: dict[str, int] = {}
 
-    def warn(self, line_index: int, message: str) -> None:
-        self.result.warnings.append(ParseWarning(line_index + 1, message))
+    def warn(self, line_index: int, message: str, kind: str = "read",
+             question: str | None = None) -> None:
+        self.result.warnings.append(ParseWarning(line_index + 1, message, kind, question))
 
     def start_section(self, name: str, i: int) -> None:
         self.section = Section(name=name, key=section_key(name), line=i + 1)
@@ -272,159 +259,258 @@ class _Parser:
             if name is not None:
                 self.start_section(name, i)
             elif _DETAILS_CLOSE_RE.search(line):
-                self.warn(i, "stray </details> with no open <details> block: ignored")
+                self.warn(i, "stray </details> with no open <details> block: ignored", "ignored")
             elif _SUMMARY_CLOSE_RE.search(line) or _SUMMARY_OPEN_RE.search(line):
                 sm = _SUMMARY_OPEN_RE.search(line)
-                if sm and _strip_marker(_SUMMARY_CLOSE_RE.split(line[sm.end():])[0]):
-                    self.warn(i, "question <summary> outside a <details> block: not a card "
-                                 "(wrap it in <details> ... </details>)")
+                inner = _strip_marker(_SUMMARY_CLOSE_RE.split(line[sm.end():])[0]) if sm else None
+                if inner:
+                    self.warn(i, f"question '{_short(inner[0])}' has its <summary> outside a "
+                                 "<details> block, so it is not a card (wrap it in <details> "
+                                 "... </details>)", "lost", inner[0])
                 else:
-                    self.warn(i, "stray <summary> tag outside a <details> block: ignored")
+                    self.warn(i, "stray <summary> tag outside a <details> block: ignored",
+                              "ignored")
             i += 1
         return self.result
 
-    # A <details> block starting at line `start`, column `col` (just after the tag).
-    # Returns the index of the line to continue with.
-    def block(self, start: int, col: int) -> int:
-        lines = self.lines
-        n = len(lines)
-        # 1. Find <summary> ... </summary> (may span lines; blank lines before it are fine).
-        j, rest = start, lines[start][col:]
-        while not rest.strip() and j + 1 < n and not lines[j + 1].strip():
-            j += 1
-        if not rest.strip() and j + 1 < n:
-            j += 1
-            rest = lines[j]
-        sm = _SUMMARY_OPEN_RE.match(rest.lstrip())
-        summary_parts: list[str] = []
-        body_start_line, body_start_col = j, 0
-        if sm is None:
-            self.warn(start, "<details> block without a <summary>: not a card")
-            summary = None
-            body_start_line, body_start_col = start, col
-        else:
-            rest = rest.lstrip()[sm.end():]
-            k = j
-            while True:
-                cm = _SUMMARY_CLOSE_RE.search(rest)
-                if cm:
-                    summary_parts.append(rest[:cm.start()])
-                    body_start_line = k
-                    body_start_col = len(lines[k]) - len(rest) + cm.end()
-                    break
-                # A question's summary rarely spans lines; stop at structure, not at text.
-                if (k + 1 >= n or k - j >= 5 or _DETAILS_CLOSE_RE.search(lines[k + 1])
-                        or _DETAILS_OPEN_RE.search(lines[k + 1]) or not lines[k + 1].strip()):
-                    self.warn(j, "<summary> is not closed with </summary>: "
-                                 "its first line is taken as the question")
-                    summary_parts = [rest]
-                    body_start_line, body_start_col = j + 1, 0
-                    break
-                summary_parts.append(rest)
-                k += 1
-                rest = lines[k]
-            summary = " ".join(p.strip() for p in summary_parts).strip()
-        question = _strip_marker(summary) if summary is not None else None
+    # -- a <details> block ------------------------------------------------------------------
 
-        # 2. The body, up to the matching </details>.
-        body: list[str] = []
-        depth = 0
-        fence: str | None = None
-        k = body_start_line
-        first = lines[k][body_start_col:] if k < n else ""
-        end_line: int | None = None  # index of the closing </details> line
-        resume: int | None = None
-        terminated_by: int | None = None
-        line_text = first
-        while k < n:
-            if k != body_start_line:
-                line_text = lines[k]
-            # Fast path: most answer lines hold no tag and no fence (10,000 cards in < 1 s).
-            if "<" not in line_text and "`" not in line_text and "~" not in line_text:
-                body.append(line_text)
-                k += 1
+    def read_summary(self, k: int, col: int) -> tuple[str, int, int, bool, int]:
+        """The summary whose <summary> tag ends at line k, column col.
+        Returns (text, resume line, resume column, closed, line of its text)."""
+        lines, n = self.lines, len(self.lines)
+        parts: list[str] = []
+        j, c = k, col
+        text_line = None
+        while j < n and j - k <= 4:
+            seg = lines[j][c:]
+            cm = _SUMMARY_CLOSE_RE.search(seg)
+            om = _DETAILS_ANY_RE.search(seg)
+            if cm and (om is None or cm.start() < om.start()):
+                parts.append(seg[:cm.start()])
+                if text_line is None and seg[:cm.start()].strip():
+                    text_line = j
+                return (" ".join(p.strip() for p in parts if p.strip()), j, c + cm.end(), True,
+                        k if text_line is None else text_line)
+            piece = seg[:om.start()] if om else seg
+            if not piece.strip() and text_line is not None:
+                break  # a blank line after the question and no </summary>: the answer begins
+            if piece.strip() and text_line is None:
+                text_line = j
+            parts.append(piece)
+            if om:
+                break
+            j, c = j + 1, 0
+        # Not closed: the first line of text is the question, the answer starts after it.
+        if text_line is None:
+            return "", k + 1, 0, False, k
+        first = lines[text_line][col if text_line == k else 0:]
+        om = _DETAILS_ANY_RE.search(first)
+        if om:
+            offset = col if text_line == k else 0
+            return first[:om.start()].strip(), text_line, offset + om.start(), False, text_line
+        return first.strip(), text_line + 1, 0, False, text_line
+
+    def peek_question(self, k: int, col: int) -> bool:
+        """Whether the <details> whose tag ends at (k, col) is a question block."""
+        lines, n = self.lines, len(self.lines)
+        for j in range(k, min(n, k + 20)):
+            seg = _mask_code(lines[j][col if j == k else 0:])
+            m = _TAG_OF_INTEREST_RE.search(seg)
+            if m is None:
                 continue
-            fm = _FENCE_RE.match(line_text)
+            if m.group(2).lower() != "summary" or m.group(1):
+                return False
+            inner = _SUMMARY_CLOSE_RE.split(seg[m.end():])[0]
+            if not inner.strip() and j + 1 < n:
+                inner = lines[j + 1]
+            return _strip_marker(_TAG_RE.sub("", inner)) is not None
+        return False
+
+    def closes_later(self, k: int, col: int) -> bool:
+        """Whether the enclosing block gets its </details> after a nested block opened at (k, col),
+        before the file ends or a new section starts: if not, it was never closed."""
+        lines, n = self.lines, len(self.lines)
+        depth, fence = 2, None
+        for j in range(k, min(n, k + _NEST_LOOKAHEAD_LINES)):
+            line = lines[j][col if j == k else 0:]
+            fm = _FENCE_RE.match(line) if j != k else None
             if fence is not None:
                 if fm and fm.group(1)[0] == fence[0] and len(fm.group(1)) >= len(fence):
                     fence = None
-                body.append(line_text)
-                k += 1
                 continue
             if fm:
                 fence = fm.group(1)
-                body.append(line_text)
-                k += 1
                 continue
-            om = _DETAILS_OPEN_RE.search(line_text)
-            if om and k != body_start_line:
-                after = line_text[om.end():]
-                peek = after if after.strip() else (lines[k + 1] if k + 1 < n else "")
-                sm2 = _SUMMARY_OPEN_RE.search(peek)
-                inner = _SUMMARY_CLOSE_RE.split(peek[sm2.end():])[0] if sm2 else ""
-                if question is not None and sm2 and _strip_marker(inner) is not None:
-                    terminated_by = k  # the next question starts: this block was never closed
-                    break
-                depth += 1
-            cm = _DETAILS_CLOSE_RE.search(line_text)
-            if cm:
-                if depth > 0:
-                    depth -= 1
-                else:
-                    body.append(line_text[:cm.start()])
-                    end_line = k
-                    break
-            if _SUMMARY_CLOSE_RE.search(line_text) and depth == 0:
-                self.warn(k, "stray </summary> inside a <details> block: ignored")
-                line_text = _SUMMARY_CLOSE_RE.sub("", line_text)
-            body.append(line_text)
-            k += 1
+            if j != k and _is_section_break(line):
+                return False
+            for m in _DETAILS_ANY_RE.finditer(_mask_code(line)):
+                depth += -1 if m.group(0)[1] == "/" else 1
+                if depth == 0:
+                    return True
+        return False
 
-        if end_line is None:
-            # Unterminated: the answer ends at the first heading in it, else where the next
-            # question (or the file) starts.
-            stop = terminated_by if terminated_by is not None else n
-            cut = None
-            for idx in range(len(body)):
-                if body_start_line + idx > body_start_line and _heading(body[idx]) is not None:
-                    cut = idx
+    def block(self, start: int, col: int) -> int:
+        """A <details> block whose tag ends at line `start`, column `col`. Returns the index of
+        the line to continue with. As in HTML, its summary is its first <summary> child,
+        wherever it stands; text before it goes to the start of the answer."""
+        lines, n = self.lines, len(self.lines)
+        pre: Lines = []
+        body: Lines = []
+        bucket = pre
+        summary: str | None = None
+        summary_line = start
+        summary_closed = True
+        nested: list[tuple[int, int]] = []
+        depth = 0
+        broken = False  # a section heading stood in this block: it was never closed
+        fence: str | None = None
+        end_line: int | None = None
+        terminated_by: int | None = None
+        k, pos = start, col
+        while k < n:
+            text = lines[k][pos:]
+            if fence is not None or (pos == 0 and _FENCE_RE.match(text)):
+                fm = _FENCE_RE.match(text)
+                if fence is None:
+                    fence = fm.group(1)
+                elif fm and fm.group(1)[0] == fence[0] and len(fm.group(1)) >= len(fence):
+                    fence = None
+                bucket.append((k, text))
+                k, pos = k + 1, 0
+                continue
+            if depth == 0 and not broken and ("#" in text or "⭐" in text):
+                broken = _is_section_break(text)
+            if "<" not in text:  # most answer lines: 10,000 cards in well under a second
+                bucket.append((k, text))
+                k, pos = k + 1, 0
+                continue
+            masked = _mask_code(text)
+            buf: list[str] = []
+            last = 0
+            jumped = False
+            for m in _TAG_OF_INTEREST_RE.finditer(masked):
+                buf.append(text[last:m.start()])
+                last = m.end()
+                closing, tag = bool(m.group(1)), m.group(2).lower()
+                if tag == "details" and not closing:
+                    if depth == 0 and self.peek_question(k, pos + m.end()):
+                        if broken or not self.closes_later(k, pos + m.end()):
+                            terminated_by = k  # the next question starts: this one never closed
+                            break
+                        nested.append((k, pos + m.end()))
+                    depth += 1
+                    buf.append(m.group(0))
+                elif tag == "details":
+                    if depth:
+                        depth -= 1
+                        buf.append(m.group(0))
+                    else:
+                        end_line = k
+                        break
+                elif not closing and depth == 0 and summary is None:
+                    if "".join(buf).strip():
+                        bucket.append((k, "".join(buf)))
+                    summary, k2, c2, summary_closed, summary_line = self.read_summary(
+                        k, pos + m.end())
+                    bucket = body
+                    if k2 < n and lines[k2][c2:].strip() == "":
+                        k2, c2 = k2 + 1, 0  # nothing after </summary> on its line
+                    k, pos, jumped = k2, c2, True
                     break
+                elif not closing and depth == 0:
+                    again = _strip_marker(_TAG_RE.sub("", _SUMMARY_CLOSE_RE.split(
+                        text[m.end():])[0]))
+                    if again and again[0]:
+                        self.warn(k, f"question '{_short(again[0])}' is a second <summary> "
+                                     f"inside the block opened at line {start + 1}: browsers "
+                                     "show it as part of that answer, so it is not a card "
+                                     "(start it with its own <details>)", "lost", again[0])
+                    buf.append(m.group(0))
+                elif closing and depth == 0:
+                    self.warn(k, f"stray </summary> in {_block_name(summary)}: ignored",
+                              "ignored", _question_of(summary))
+                else:
+                    buf.append(m.group(0))
+            if jumped:
+                continue
+            if terminated_by is not None:
+                if "".join(buf).strip():
+                    bucket.append((k, "".join(buf)))
+                break
+            if end_line is not None:
+                bucket.append((k, "".join(buf)))
+                break
+            buf.append(text[last:])
+            bucket.append((k, "".join(buf)))
+            k, pos = k + 1, 0
+
+        question = _strip_marker(summary) if summary is not None else None
+        answer_lines = pre + body
+        if end_line is None:
+            # Unclosed: the answer ends at the first section heading in it, else where the
+            # next question (or the file) starts.
+            stop = terminated_by if terminated_by is not None else n
+            cut = next((idx for idx, (ln, t) in enumerate(answer_lines)
+                        if ln > start and _heading(t) is not None), None)
             if cut is not None:
-                body = body[:cut]
-                resume = body_start_line + cut
+                resume = answer_lines[cut][0]
+                answer_lines = answer_lines[:cut]
+                nested = [(ln, c) for ln, c in nested if ln < resume]
             else:
                 resume = stop
-            last = max(start, (resume or n) - 1)
-            self.warn(start, f"<details> opened here is never closed with </details>; "
-                             f"its answer is read up to line {last + 1}")
+            last_line = max(start, resume - 1)
+            self.warn(start, f"{_block_name(summary).capitalize()} opened here is never closed "
+                             f"with </details>; its answer is read up to line {last_line + 1}",
+                      "read", _question_of(summary))
         else:
             resume = end_line + 1
             if question is not None:
-                for idx, text in enumerate(body):
+                for ln, text in answer_lines:
                     if not text.lstrip().startswith("#"):
                         continue
                     h = _heading(text)
                     if h and _CHAPTER_RE.match(normalise_text(h)):
-                        self.warn(body_start_line + idx,
-                                  f"heading '{h}' is inside an answer, so it does not start a "
-                                  "section (close the <details> block above it if it should)")
+                        self.warn(ln, f"heading '{h}' is inside the answer of "
+                                      f"'{_short(question[0])}', so it does not start a section "
+                                      "(close the <details> block above it if it should)",
+                                  "read", question[0])
 
-        # 3. What the block is.
-        if question is None:
-            if summary is not None and self.legend_block(summary, body):
-                pass
-            elif summary is not None:
+        # What the block is.
+        if summary is None:
+            self.warn(start, "<details> block without a <summary>: not a question, so not a card",
+                      "ignored")
+        elif question is None:
+            if not self.legend_block(summary, [t for _, t in answer_lines]):
                 self.warn(start, f"<details> block '{_short(summary)}' is not a question "
-                                 "(its summary does not start with 🎯Q.): not a card")
-            return resume
-        q_text, canonical = question
-        if not q_text:
-            self.warn(start, "question marker 🎯Q. with no question text: not a card")
-            return resume
-        if not canonical:
-            self.warn(start, f"question marker written as '{_short(summary, 8)}' "
-                             "(expected '🎯Q.'): read as a question")
-        self.add_card(q_text, body, start)
+                                 "(its summary does not start with 🎯Q.): not a card", "ignored")
+        elif not question[0]:
+            self.warn(summary_line, "question marker 🎯Q. with no question text: not a card",
+                      "lost")
+        else:
+            q_text, canonical = question
+            if not canonical:
+                self.warn(start, f"question '{_short(q_text)}': marker written as "
+                                 f"'{_short(summary, 8)}' (expected '🎯Q.'); read as a question",
+                          "read", q_text)
+            if not summary_closed:
+                self.warn(summary_line, f"question '{_short(q_text)}': <summary> is not closed "
+                                        "with </summary>; its first line is taken as the "
+                                        "question and the lines after it as the answer",
+                          "read", q_text)
+            if any(t.strip() for _, t in pre):
+                first_pre = next(ln for ln, t in pre if t.strip())
+                self.warn(first_pre, f"question '{_short(q_text)}': its <summary> (line "
+                                     f"{summary_line + 1}) is not the first line of its "
+                                     "<details> block; the card is read anyway, with the text "
+                                     "before the summary at the start of the answer",
+                          "read", q_text)
+            self.add_card(q_text, answer_lines, start)
+        for ln, c in nested:
+            if question is not None and question[0]:
+                self.warn(ln, f"question nested in the answer of '{_short(question[0])}': "
+                              "it is a card of its own and also stays in that answer", "read")
+            self.block(ln, c)
         return resume
 
     def legend_block(self, summary: str, body: list[str]) -> bool:
@@ -441,33 +527,53 @@ class _Parser:
             return True
         return False
 
-    def add_card(self, question: str, body: list[str], start: int) -> None:
+    def add_card(self, question: str, body: Lines, start: int) -> None:
         if self.section is None:
             self.start_section(UNSECTIONED, 0)
         sec = self.section
         assert sec is not None
         # Drop leading/trailing blank and <br>-only lines; keep inner layout for the renderer.
-        while body and (not body[0].strip() or _BR_ONLY_RE.match(body[0])):
+        body = list(body)
+        while body and (not body[0][1].strip() or BR_ONLY_RE.match(body[0][1])):
             body.pop(0)
-        while body and (not body[-1].strip() or _BR_ONLY_RE.match(body[-1])):
+        while body and (not body[-1][1].strip() or BR_ONLY_RE.match(body[-1][1])):
             body.pop()
-        answer = "\n".join(ln.rstrip() for ln in body)
+        answer = "\n".join(t.rstrip() for _, t in body)
         key = card_key(sec.key, question)
         if key in self.seen:
             first_line = self.seen[key]
             self.seen[key + "#"] = self.seen.get(key + "#", 1) + 1
             dup = self.seen[key + "#"]
-            self.warn(start, f"the same question appears again in '{sec.name}' (first at line "
-                             f"{first_line}); kept as a separate card")
+            self.warn(start, f"question '{_short(question)}' appears again in '{sec.name}' "
+                             f"(first at line {first_line}); kept as a separate card",
+                      "read", question)
             key = f"{key}-{dup}"
         self.seen[key] = start + 1
-        open_q = is_open_answer(answer)
-        if open_q and not answer.strip():
-            self.warn(start, "question with an empty answer: kept as an open question")
+        reason, todo_line = open_reason(body)
+        if reason == NO_ANSWER:
+            self.warn(start, f"question '{_short(question)}' has an empty answer: "
+                             "kept as an open question (no answer yet)", "open", question)
+        images = tuple((ln + 1, src) for ln, t in body if "!" in t or "<" in t
+                       for src in image_sources(t))
         self.result.cards.append(Card(
             key=key, section=sec.name, section_key=sec.key, question=question, answer=answer,
-            line=start + 1, ord=len(self.result.cards), open_question=open_q))
+            line=start + 1, ord=len(self.result.cards), open_question=bool(reason),
+            open_reason=reason, todo_line=todo_line, images=images))
         sec.cards += 1
+
+
+def _question_of(summary: str | None) -> str | None:
+    q = _strip_marker(summary) if summary is not None else None
+    return q[0] if q and q[0] else None
+
+
+def _block_name(summary: str | None) -> str:
+    q = _question_of(summary)
+    if q:
+        return f"the block of question '{_short(q)}'"
+    if summary:
+        return f"the <details> block '{_short(summary)}'"
+    return "the <details> block"
 
 
 def _short(text: str, limit: int = 40) -> str:

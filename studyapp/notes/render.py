@@ -115,17 +115,76 @@ def _safe_href(url: str) -> str | None:
     return url if scheme in _SAFE_SCHEMES else None
 
 
+#: Raw-HTML elements nested deeper than this are passed on flattened (their text kept): Qt's
+#: rich-text layout takes seconds per thousand levels, which a hand-written answer never needs.
+MAX_HTML_NESTING = 20
+#: Start tags of raw HTML handled per card; the rest of a card past this is left out, so one
+#: hostile line cannot keep the parser busy for long.
+MAX_HTML_TAGS = 20_000
+# Elements authors often leave unclosed and that cannot nest in practice: not counted as depth.
+_FLAT = {"p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody"}
+_CHUNK = 4096
+
+
+class _HtmlBudget:
+    """Nesting and tag counts shared by every raw-HTML fragment of one card."""
+
+    def __init__(self):
+        self.depth = 0
+        self.open: list[str] = []  # closing tags of the nesting elements passed on, innermost last
+        self.tags = 0
+        self.flattened = 0
+        self.noted = False
+        self.cut = False
+
+
 class _Sanitizer(HTMLParser):
     """Whitelist filter for raw HTML found in notes."""
 
-    def __init__(self, image_html):
+    def __init__(self, image_html, budget: _HtmlBudget | None = None):
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
         self.skip_depth = 0
         self.skip_tag: str | None = None
         self.image_html = image_html
+        self.budget = budget or _HtmlBudget()
+
+    def _nests(self, tag: str) -> bool:
+        return tag == "details" or tag == "summary" or (
+            tag in _ALLOWED and tag not in _VOID and tag not in _FLAT)
+
+    def _admit(self, tag: str) -> bool:
+        """Count an opening tag; False when it lies beyond the nesting cap (drop the tag)."""
+        if not self._nests(tag):
+            return True
+        b = self.budget
+        b.depth += 1
+        if b.depth <= MAX_HTML_NESTING:
+            return True
+        b.flattened += 1
+        if not b.noted:
+            b.noted = True
+            self.out.append(f'<span class="missing-image">[HTML nested more than '
+                            f'{MAX_HTML_NESTING} levels deep: deeper levels shown '
+                            'flattened]</span>')
+        return False
+
+    def _release(self, tag: str) -> bool:
+        """Count a closing tag; False when its opening tag was flattened (drop it too)."""
+        if not self._nests(tag):
+            return True
+        b = self.budget
+        if b.depth == 0:
+            return True
+        b.depth -= 1
+        if b.depth < MAX_HTML_NESTING:
+            if b.open:
+                b.open.pop()
+            return True
+        return False
 
     def handle_starttag(self, tag, attrs):
+        self.budget.tags += 1
         if self.skip_depth:
             if tag == self.skip_tag:
                 self.skip_depth += 1
@@ -134,14 +193,20 @@ class _Sanitizer(HTMLParser):
             if tag not in _VOID and tag not in {"link", "meta", "base", "input"}:
                 self.skip_tag, self.skip_depth = tag, 1
             return
+        if not self._admit(tag):
+            return
         if tag == "details":
             self.out.append("<div>")
+            self.budget.open.append("</div>")
             return
         if tag == "summary":
             self.out.append("<p><b>")
+            self.budget.open.append("</b></p>")
             return
         if tag not in _ALLOWED:
             return
+        if self._nests(tag):
+            self.budget.open.append(f"</{_RENAME.get(tag, tag)}>")
         if tag == "img":
             attrs_d = dict(attrs)
             self.out.append(self.image_html(attrs_d.get("src") or "", attrs_d.get("alt") or ""))
@@ -160,11 +225,15 @@ class _Sanitizer(HTMLParser):
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
+        if self._nests(tag) and not self.skip_depth and tag not in _DANGEROUS:
+            self.handle_endtag(tag)  # <div/> opens and closes at once
 
     def handle_endtag(self, tag):
         if self.skip_depth:
             if tag == self.skip_tag:
                 self.skip_depth -= 1
+            return
+        if not self._release(tag):
             return
         if tag == "details":
             self.out.append("</div>")
@@ -211,11 +280,26 @@ def _image_size(path: Path) -> tuple[int, int] | None:
     return None
 
 
-class Renderer:
-    """Renders card markdown; `base_dir` is the notes file's folder (for relative images)."""
+#: What an exported card may carry as an image (by suffix): never a text or data file.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp"})
 
-    def __init__(self, base_dir: str | Path | None = None):
+
+class Renderer:
+    """Renders card markdown; `base_dir` is the notes file's folder (for relative images).
+
+    With `confine_images` (used for export, where images travel to other people) a local image
+    is kept only when it is an image file inside `base_dir` or below it after following
+    symlinks; any other (absolute paths, file: URLs, `../`, links that lead out) becomes a
+    placeholder and is listed in `left_out` as (source, reason).
+    """
+
+    def __init__(self, base_dir: str | Path | None = None, bundled: bool = False,
+                 confine_images: bool = False):
         self.base_dir = Path(base_dir) if base_dir is not None else None
+        # The bundled deck ships without the book's figures: say so quietly, ask nothing.
+        self.bundled = bundled
+        self.confine_images = confine_images
+        self.left_out: list[tuple[str, str]] = []
         self.md = MarkdownIt("commonmark", {"html": True}).enable("table").enable(
             "strikethrough")
         rules = self.md.add_render_rule
@@ -224,6 +308,7 @@ class Renderer:
         rules("image", lambda _r, tokens, idx, options, env: self._render_image(tokens, idx))
         rules("table_open", lambda _r, tokens, idx, options, env: f"<table{_TABLE_ATTRS}>\n")
         self.images: list[Path] = []  # local images referenced by the last render (for export)
+        self._budget = _HtmlBudget()
 
     # -- images --
     def resolve_image(self, src: str) -> Path | None:
@@ -255,9 +340,17 @@ class Renderer:
                     f'{html.escape(src, quote=False)}]</span>')
         path = self.resolve_image(src)
         name = html.escape(Path(unquote(urlparse(src).path or src)).name or src, quote=False)
+        if path is None and self.bundled:
+            what = f": {label}" if label and label != "alt text" else ""
+            return f'<span class="missing-image">[figure from the book, not included{what}]</span>'
         if path is None:
             extra = f" ({label})" if label and label != "alt text" else ""
             return f'<span class="missing-image">[image not found: {name}{extra}]</span>'
+        refused = self._confinement(path)
+        if refused:
+            self.left_out.append((src, refused))
+            return (f'<span class="missing-image">[image not exported: {name} '
+                    f'({html.escape(refused, quote=False)})]</span>')
         self.images.append(path)
         size = _image_size(path)
         width = ""
@@ -266,14 +359,42 @@ class Renderer:
         return (f'<img src="{html.escape(path.as_uri(), quote=True)}" '
                 f'alt="{html.escape(alt, quote=True)}"{width} />')
 
+    def _confinement(self, path: Path) -> str | None:
+        """Why `path` (resolved) may not leave with an export, or None when it may."""
+        if not self.confine_images:
+            return None
+        try:
+            inside = self.base_dir is not None and path.is_relative_to(self.base_dir.resolve())
+        except OSError:
+            inside = False
+        if not inside:
+            return "outside the notes file's folder"
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            return "not an image file"
+        return None
+
     def _render_image(self, tokens, idx):
         token = tokens[idx]
         alt = "".join(child.content for child in (token.children or []))
         return self.image_html(token.attrGet("src") or "", alt)
 
     def sanitize(self, fragment: str) -> str:
-        s = _Sanitizer(self.image_html)
-        s.feed(fragment)
+        budget = self._budget
+        if budget.cut:
+            return ""
+        s = _Sanitizer(self.image_html, budget)
+        for start in range(0, len(fragment), _CHUNK):
+            s.feed(fragment[start:start + _CHUNK])
+            if budget.tags > MAX_HTML_TAGS:
+                budget.cut = True
+                left = len(s.rawdata) + max(0, len(fragment) - start - _CHUNK)
+                s.rawdata = ""
+                s.out.append(f'<span class="missing-image">[the rest of this card has more '
+                             f'than {MAX_HTML_TAGS:,} HTML tags; {left:,} characters are '
+                             'not shown]</span>')
+                s.out.extend(reversed(budget.open))  # close what was passed on
+                budget.open.clear()
+                break
         return s.result()
 
     # -- rendering --
@@ -298,12 +419,14 @@ class Renderer:
     def render(self, markdown: str) -> str:
         """Block markdown (an answer) to HTML."""
         text = "\n".join("" if _BR_LINE_RE.match(ln) else ln for ln in markdown.split("\n"))
+        self._budget = _HtmlBudget()
         tokens = self.md.parse(text)
         self._prepare(tokens)
         return self.md.renderer.render(tokens, self.md.options, {})
 
     def render_inline(self, markdown: str) -> str:
         """One line of markdown (a question) to inline HTML."""
+        self._budget = _HtmlBudget()
         tokens = self.md.parseInline(markdown.strip())
         for tok in tokens:
             if tok.children:

@@ -1,7 +1,10 @@
-"""`studyapp notes FILE [--json] [--apkg OUT]` and `studyapp stats [--json]` (no Qt).
+"""`studyapp notes FILE [--json] [--since OLD_FILE] [--apkg OUT]` and `studyapp stats [--json]`
+(no Qt).
 
 `notes` prints what the parser made of a notes file (cards per section, open questions, warnings
-with line numbers); exit 0 when it parsed (warnings allowed), 2 when it is not a notes file.
+with line numbers); exit 0 when it parsed (warnings allowed), 2 when it (or OLD_FILE) is not a
+notes file. With `--since`, it also says which cards are kept, moved, renamed, added or removed
+compared with an older version of the file, by the same matcher the app uses on a reload.
 `stats` prints every deck's counts from the review database in the data dir, read-only.
 """
 
@@ -18,6 +21,9 @@ def register(subparsers) -> None:
                                           "questions) and report what became cards.")
     p.add_argument("file", type=Path, help="the notes file")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--since", type=Path, metavar="OLD_FILE",
+                   help="an older version of the notes: also report which cards were kept, "
+                        "moved, renamed, added and removed since then")
     p.add_argument("--apkg", type=Path, metavar="OUT",
                    help="also export the cards to an Anki package at OUT")
     p.set_defaults(func=run_notes)
@@ -36,6 +42,16 @@ def run_notes(args) -> int:
         print(f"studyapp notes: {exc}", file=sys.stderr)
         return 2
     summary = result.to_summary()
+    since = getattr(args, "since", None)
+    if since is not None:
+        from studyapp.review.matching import match_cards
+
+        try:
+            old = parse_file(since)
+        except NotesError as exc:
+            print(f"studyapp notes: --since: {exc}", file=sys.stderr)
+            return 2
+        summary["changes"] = match_cards(old.cards, result.cards).to_dict()
     if getattr(args, "apkg", None):
         from studyapp.review.export import export_apkg
 
@@ -50,8 +66,16 @@ def run_notes(args) -> int:
         print(f"  {section['cards']:4d}  {section['name']}")
     for w in summary["warnings"]:
         print(f"  line {w['line']}: {w['message']}")
+    if "changes" in summary:
+        ch = summary["changes"]
+        print(f"Since {since}: {ch['kept']} kept, {ch['moved']} moved, {ch['renamed']} renamed, "
+              f"{ch['added']} added, {ch['removed']} removed")
+        for m in ch["matches"]:
+            print(f"  {m['how']}: {m['old']!r} -> {m['new']!r}")
     if "apkg" in summary:
         print(f"Anki package written to {args.apkg}")
+        for item in summary["apkg"]["left_out"]:
+            print(f"  image left out: {item['src']} ({item['reason']})")
     return 0
 
 

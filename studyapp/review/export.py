@@ -3,8 +3,12 @@
 One subdeck per section ("<deck>::<section>"), one note per card with the question and the
 answer rendered to HTML (the same renderer the app uses, with `CARD_CSS`), the section as a tag.
 GUIDs come from the card's identity, so importing a newer export updates the notes already in
-Anki instead of duplicating them. Images that exist next to the notes file travel as media;
-missing ones stay visible placeholders. The package is written to a temporary file and renamed.
+Anki instead of duplicating them. Image files inside the notes file's folder (or below it,
+symlinks followed) travel as media; anything else a card points to (an absolute path, a
+file: URL, `../`, a link leading out, a file that is not an image) stays out of the package,
+shown as a placeholder and named in the report, so exporting someone else's notes never
+packs private files. Missing images stay visible placeholders. The package is written to a
+temporary file and renamed.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ def _tag(section: str) -> str:
 
 def export_apkg(cards: Sequence[Card], out_path: str | Path, deck_name: str,
                 base_dir: str | Path | None = None) -> dict:
-    """Write `cards` to `out_path` as an Anki package. Returns {"notes", "decks", "media"}."""
+    """Write `cards` to `out_path` as an Anki package. Returns {"notes", "decks", "media",
+    "left_out"}: counts, and the images not packed as {"card", "src", "reason"} dicts."""
     import genanki  # imported here: it is slow to import and only export needs it
 
     out_path = Path(out_path)
@@ -50,29 +55,34 @@ def export_apkg(cards: Sequence[Card], out_path: str | Path, deck_name: str,
         }],
         css=CARD_CSS + "\n.card { font-family: sans-serif; text-align: left; }\n"
                        ".question { font-size: 20px; font-weight: bold; }\n")
-    renderer = Renderer(base_dir)
+    renderer = Renderer(base_dir, confine_images=True)
     decks: dict[str, object] = {}
     media: dict[Path, str] = {}
+    left_out: list[dict] = []
     for card in cards:
         section = card.section
         if section not in decks:
             full = f"{deck_name}::{section}"
             decks[section] = genanki.Deck(_stable_id("deck:" + full), full)
-        renderer.images = []
+        renderer.images, renderer.left_out = [], []
+        question_html = renderer.render_inline(card.question)
         answer_html = renderer.render(card.answer)
         if card.open_question:
             answer_html = ('<p class="open-question">Open question: not answered yet.</p>'
                            + answer_html)
+        left_out += [{"card": card.question, "src": src, "reason": why}
+                     for src, why in renderer.left_out]
         for path in renderer.images:
             if path not in media:
                 name = path.name
                 if name in media.values():
                     name = f"{hashlib.sha1(str(path).encode()).hexdigest()[:8]}-{name}"
                 media[path] = name
-            answer_html = answer_html.replace(html.escape(path.as_uri(), quote=True),
-                                              html.escape(media[path], quote=True))
+            uri, local = html.escape(path.as_uri(), quote=True), html.escape(media[path], quote=True)
+            question_html = question_html.replace(uri, local)
+            answer_html = answer_html.replace(uri, local)
         note = genanki.Note(model=model, fields=[
-            renderer.render_inline(card.question), answer_html, html.escape(section), card.key],
+            question_html, answer_html, html.escape(section), card.key],
             tags=[_tag(section)], guid=genanki.guid_for("studyapp", card.key))
         decks[section].add_note(note)  # type: ignore[attr-defined]
     package = genanki.Package(list(decks.values()), media_files=[str(p) for p in media])
@@ -95,4 +105,4 @@ def export_apkg(cards: Sequence[Card], out_path: str | Path, deck_name: str,
         except BaseException:
             Path(tmp_out).unlink(missing_ok=True)
             raise
-    return {"notes": len(cards), "decks": len(decks), "media": len(media)}
+    return {"notes": len(cards), "decks": len(decks), "media": len(media), "left_out": left_out}

@@ -89,8 +89,15 @@ class ReviewSession:
         self.set_cards(cards)
 
     # -- setup --------------------------------------------------------------------------------
-    def set_cards(self, cards: Sequence[Card]) -> None:
-        """(Re)load the deck's cards (after a notes reload) and their stored states."""
+    def set_cards(self, cards: Sequence[Card], renamed: dict[str, str] | None = None) -> None:
+        """(Re)load the deck's cards (after a notes reload) and their stored states.
+        `renamed`: old key -> new key of the cards the reload matched (moved or reworded): the
+        current card, the one undo brings back and the undo list follow them."""
+        if renamed:
+            self._undo = [replace(u, key=renamed.get(u.key, u.key)) for u in self._undo]
+            self.current = renamed.get(self.current, self.current)
+            self._front = renamed.get(self._front, self._front)
+            self._cram_queue = [renamed.get(k, k) for k in self._cram_queue]
         self.cards = {c.key: c for c in cards}
         self.order = [c.key for c in cards]
         self.states = self.store.states(self.deck_id)

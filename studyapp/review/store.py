@@ -4,6 +4,11 @@ One file (`reviews.sqlite3` in the data dir) holds every deck; a deck is a notes
 path; a newer copy of the same notes opened from elsewhere adopts the deck whose questions it
 shares, see `deck_for_notes`). The notes file itself is never written: the schedule lives here.
 
+When a notes file changes, `sync_cards` first matches the new cards to the old ones (moved,
+renamed: `studyapp.review.matching`) and hands each matched card its history, in the same
+transaction as the rest of the sync; `studyapp.review.history` keeps each card's earlier
+questions and splits a wrong match back off (`undo_match`).
+
 Durability: WAL journal with synchronous=FULL, and each grade is one transaction (card row +
 review-log row) committed before the caller shows the next card, so killing the process right
 after a grade loses nothing.
@@ -11,20 +16,32 @@ after a grade loses nothing.
 Safety: `ReviewStore.open` refuses, with a clear `StoreError`, a file that is not a SQLite
 database, is corrupt, is read-only, or was written by a newer schema; it never writes to such a
 file. `ReviewStore.temporary()` gives an in-memory database (optionally a copy of a read-only
-one) so the app can still run.
+one) so the app can still run; `open_or_temporary` does both, as the app starts.
+
+Full disks: SQLite rolls a transaction back by itself when the disk fills, so the store only
+rolls back a transaction that is still open, and reports the disk-full error itself as a
+`StoreError` of kind "full" (the file is intact: its history can be copied and reviewed in a
+temporary database, like a read-only one).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from studyapp.review import history
+from studyapp.review.history import EarlierQuestion, HistoryError  # noqa: F401
+from studyapp.review.matching import MatchResult, changes_summary, match_cards
 from studyapp.review.scheduler import NEW, CardState, now_ms
 
-SCHEMA_VERSION = 1
+# 2: cards remember their answer (to recognise a renamed question), card_history.
+SCHEMA_VERSION = 2
 DB_NAME = "reviews.sqlite3"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -60,6 +77,7 @@ CREATE TABLE IF NOT EXISTS cards (
     lapses INTEGER NOT NULL DEFAULT 0,
     suspended INTEGER NOT NULL DEFAULT 0,
     buried_until INTEGER NOT NULL DEFAULT 0,
+    answer TEXT,
     PRIMARY KEY (deck_id, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS revlog (
@@ -93,11 +111,47 @@ _STATE_COLS = ("state", "step", "stability", "difficulty", "due", "last_review",
 
 
 class StoreError(Exception):
-    """The review database cannot be used; `kind` is corrupt, readonly, newer or io."""
+    """The review database cannot be used; `kind` is corrupt, readonly, newer, full or io."""
 
     def __init__(self, message: str, kind: str = "io"):
         super().__init__(message)
         self.kind = kind
+
+    @property
+    def history_readable(self) -> bool:
+        """True when the file itself is intact, so a temporary copy shows its history."""
+        return self.kind in ("readonly", "newer", "full")
+
+
+_SQLITE_FULL = 13
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for SQLite's "database or disk is full" and the OS's no-space errors."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return (code is not None and code & 0xFF == _SQLITE_FULL) or \
+            "database or disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
+
+
+def disk_full_error(path: Path | None, exc: BaseException) -> StoreError:
+    where = f"holding the review database {path} " if path else ""
+    return StoreError(f"The disk {where}is full, so grades cannot be saved ({exc}). The file "
+                      "itself is intact and was not changed; free some space and reopen it.",
+                      "full")
+
+
+def _wal_without_shm(path: Path) -> bool:
+    return (Path(f"{path}-wal").exists() and not Path(f"{path}-shm").exists()
+            and not os.access(path.parent, os.W_OK | os.X_OK))
+
+
+def _wal_message(path: Path) -> str:
+    return (f"The review database {path} is in a read-only folder and was not closed cleanly: "
+            f"its write-ahead log ({path.name}-wal) is there but not the index SQLite keeps "
+            f"beside it ({path.name}-shm), which SQLite cannot create in a read-only folder. "
+            "The file is not damaged; grades cannot be saved there.")
 
 
 @dataclass(frozen=True)
@@ -119,6 +173,13 @@ class SyncReport:
     kept: int  # questions already known (history kept)
     hidden: int  # questions no longer in the file (history kept, hidden)
     returned: int  # hidden questions that came back
+    moved: int = 0  # questions found in another section (history kept)
+    renamed: int = 0  # questions reworded (history kept)
+    changes: MatchResult | None = None  # what the matcher found, pair by pair
+
+    def summary(self) -> str:
+        """The notice after a reload: "3 new cards, 1 renamed, 1 moved; history kept"."""
+        return changes_summary(self.added, self.renamed, self.moved, self.hidden, self.returned)
 
 
 @dataclass(frozen=True)
@@ -173,6 +234,8 @@ def check_database_file(path: Path) -> None:
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
+            if _wal_without_shm(path):
+                raise StoreError(_wal_message(path), "readonly") from exc
             raise StoreError(f"The review database {path} is damaged ({exc}). It was left "
                              "untouched.", "corrupt") from exc
         if not result or result[0] != "ok":
@@ -193,6 +256,8 @@ class ReviewStore:
         self.con = con
         self.path = path  # None for a temporary (in-memory) database
         self.read_only = not create
+        # For a temporary store standing in for the real file: why (set by open_or_temporary).
+        self.problem: StoreError | None = None
         if not create:
             return
         con.execute("PRAGMA foreign_keys=ON")
@@ -200,12 +265,15 @@ class ReviewStore:
             self.con.executescript(_SCHEMA)
             self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                              (str(SCHEMA_VERSION),))
+            history.migrate(self.con)
+            self.con.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path) -> "ReviewStore":
         path = Path(path)
         check_database_file(path)
+        con = None
         try:
             con = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
             con.execute("PRAGMA busy_timeout=5000")
@@ -213,25 +281,53 @@ class ReviewStore:
             if mode and str(mode[0]).lower() != "wal":
                 con.execute("PRAGMA journal_mode=DELETE")
             con.execute("PRAGMA synchronous=FULL")
-            return cls(_Autocommit(con), path)
-        except sqlite3.DatabaseError as exc:
+            return cls(_Autocommit(con, path), path)
+        except (sqlite3.DatabaseError, OSError, StoreError) as exc:
+            if con is not None:
+                con.close()
+            if isinstance(exc, StoreError):
+                raise
+            if is_disk_full(exc):
+                raise disk_full_error(path, exc) from exc
+            if isinstance(exc, OSError):
+                raise StoreError(f"The review database {path} cannot be opened "
+                                 f"({exc.strerror or exc}).", "io") from exc
             raise StoreError(f"The review database {path} cannot be opened ({exc}).",
                              "corrupt" if "malformed" in str(exc) or "not a database" in str(exc)
                              else "io") from exc
+
+    @classmethod
+    def open_or_temporary(cls, path: str | Path) -> "ReviewStore":
+        """The database at `path`, or, when it cannot be used, a temporary one: a copy of its
+        history when the file is intact (read-only, newer, on a full disk), else empty. The
+        temporary store's `problem` says why; it is None for the real file."""
+        path = Path(path)
+        try:
+            return cls.open(path)
+        except StoreError as exc:
+            store = cls.temporary(copy_from=path if exc.history_readable else None)
+            store.problem = exc
+            return store
 
     @classmethod
     def open_readonly(cls, path: str | Path) -> "ReviewStore":
         """Open for reading only (statistics); never writes, never creates the file."""
         path = Path(path)
         try:
-            con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                  isolation_level=None)
+            try:
+                con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                      isolation_level=None)
+                con.execute("SELECT COUNT(*) FROM cards").fetchone()
+            except sqlite3.OperationalError:
+                if not _wal_without_shm(path):
+                    raise
+                con = _copy_with_wal(path)  # readable, though SQLite cannot open it in place
             con.execute("SELECT COUNT(*) FROM cards").fetchone()
             con.execute("SELECT COUNT(*) FROM revlog").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"The review database {path} cannot be read ({exc}).",
                              "corrupt") from exc
-        return cls(_Autocommit(con), path, create=False)
+        return cls(_Autocommit(con, path), path, create=False)
 
     @classmethod
     def open_in(cls, data_dir: str | Path) -> "ReviewStore":
@@ -242,13 +338,20 @@ class ReviewStore:
         """An in-memory database; with `copy_from`, a copy of that (readable) database."""
         con = sqlite3.connect(":memory:", isolation_level=None)
         if copy_from is not None:
+            copy_from = Path(copy_from)
             try:
-                src = sqlite3.connect(f"{Path(copy_from).as_uri()}?mode=ro", uri=True)
+                try:
+                    src = sqlite3.connect(f"{copy_from.resolve().as_uri()}?mode=ro", uri=True)
+                    src.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                except sqlite3.OperationalError:
+                    if not _wal_without_shm(copy_from):
+                        raise
+                    src = _copy_with_wal(copy_from)
                 try:
                     src.backup(con)
                 finally:
                     src.close()
-            except sqlite3.DatabaseError:
+            except (sqlite3.DatabaseError, OSError):
                 con.close()
                 con = sqlite3.connect(":memory:", isolation_level=None)
         return cls(_Autocommit(con), None)
@@ -300,37 +403,70 @@ class ReviewStore:
         return deck_id, adopted
 
     # -- cards --------------------------------------------------------------------------------
-    def sync_cards(self, deck_id: int, cards: Sequence, now: int | None = None) -> SyncReport:
-        """Make the deck's cards match a parse: new questions added as new cards, known ones
-        updated (section, wording, order), missing ones hidden with their history kept."""
+    def sync_cards(self, deck_id: int, cards: Sequence, now: int | None = None,
+                   match: bool = True) -> SyncReport:
+        """Make the deck's cards match a parse: known questions updated (section, wording,
+        answer, order); questions moved or reworded matched to their old card, whose history
+        they take (`match`); new questions added as new cards; missing ones hidden with their
+        history kept. One transaction."""
         now = now_ms() if now is None else now
-        existing = {key: bool(present) for key, present in self.con.execute(
-            "SELECT key, present FROM cards WHERE deck_id=?", (deck_id,))}
-        seen = set()
-        added = kept = returned = 0
         with self.con:
+            rows = list(self.con.execute(
+                "SELECT key, present, section, section_key, question, answer FROM cards "
+                "WHERE deck_id=?", (deck_id,)))
+            existing = {r[0]: bool(r[1]) for r in rows}
+            changes = None
+            if match:
+                old = [_OldCard(*r[:1], *r[2:]) for r in rows if r[1]]
+                changes = match_cards(old, cards, taken=[r[0] for r in rows if not r[1]])
+                history.apply_matches(self.con, deck_id, changes.matches, now)
+                for m in changes.matches:
+                    del existing[m.old_key]
+                    existing[m.new_key] = True
+            seen = set()
+            added = kept = returned = 0
             for c in cards:
                 seen.add(c.key)
+                answer = getattr(c, "answer", None)
                 if c.key in existing:
                     kept += 1
                     if not existing[c.key]:
                         returned += 1
                     self.con.execute(
                         "UPDATE cards SET section=?, section_key=?, question=?, ord=?, present=1, "
-                        "open_question=? WHERE deck_id=? AND key=?",
+                        "open_question=?, answer=? WHERE deck_id=? AND key=?",
                         (c.section, c.section_key, c.question, c.ord, int(c.open_question),
-                         deck_id, c.key))
+                         answer, deck_id, c.key))
                 else:
                     added += 1
                     self.con.execute(
                         "INSERT INTO cards (deck_id, key, section, section_key, question, ord, "
-                        "present, open_question, added) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-                        (deck_id, c.key, c.section, c.section_key, c.question, c.ord,
-                         int(c.open_question), now))
+                        "present, open_question, added, answer) VALUES (?, ?, ?, ?, ?, ?, 1, ?, "
+                        "?, ?)", (deck_id, c.key, c.section, c.section_key, c.question, c.ord,
+                                  int(c.open_question), now, answer))
             gone = [k for k, present in existing.items() if present and k not in seen]
             self.con.executemany("UPDATE cards SET present=0 WHERE deck_id=? AND key=?",
                                  [(deck_id, k) for k in gone])
-        return SyncReport(added=added, kept=kept - returned, hidden=len(gone), returned=returned)
+        n_matched = len(changes.matches) if changes else 0
+        return SyncReport(added=added, kept=kept - returned - n_matched, hidden=len(gone),
+                          returned=returned, moved=changes.moved if changes else 0,
+                          renamed=changes.renamed if changes else 0, changes=changes)
+
+    # -- earlier questions ----------------------------------------------------------------
+    def earlier_questions(self, deck_id: int, key: str | None = None
+                          ) -> dict[str, list[EarlierQuestion]]:
+        """Each card's earlier questions (moves and renames), newest first; only `key`'s when
+        given. Browse shows them; the first of a card's list is the one `undo_match` takes."""
+        return dict(history.earlier_questions(self.con, deck_id, key))
+
+    def undo_match(self, deck_id: int, history_id: int, now: int | None = None) -> str:
+        """Split a wrong match back off: the earlier card returns, hidden, with its schedule
+        and its reviews up to the match; the card in the file starts again as new. Returns
+        the earlier card's key. Raises HistoryError when it cannot be split (a later match of
+        the same card must be undone first, or the earlier question is a card again)."""
+        now = now_ms() if now is None else now
+        with self.con:
+            return history.undo_match(self.con, deck_id, history_id, now)
 
     def cards(self, deck_id: int, present_only: bool = True,
               hidden_only: bool = False) -> list[StoredCard]:
@@ -398,25 +534,83 @@ class ReviewStore:
         return list(self.con.execute(sql + " ORDER BY ts, id", args))
 
 
+@dataclass(frozen=True)
+class _OldCard:
+    key: str
+    section: str
+    section_key: str
+    question: str
+    answer: str | None  # None: stored before answers were kept
+
+
+def _copy_with_wal(path: Path) -> sqlite3.Connection:
+    """An in-memory copy of a WAL database SQLite cannot open where it is (no -shm file in a
+    read-only folder): the file and its log are copied to a temporary folder, where SQLite
+    reads both, and from there into memory. The original is never written."""
+    with tempfile.TemporaryDirectory(prefix="studyapp-db-") as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copyfile(path, copy)
+        shutil.copyfile(f"{path}-wal", f"{copy}-wal")
+        src = sqlite3.connect(str(copy))
+        try:
+            mem = sqlite3.connect(":memory:", isolation_level=None)
+            src.backup(mem)
+        finally:
+            src.close()
+    return mem
+
+
 class _Autocommit:
     """sqlite3 connection in autocommit mode whose `with` block is an explicit transaction
-    (BEGIN IMMEDIATE ... COMMIT/ROLLBACK), nestable: only the outermost block commits."""
+    (BEGIN IMMEDIATE ... COMMIT/ROLLBACK), nestable: only the outermost block commits.
 
-    def __init__(self, con: sqlite3.Connection):
+    On a full disk SQLite has already rolled the transaction back when the error arrives; a
+    ROLLBACK then would fail ("no transaction is active") and hide the real error, so only an
+    open transaction is rolled back, and the disk-full error becomes StoreError kind "full".
+    """
+
+    def __init__(self, con: sqlite3.Connection, path: Path | None = None):
         self._con = con
         self._depth = 0
+        self._path = path
 
     def __enter__(self):
         if self._depth == 0:
-            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                self._con.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                if is_disk_full(exc):
+                    raise disk_full_error(self._path, exc) from exc
+                raise
         self._depth += 1
         return self
 
     def __exit__(self, exc_type, exc, tb):
         self._depth -= 1
-        if self._depth == 0:
-            self._con.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self._depth:
+            return False
+        if exc_type is None:
+            try:
+                self._con.execute("COMMIT")
+                return False
+            except sqlite3.Error as commit_error:
+                exc = commit_error
+                self._rollback_if_open()
+                if is_disk_full(exc):
+                    raise disk_full_error(self._path, exc) from exc
+                raise
+        self._rollback_if_open()
+        if isinstance(exc, (sqlite3.Error, OSError)) and is_disk_full(exc):
+            raise disk_full_error(self._path, exc) from exc
         return False
+
+    def _rollback_if_open(self) -> None:
+        if not self._con.in_transaction:
+            return  # SQLite rolled back already (a full disk, an I/O error)
+        try:
+            self._con.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the error that led here is the one to report
 
     def execute(self, *args):
         return self._con.execute(*args)

@@ -7,12 +7,14 @@ application example). Every area is an `AreaWidget`: its `save_state() -> dict` 
 
 from __future__ import annotations
 
+import html
 import json
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
+                               QMainWindow, QMenu, QMessageBox, QStackedWidget, QVBoxLayout,
+                               QWidget)
 
 from studyapp import __version__
 from studyapp.areas import AREAS, area_by_key
@@ -161,25 +163,36 @@ class MainWindow(QMainWindow):
         about.triggered.connect(self._about)
         help_menu.addAction(about)
 
+    def shortcut_groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """(group, [(keys, what they do)]) in a fixed order: the window's menus, switching
+        areas (Ctrl+1...), then each area's own keys in sidebar order. Each row appears once;
+        no area is built to list them."""
+        switching = {f"Ctrl+{row + 1}" for row in range(len(AREAS))}
+        window_rows, area_rows, seen = [], [], set()
+        for menu in self.menuBar().findChildren(QMenu):
+            for action in menu.actions():
+                keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                row = (keys, action.text().replace("&", ""))
+                if keys and row not in seen:
+                    seen.add(row)
+                    (area_rows if keys in switching else window_rows).append(row)
+        groups = [("Window", window_rows), ("Switch area", area_rows)]
+        groups += [(area.title, list(area.shortcuts)) for area in AREAS if area.shortcuts]
+        return groups
+
     def shortcut_table(self) -> list[tuple[str, str]]:
-        """(keys, what they do) for the window's actions and every area's own keys; no area is
-        built to list them."""
-        rows = []
-        for action in self.findChildren(QAction):
-            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            if keys:
-                rows.append((keys, action.text().replace("&", "")))
-        for area in AREAS:
-            for keys, what in area.shortcuts:
-                rows.append((keys, f"{area.title}: {what}"))
-        return sorted(set(rows), key=lambda row: (row[1].split(":")[0], row[0]))
+        """Every (keys, what they do) row of `shortcut_groups`, in order."""
+        return [row for _group, rows in self.shortcut_groups() for row in rows]
 
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{w}</td></tr>"
-                       for k, w in self.shortcut_table())
+        parts = []
+        for group, rows in self.shortcut_groups():
+            parts.append(f"<tr><td colspan=2><br><b>{html.escape(group)}</b></td></tr>")
+            parts += [f"<tr><td>{html.escape(k)}&nbsp;&nbsp;</td><td>{html.escape(w)}</td></tr>"
+                      for k, w in rows]
         box = QMessageBox(self)
         box.setWindowTitle("Keyboard shortcuts")
-        box.setText(f"<table>{rows}</table>")
+        box.setText(f"<table>{''.join(parts)}</table>")
         box.exec()
 
     def _set_theme(self, mode: str) -> None:

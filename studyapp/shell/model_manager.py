@@ -6,6 +6,9 @@ source; the one in use is marked. Adding a model: the bundled one, an untrained 
 preset and seed, or a file (the app's .safetensors checkpoints, the book's .pth state dicts
 including its converted GPT-2 files, GPT-2's Hugging Face `model.safetensors`). Loading runs on a
 JobThread; a file that does not fit is refused with the reason and the current model stays.
+A classifier file (chapter 6) is refused too, with a message saying it belongs to the Classify
+lab: it predicts classes, not tokens. The classifiers that lab trained or opened are listed
+apart, below the language models, and can never be put in use by the labs.
 
 The Generate lab contains this widget, and its "Open model..." action (File menu, reachable from
 every area) calls `open_file_dialog()`.
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormL
                                QWidget)
 
 from studyapp.models import loading as models_core
+from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
 
 FILE_FILTER = ("Model files (*.safetensors *.pth *.pt *.bin);;App or Hugging Face "
@@ -34,6 +38,7 @@ class ModelManager(QWidget):
     load_finished = Signal(bool, str)
 
     COLUMNS = ("", "Name", "Parameters", "Memory", "Source")
+    CLASSIFIER_COLUMNS = ("Name", "Classes", "Parameters", "Source")
 
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
@@ -90,6 +95,7 @@ class ModelManager(QWidget):
         left_layout.addWidget(self.table, 2)
         left_layout.addLayout(row)
         left_layout.addWidget(details_box, 3)
+        left_layout.addWidget(self._classifier_box(), 1)
 
         # -- adding models ------------------------------------------------------------------
         from model.config import PRESETS  # light: no torch
@@ -168,9 +174,49 @@ class ModelManager(QWidget):
         layout.addWidget(splitter)
 
         self.session.entries_changed.connect(self.refresh)
+        self.session.classifiers_changed.connect(self.refresh_classifiers)
+        self.refresh_classifiers()
         self.session.current_changed.connect(lambda _entry: self.refresh(select_current=True))
         self.session.loading_changed.connect(lambda *_: self.refresh())
         self.refresh()
+
+    def _classifier_box(self) -> QGroupBox:
+        box = QGroupBox("Classifiers (chapter 6)")
+        box.setToolTip("GPTs fine-tuned for classification (chapter 6, section 6.5: the output "
+                       "head predicts a class from the last token). They cannot generate text, "
+                       "so only the Classify lab uses them.")
+        self.classifier_table = QTableWidget(0, len(self.CLASSIFIER_COLUMNS))
+        self.classifier_table.setHorizontalHeaderLabels(self.CLASSIFIER_COLUMNS)
+        self.classifier_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.classifier_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.classifier_table.verticalHeader().setVisible(False)
+        self.classifier_table.setMinimumHeight(60)
+        header = self.classifier_table.horizontalHeader()
+        for col in range(3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.classifier_hint = QLabel()
+        self.classifier_hint.setWordWrap(True)
+        style.on_change(self.classifier_hint,
+                        lambda c: self.classifier_hint.setStyleSheet(f"color: {c.muted};"))
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.classifier_table, 1)
+        layout.addWidget(self.classifier_hint)
+        return box
+
+    def refresh_classifiers(self) -> None:
+        entries = self.session.classifiers
+        self.classifier_table.setRowCount(len(entries))
+        for row, entry in enumerate(entries):
+            cells = (entry.name, ", ".join(entry.labels),
+                     models_core.human_count(entry.num_parameters), entry.source)
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(entry.describe())
+                self.classifier_table.setItem(row, col, item)
+        self.classifier_hint.setText(
+            "Trained or opened in the Classify lab; used there only." if entries else
+            "None yet: the Classify lab fine-tunes one, or opens a saved classifier.")
 
     # -- inputs kept between runs ---------------------------------------------------------
     def inputs(self) -> dict:

@@ -1,7 +1,8 @@
 """Which model the labs use (Qt signals over `studyapp.models.entry`).
 
 Labs receive the session in their constructor, read `current` (None while loading) and subscribe
-to `current_changed`. Loading the bundled model runs on a worker so the window paints first.
+to `current_changed`. Classifiers (chapter 6) are listed apart, in `classifiers`: they cannot
+generate text, so none is ever `current`. Loading the bundled model runs on a worker so the window paints first.
 
 Given the app's settings, the session remembers the model file the labs were left on (a
 checkpoint trained in the Training lab, a book `.pth`, GPT-2 weights) and loads it again at the
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from studyapp.models.entry import ModelEntry
+from studyapp.models.entry import ClassifierEntry, ModelEntry
 from studyapp.models.loading import load_start_entries
 from studyapp.shell.jobs import JobThread
 
@@ -20,6 +21,7 @@ from studyapp.shell.jobs import JobThread
 class ModelSession(QObject):
     current_changed = Signal(object)  # ModelEntry
     entries_changed = Signal()
+    classifiers_changed = Signal()
     loading_changed = Signal(bool, str)  # loading?, message
     notice = Signal(str)  # something the user should read (e.g. bundled model missing)
 
@@ -30,6 +32,7 @@ class ModelSession(QObject):
         super().__init__(parent)
         self._settings = settings
         self._entries: list[ModelEntry] = []
+        self._classifiers: list[ClassifierEntry] = []
         self._current: ModelEntry | None = None
         self._loader: JobThread | None = None
         self._tokenizer = None
@@ -41,6 +44,22 @@ class ModelSession(QObject):
     @property
     def entries(self) -> list[ModelEntry]:
         return list(self._entries)
+
+    @property
+    def classifiers(self) -> list[ClassifierEntry]:
+        return list(self._classifiers)
+
+    def add_classifier(self, entry: ClassifierEntry) -> None:
+        if not isinstance(entry, ClassifierEntry):
+            raise TypeError("add_classifier takes a ClassifierEntry")
+        if entry not in self._classifiers:
+            self._classifiers.append(entry)
+            self.classifiers_changed.emit()
+
+    def remove_classifier(self, entry: ClassifierEntry) -> None:
+        if entry in self._classifiers:
+            self._classifiers.remove(entry)
+            self.classifiers_changed.emit()
 
     @property
     def is_loading(self) -> bool:
@@ -56,6 +75,8 @@ class ModelSession(QObject):
         return self._tokenizer
 
     def add(self, entry: ModelEntry, make_current: bool = True) -> None:
+        if isinstance(entry, ClassifierEntry):
+            raise ValueError(f"{entry.name} is a classifier; use add_classifier")
         if entry not in self._entries:
             self._entries.append(entry)
             self.entries_changed.emit()
@@ -70,6 +91,9 @@ class ModelSession(QObject):
             self.entries_changed.emit()
 
     def set_current(self, entry: ModelEntry) -> None:
+        if isinstance(entry, ClassifierEntry):
+            raise ValueError(f"{entry.name} is a classifier: it predicts classes, not the next "
+                             "token, so the labs cannot use it; it stays in the Classify lab")
         if entry not in self._entries:
             self._entries.append(entry)
             self.entries_changed.emit()

@@ -22,7 +22,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
 
-import pyqtgraph as pg  # after PySide6: with no binding imported yet, pyqtgraph would try PyQt6 first
+import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
 
 BAR = QColor("#7fa7d9")
 ACCENT = QColor("#e07b39")

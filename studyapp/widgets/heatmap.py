@@ -29,7 +29,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QWidget
 
-import pyqtgraph as pg  # after PySide6: with no binding imported yet, pyqtgraph would try PyQt6 first
+import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
 from studyapp.widgets.plot_frame import PlotFrame
 
 _FG = "#303030"

@@ -1,7 +1,7 @@
 """A live loss plot for training runs (chapter 5's figure of training and validation loss).
 
 Train loss per step and validation loss per evaluation against steps, with tokens seen on the
-top axis as in the book's figure. The training loss is drawn twice: the raw per-batch values
+top axis as in the book's figure (chapter 6 counts examples seen instead: `top_label`). The training loss is drawn twice: the raw per-batch values
 faint, and an exponential moving average on top, with TensorBoard's smoothing slider (0 = raw,
 0.99 = very smooth; the average is debiased so the curve starts at the first value). The
 validation loss is already an average over every validation window and comes only every few
@@ -78,9 +78,13 @@ class LossPlot(QWidget):
 
     refreshed = Signal()  # after each redraw (the GUI benchmark counts these)
 
-    def __init__(self, parent=None, refresh_hz: float = 10.0, smoothing: float = 0.6):
+    def __init__(self, parent=None, refresh_hz: float = 10.0, smoothing: float = 0.6,
+                 top_label: str = "tokens seen",
+                 empty_message: str = "No loss recorded yet: press Train, or load a "
+                                      "checkpoint,\nand the curves are drawn here as it learns."):
         super().__init__(parent)
         self._smoothing = smoothing
+        self._top_label = top_label
         self.train = _Series()
         self.val = _Series()
         self._tokens_per_step = 0.0
@@ -98,7 +102,7 @@ class LossPlot(QWidget):
         item.setLabel("left", "loss (cross-entropy)")
         item.setLabel("bottom", "step")
         item.showAxis("top")
-        item.setLabel("top", "tokens seen")
+        item.setLabel("top", top_label)
         item.getAxis("top").enableAutoSIPrefix(True)
         item.setDownsampling(mode="peak")
         item.setClipToView(True)
@@ -115,9 +119,7 @@ class LossPlot(QWidget):
                                    symbolBrush=pg.mkBrush(VAL_COLOUR + (255,)))
 
         # what an empty chart is waiting for (TensorBoard says "no scalar data" likewise)
-        self.empty_text = pg.TextItem("No loss recorded yet: press Train, or load a checkpoint,"
-                                      "\nand the curves are drawn here as it learns.",
-                                      color=(128, 128, 128), anchor=(0.5, 0.5))
+        self.empty_text = pg.TextItem(empty_message, color=(128, 128, 128), anchor=(0.5, 0.5))
         self.empty_text.setPos(0.5, 0.5)
         item.addItem(self.empty_text, ignoreBounds=True)
 
@@ -166,7 +168,7 @@ class LossPlot(QWidget):
         self.refresh()
 
     def set_tokens_per_step(self, tokens: float) -> None:
-        """Scale of the top axis: tokens seen = step x tokens per step."""
+        """Scale of the top axis: tokens (or examples) seen = step x that many per step."""
         self._tokens_per_step = float(tokens)
         self._sync_top_axis()
 
@@ -238,7 +240,7 @@ class LossPlot(QWidget):
         top = item.getAxis("top")
         if self._tokens_per_step:
             top.setScale(self._tokens_per_step)
-            top.setLabel("tokens seen")
+            top.setLabel(self._top_label)
         else:
             top.setScale(1.0)
 

@@ -10,7 +10,7 @@ import pytest
 from studyapp.areas import AREAS
 
 AREA_KEYS = ["flashcards", "tokenizer", "embeddings", "attention", "architecture", "generate",
-             "training"]
+             "training", "classify"]
 
 
 def test_labs_are_built_after_the_first_paint_and_on_first_visit(qtbot, ctx):
@@ -233,8 +233,26 @@ def test_shortcut_table_lists_area_switching_and_help(qtbot, ctx):
     window = MainWindow(ctx)
     qtbot.addWidget(window)
     table = dict((what, keys) for keys, what in window.shortcut_table())
-    assert table["Flashcards"] == "Ctrl+1" and table["Training"] == f"Ctrl+{len(AREA_KEYS)}"
+    assert table["Flashcards"] == "Ctrl+1" and table["Training"] == "Ctrl+7"
     assert table["Keyboard shortcuts"] == "F1"
+
+
+def test_shortcuts_are_grouped_by_area_in_sidebar_order_each_once(qtbot, ctx):
+    from studyapp.shell.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    built_before = set(window.areas)
+    groups = window.shortcut_groups()
+    names = [name for name, _rows in groups]
+    assert names[:2] == ["Window", "Switch area"]
+    assert names[2:] == [a.title for a in AREAS if a.shortcuts]
+    switching = dict(groups)["Switch area"]
+    assert switching == [(f"Ctrl+{i + 1}", a.title) for i, a in enumerate(AREAS)]
+    rows = window.shortcut_table()
+    assert len(rows) == len(set(rows))
+    assert ("Ctrl+Z", "undo the last grade (several levels)") in dict(groups)["Flashcards"]
+    assert set(window.areas) == built_before  # listing keys built no area
 
 
 def test_related_cards_of_a_lab_come_from_the_notes_and_open_a_review(qtbot, ctx):

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBo
 from studyapp.areas import area_by_key
 
 # Areas whose every control must have a tooltip: adding a key here is all another area needs.
-TOOLTIP_AREAS = ["flashcards", "tokenizer", "embeddings", "generate", "attention", "training"]
+TOOLTIP_AREAS = ["flashcards", "tokenizer", "embeddings", "generate", "attention", "training",
+                 "classify"]
 
 # What the learner clicks, types into or drags.
 CONTROL_TYPES = (QAbstractButton, QAbstractSpinBox, QAbstractSlider, QComboBox, QLineEdit,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 import zlib
 
+import pytest
+
 from studyapp.notes.parser import parse_text
 from studyapp.notes.render import Renderer, render_inline, render_markdown
 
@@ -107,3 +109,45 @@ def test_every_bundled_answer_renders(bundled_text):
         assert "<details" not in html and "</summary>" not in html
     html = renderer.render(r.cards[1].answer)
     assert "[image not found: image.png]" in html
+
+
+def _max_depth(html_text: str) -> int:
+    """Deepest <div>/<b>/<blockquote> nesting in the output (the elements raw HTML becomes)."""
+    import re
+
+    depth = deepest = 0
+    for closing, _tag in re.findall(r"<(/?)(div|blockquote)\b", html_text):
+        depth += -1 if closing else 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+@pytest.mark.timeout(60)
+def test_thousands_of_nested_details_are_passed_on_flattened():
+    from studyapp.notes.render import MAX_HTML_NESTING
+
+    answer = ("<details><summary>rung</summary>\n" * 5000 + "CORE\n" + "</details>\n" * 5000
+              + "\nafter")
+    out = Renderer().render(answer)
+    assert _max_depth(out) == MAX_HTML_NESTING
+    assert out.count("<div>") == out.count("</div>") == MAX_HTML_NESTING
+    assert out.count("nested more than 20 levels deep: deeper levels shown flattened") == 1
+    assert "CORE" in out and out.count("rung") == 5000 and "<p>after</p>" in out  # text kept
+
+
+@pytest.mark.timeout(60)
+def test_100000_nested_details_on_one_line_are_capped_and_cut():
+    from studyapp.notes.render import MAX_HTML_NESTING, MAX_HTML_TAGS
+
+    out = Renderer().render("<details>" * 100_000 + "CORE" + "</details>" * 100_000)
+    assert _max_depth(out) == MAX_HTML_NESTING
+    assert out.count("<div>") == out.count("</div>")  # what was passed on is closed
+    assert f"more than {MAX_HTML_TAGS:,} HTML tags" in out and "not shown" in out
+    assert len(out) < 2_000  # the 1.9 MB line is not passed on
+
+
+def test_moderate_nesting_is_untouched():
+    answer = "<details><summary>a</summary>\n<details><summary>b</summary>\n<div>x</div>\n" \
+             "</details>\n</details>"
+    out = Renderer().render(answer)
+    assert _max_depth(out) == 3 and "flattened" not in out

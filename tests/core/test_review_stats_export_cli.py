@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
 import zipfile
 from argparse import Namespace
+from pathlib import Path
 from datetime import timedelta, timezone
 
 import pytest
@@ -107,7 +109,7 @@ def test_export_apkg(tmp_path, bundled_text):
     result = parse_text(bundled_text)
     out = tmp_path / "deck.apkg"
     info = export_apkg(result.cards, out, "LLM notes", base_dir=tmp_path)
-    assert info == {"notes": 15, "decks": 6, "media": 0}
+    assert info == {"notes": 15, "decks": 6, "media": 0, "left_out": []}
     with zipfile.ZipFile(out) as z:
         (tmp_path / "col").write_bytes(z.read("collection.anki2"))
     con = sqlite3.connect(tmp_path / "col")
@@ -153,7 +155,10 @@ def test_notes_command_json(capsys, bundled_text, tmp_path):
     assert out["cards"] == 15 and out["open_questions"] == 1
     assert [s["cards"] for s in out["sections"]] == [6, 2, 3, 1, 1, 2]
     assert out["sections"][0]["name"].startswith("Chapter 1")
-    assert [w["line"] for w in out["warnings"]] == [208, 264]
+    assert [w["line"] for w in out["warnings"] if w["kind"] != "image"] == [208, 264]
+    # A copy of the notes outside the install lists its missing figures, each with its line.
+    images = [w for w in out["warnings"] if w["kind"] == "image"]
+    assert images and all(w["question"] and "not found" in w["message"] for w in images)
 
 
 def test_notes_command_can_export_to_anki(capsys, tmp_path):
@@ -206,3 +211,54 @@ def test_cli_end_to_end(tmp_path, bundled_text):
     run = subprocess.run([sys.executable, "-m", "studyapp", "notes", str(empty), "--json"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode != 0 and "empty" in run.stderr and "Traceback" not in run.stderr
+
+
+def _png(path: Path, marker: bytes) -> None:
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16 + marker)
+
+
+def test_export_packs_only_images_inside_the_notes_folder(tmp_path, capsys):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"TOP-SECRET-TEXT")
+    _png(tmp_path / "outside.png", b"OUTSIDE-IMAGE")
+    notes = tmp_path / "notes"
+    (notes / "sub").mkdir(parents=True)
+    _png(notes / "fig.png", b"FIG-INSIDE")
+    _png(notes / "sub" / "deep.png", b"DEEP-INSIDE")
+    (notes / "private.txt").write_bytes(b"PRIVATE-TEXT")
+    links = hasattr(os, "symlink")
+    if links:
+        os.symlink(tmp_path / "outside.png", notes / "link_out.png")
+        os.symlink(notes / "fig.png", notes / "link_in.png")
+    sources = ["fig.png", "sub/deep.png", "sub/../fig.png", "../secret.txt", "../outside.png",
+               str(tmp_path / "outside.png"), "private.txt"] + (["link_out.png", "link_in.png"] if links else [])
+    body = "\n".join(f"![i{n}]({src})" for n, src in enumerate(sources))
+    text = (f"# S\n<details><summary>🎯Q. q</summary>\n\n{body}\n\n"
+            f'<img src="{secret.as_uri()}">\n</details>\n')
+    md = notes / "n.md"
+    md.write_text(text, encoding="utf-8")
+    out = tmp_path / "x.apkg"
+    info = export_apkg(parse_text(text).cards, out, "d", base_dir=notes)
+    with zipfile.ZipFile(out) as z:
+        packed = sorted(json.loads(z.read("media")).values())
+        blobs = b"".join(z.read(n) for n in z.namelist())
+        (tmp_path / "col").write_bytes(z.read("collection.anki2"))
+    assert packed == ["deep.png", "fig.png"]
+    for private in (b"TOP-SECRET-TEXT", b"OUTSIDE-IMAGE", b"PRIVATE-TEXT"):
+        assert private not in blobs
+    assert info["media"] == 2
+    refused = {item["src"]: item["reason"] for item in info["left_out"]}
+    outside = "outside the notes file's folder"
+    expected = {"../secret.txt": outside, "../outside.png": outside,
+                str(tmp_path / "outside.png"): outside, secret.as_uri(): outside, "private.txt": "not an image file"}
+    if links:
+        expected["link_out.png"] = outside
+    assert refused == expected
+    con = sqlite3.connect(tmp_path / "col")
+    (flds,) = con.execute("SELECT flds FROM notes").fetchone()
+    con.close()
+    assert flds.count("image not exported") == len(expected) and "file://" not in flds
+    # The command line names what it left out.
+    assert run_notes(Namespace(file=md, json=False, apkg=tmp_path / "y.apkg")) == 0
+    printed = capsys.readouterr().out
+    assert "image left out: ../secret.txt (outside the notes file's folder)" in printed

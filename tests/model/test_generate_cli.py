@@ -90,3 +90,59 @@ def test_stream_decoder_holds_back_half_a_character():
     stream = StreamDecoder(tok)
     text = "".join(stream.feed(i) for i in ids) + stream.flush()
     assert text == "naïve 🙂 done"
+
+
+def test_cli_refuses_a_seed_beyond_64_bits_with_a_message(capsys):
+    assert main(["--prompt", "x", "--preset", "tiny", "--seed",
+                 "99999999999999999999999", "--temperature", "1"]) == 2
+    assert "Seed must be a whole number from 0 to 18,446,744,073,709,551,615" in \
+        capsys.readouterr().err
+    assert main(["--prompt", "x", "--preset", "tiny", "--temperature", "inf"]) == 2
+    assert "finite" in capsys.readouterr().err
+
+
+def test_a_tiny_temperature_samples_the_most_likely_token():
+    # The book's chapter 5 logits: "forward" (id 3) is the most likely next token.
+    logits = torch.tensor([4.51, 0.89, -1.90, 6.75, 1.63, -1.62, -1.89, 6.28, 1.79])
+    from model.generate import next_token_probs
+
+    for temperature in (1e-45, 1e-300, 5e-324):
+        probs = next_token_probs(logits, temperature)
+        assert torch.isfinite(probs).all() and probs.argmax() == 3 and float(probs[3]) == 1.0
+    probs = next_token_probs(logits, 1.0)  # the ordinary path is untouched
+    torch.testing.assert_close(probs, torch.softmax(logits, dim=-1))
+
+
+def test_cli_samples_at_a_tiny_temperature_like_greedy(tiny_checkpoint, capsys):
+    _, path = tiny_checkpoint
+    base = ["--prompt", "Every effort moves you", "--checkpoint", str(path),
+            "--max-new-tokens", "4"]
+    assert main(base + ["--temperature", "1e-45"]) == 0
+    tiny = capsys.readouterr().out
+    assert main(base + ["--temperature", "0"]) == 0
+    assert tiny == capsys.readouterr().out
+
+
+def test_cli_reads_the_prompt_from_a_file(tiny_checkpoint, tmp_path, capsys):
+    import os
+
+    _, path = tiny_checkpoint
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("Every effort moves you", encoding="utf-8")
+    common = ["--checkpoint", str(path), "--max-new-tokens", "6"]
+    assert main(["--prompt-file", str(prompt), *common]) == 0
+    from_file = capsys.readouterr().out
+    assert main(["--prompt", "Every effort moves you", *common]) == 0
+    assert from_file == capsys.readouterr().out
+    prompt.write_bytes(b"\xff\xfe not utf-8 \xff")
+    assert main(["--prompt-file", str(prompt), *common]) == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
+    assert main(["--prompt-file", str(tmp_path / "absent.txt"), *common]) == 2
+    assert "cannot read the prompt file" in capsys.readouterr().err
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "fifo.txt"
+        os.mkfifo(fifo)
+        assert main(["--prompt-file", str(fifo), *common]) == 2  # refused, not blocked
+        assert "not a regular file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--prompt", "x", "--prompt-file", str(prompt)])  # one or the other

@@ -11,16 +11,19 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-import pyqtgraph as pg  # after PySide6: with no binding imported yet, pyqtgraph would try PyQt6 first
+import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
 
 from studyapp.review.stats import DeckStats, format_duration
+from studyapp.widgets.count_axis import CountAxis
 
 NEW_C, LEARN_C, YOUNG_C, MATURE_C = "#6fa8dc", "#e69138", "#93c47d", "#38761d"
 MAX_SECTION_LABEL = 30
 
 
-def _plot(title: str) -> pg.PlotWidget:
-    w = pg.PlotWidget()
+def _plot(title: str, counts_on: str | None = "left") -> pg.PlotWidget:
+    """A small fixed plot; the `counts_on` axis shows whole numbers only."""
+    axes = {counts_on: CountAxis(counts_on)} if counts_on else {}
+    w = pg.PlotWidget(axisItems=axes)
     w.setMenuEnabled(False)
     w.setMouseEnabled(x=False, y=False)
     w.hideButtons()
@@ -51,7 +54,7 @@ class StatsPanel(QWidget):
         self.reviews.addItem(self.review_bars)
         self.reviews.setLabel("bottom", "days ago")
 
-        self.retention = _plot("True retention per day (reviews of review cards)")
+        self.retention = _plot("True retention per day (reviews of review cards)", counts_on=None)
         self.retention_curve = self.retention.plot([], [], pen=pg.mkPen("#3d85c6", width=2),
                                                    symbol="o", symbolSize=6,
                                                    symbolBrush="#3d85c6", connect="finite")
@@ -66,7 +69,7 @@ class StatsPanel(QWidget):
         self.retention.addItem(self.retention_empty)
         self.retention_empty.setPos(-14.5, 50)
 
-        self.progress = _plot("Progress per section")
+        self.progress = _plot("Progress per section", counts_on="bottom")
         self.progress_bars = [pg.BarGraphItem(x0=[], y=[], width=[], height=0.6,
                                               brush=QColor(c), name=n)
                               for c, n in ((MATURE_C, "mature"), (YOUNG_C, "young"),

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGroupBox, QHB
                                QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-import pyqtgraph as pg  # after PySide6: with no binding imported yet, pyqtgraph would try PyQt6 first
+import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
 
 from studyapp.areas.generate.core import token_label
 from studyapp.widgets.bar_chart import BarChart

@@ -1,0 +1,645 @@
+"""The Classify lab (chapter 6, appendix E): fine-tune the labs' GPT into a classifier.
+
+Left: the data (`data_view.DataBox`), the recipe with its trainable-parameter count
+(`recipe_view.RecipeBox`), Train / Stop, Save classifier / Open classifier. Right, in tabs: the
+data's preparation and a batch preview; the run (accuracy before and after beside the book's,
+live loss and accuracy curves against steps and examples seen); the results (confusion
+matrix, misclassified test texts); and Try it.
+
+The data is prepared on a `LatestJob` when the lab is first shown and whenever the source, the
+padding length or the seed change; a source that cannot be used shows the engine's message and
+the lab keeps the data it had. Fine-tuning is `model.classify.FineTune` on the shared loop,
+driven by a `studyapp.shell.runs.TrainingRun`: Stop ends after the current step and still
+measures the accuracy after and the test report. Every run that made a step is saved under the
+data folder's `classifiers/` and listed in the model manager, apart from the language models.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from studyapp.areas.classify import core
+from studyapp.areas.classify.data_view import DataBox, PreparationView
+from studyapp.areas.classify.recipe_view import RecipeBox
+from studyapp.areas.classify.results_view import AccuracyTable, ResultsView
+from studyapp.areas.classify.try_view import TryItView
+from studyapp.shell import style
+from studyapp.shell.area import AreaWidget
+from studyapp.shell.jobs import JobThread, LatestJob
+from studyapp.shell.runs import FAILED, TrainingRun
+from studyapp.widgets.accuracy_plot import AccuracyPlot
+from studyapp.widgets.loss_plot import LossPlot
+
+TABS = ("data", "training", "results", "try")
+CLASSIFIER_FILTER = "Classifiers (*.safetensors *.pth);;All files (*)"
+
+
+def create_area(ctx) -> AreaWidget:
+    return ClassifyLab(ctx)
+
+
+class ClassifyLab(AreaWidget):
+    data_ready = Signal()  # the active data was prepared
+    data_failed = Signal(str)
+    run_finished = Signal(str)  # completed / stopped / failed
+    saved = Signal(str)  # the classifier file ("" when saving failed)
+    opened = Signal(bool, str)  # a classifier was opened?, message
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.choice = core.DataChoice()  # the data in use
+        self.prepared = None  # its PreparedData
+        self._pending: core.DataChoice | None = None
+        self._prep_context: int | None = None
+        self._run: TrainingRun | None = None
+        self._finetune = None  # the last run's FineTune
+        self._run_path: Path | None = None  # where the running run will be saved
+        self.classifier = None  # the ClassifierEntry shown (the last result)
+        self.classifier_path: Path | None = None
+        self.report: dict | None = None
+        self.before: dict | None = None
+        self.done: dict | None = None
+        self._side: JobThread | None = None
+        self._message = ("", "text")
+        self._status_dirty = False
+        self._shown = False
+        self._closing = False
+        self._build()
+        self._prep = LatestJob(self, delay_ms=200, name="classify-data")
+        self._prep.record.connect(self._on_prep_record)
+        self._prep.result.connect(self._on_prepared)
+        self._prep.failed.connect(self._on_prep_failed)
+        self._prep.busy_changed.connect(lambda _b: self._update_buttons())
+        ctx.models.current_changed.connect(self._model_changed)
+        self._ui_timer = QTimer(self)
+        self._ui_timer.setInterval(100)
+        self._ui_timer.timeout.connect(self._update_status)
+        self._ui_timer.start()
+        self._update_count()
+        self._update_buttons()
+
+    # =========================================================================================
+    def _build(self) -> None:
+        self.data_box = DataBox()
+        self.data_box.chosen.connect(self.set_data)
+        self.recipe = RecipeBox()
+        self.recipe.changed.connect(self._recipe_changed)
+        self.recipe.preparation_changed.connect(lambda: self._prepare(self.choice))
+        self.train_button = QPushButton("Fine-tune")
+        self.train_button.setDefault(True)
+        self.train_button.setToolTip("Fine-tune a copy of the model in the labs with this data "
+                                     "and recipe (section 6.7's train_classifier_simple)")
+        self.train_button.clicked.connect(self.start_training)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current step; the accuracy after and the "
+                                    "test report are still measured")
+        self.stop_button.clicked.connect(self.stop_training)
+        self.save_button = QPushButton("Save classifier\u2026")
+        self.save_button.setToolTip("Save the classifier as safetensors with its labels, "
+                                    "padding length and recipe (LoRA merged in)")
+        self.save_button.clicked.connect(self.save_dialog)
+        self.open_button = QPushButton("Open classifier\u2026")
+        self.open_button.setToolTip("Open a classifier saved here, or the book's "
+                                    "review_classifier.pth (section 6.8)")
+        self.open_button.clicked.connect(self.open_dialog)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(6, 6, 6, 6)
+        left_layout.addWidget(self.data_box)
+        left_layout.addWidget(self.recipe)
+        left_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 6)
+        side_layout.addWidget(scroll, 1)
+        self.recipe.count.setContentsMargins(6, 2, 6, 2)
+        side_layout.addWidget(self.recipe.count)
+        for pair in ((self.train_button, self.stop_button), (self.save_button, self.open_button)):
+            row = QHBoxLayout()
+            row.setContentsMargins(6, 0, 6, 0)
+            for button in pair:
+                row.addWidget(button)
+            side_layout.addLayout(row)
+        side.setMinimumWidth(max(280, left.minimumSizeHint().width()
+                                 + scroll.verticalScrollBar().sizeHint().width()))
+        side.setMaximumWidth(420)
+
+        self.status = QLabel("Preparing the data\u2026")
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setVisible(False)
+        style.on_change(self.message, lambda c: self._style_message())
+
+        self.preparation = PreparationView()
+        self.accuracy = AccuracyTable()
+        self.loss_plot = LossPlot(top_label="examples seen",
+                                  empty_message="No loss yet: press Fine-tune, and the loss on "
+                                                "the training batches\nand the validation "
+                                                "loss are drawn here.")
+        self.loss_plot.setToolTip("Cross-entropy of the last token's class logits (section "
+                                  "6.7, figure 6.16)")
+        self.acc_plot = AccuracyPlot()
+        self.acc_plot.setToolTip("Accuracy on 5 batches of the training and validation splits "
+                                 "at each evaluation (section 6.7, figure 6.17)")
+        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.acc_plot)
+        plots.setChildrenCollapsible(False)
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setMinimumSize(120, 120)
+        training = QWidget()
+        training_layout = QVBoxLayout(training)
+        training_layout.setContentsMargins(4, 4, 4, 4)
+        training_layout.addWidget(self.accuracy)
+        training_layout.addWidget(plots, 1)
+        self.results = ResultsView()
+        self.results.try_text.connect(self.try_text)
+        self.try_it = TryItView(lambda: self.ctx.models.tokenizer)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.preparation, "Data")
+        self.tabs.addTab(training, "Fine-tuning")
+        self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(self.try_it, "Try it")
+        for i, tip in enumerate(("Sections 6.2 and 6.3: the data, balanced, split and padded",
+                                 "Sections 6.6 and 6.7: accuracy before, the training curves, "
+                                 "accuracy after",
+                                 "Section 6.7: what the classifier gets wrong on the test split",
+                                 "Section 6.8: classify your own text")):
+            self.tabs.setTabToolTip(i, tip)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(6, 6, 6, 6)
+        right_layout.addWidget(self.status)
+        right_layout.addWidget(self.progress)
+        right_layout.addWidget(self.message)
+        right_layout.addWidget(self.tabs, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(side)
+        layout.addWidget(right, 1)
+
+    # =========================================================================================
+    # data
+    # =========================================================================================
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._shown:
+            self._shown = True
+            if self.prepared is None and self._pending is None:
+                self._prepare(self.choice)
+
+    def set_data(self, choice: core.DataChoice) -> None:
+        """Prepare `choice`; it replaces the data in use once it is ready."""
+        if self.running:
+            return
+        self._prepare(choice)
+
+    def _prepare(self, choice: core.DataChoice) -> None:
+        entry = self.ctx.models.current
+        if entry is None or self._closing:
+            self._pending = choice  # prepared when the model is there
+            return
+        self._pending = choice
+        context = entry.config.context_length
+        values = self.recipe.values()
+        max_length, seed = values["max_length"] or None, values["seed"]
+        self.data_box.show_choice(choice, pending=True)
+        self.preparation.show_loading(choice)
+
+        def job(token):
+            yield from core.prepare_records(choice, context, max_length, seed, token)
+
+        self._prep_context = context
+        self._prep.request(job)
+
+    def _on_prep_record(self, record: dict) -> None:
+        if record["event"] == "loaded":
+            self.preparation.show_loaded(record)
+
+    def _on_prepared(self, record: dict) -> None:
+        if record.get("event") != "prepared":
+            return
+        self.choice = self._pending or self.choice
+        self._pending = None
+        self.prepared = record["data"]
+        self.data_box.show_choice(self.choice)
+        self.preparation.show_prepared(record, self.recipe.values()["batch_size"])
+        if self.done is None and not self.running:
+            self.status.setText(f"Ready: {len(self.prepared.train):,} training texts of "
+                                f"{len(self.prepared.labels)} classes. Press Fine-tune.")
+        self.say(record.get("notice", ""), warning=True)
+        self._update_count()
+        self._update_buttons()
+        self.data_ready.emit()
+
+    def _on_prep_failed(self, message: str) -> None:
+        failed, self._pending = self._pending, None
+        what = failed.describe() if failed else "the data"
+        keep = (f" The lab keeps {self.choice.describe()}." if self.prepared is not None
+                else "")
+        self.say(f"Could not use {what}: {message}.{keep}", error=True)
+        self.data_box.show_choice(self.choice)
+        if self.prepared is not None:
+            self.preparation.show_prepared({"data": self.prepared, **self.prepared.counts},
+                                           self.recipe.values()["batch_size"])
+        else:
+            self.preparation.steps.setText("No data prepared.")
+        self._update_buttons()
+        self.data_failed.emit(message)
+
+    def _model_changed(self, entry) -> None:
+        if entry is None:
+            return
+        self._update_count()
+        if self._pending is not None and not self._prep.is_busy():
+            self._prepare(self._pending)
+        elif self.prepared is not None and entry.config.context_length != self._prep_context:
+            self._prepare(self.choice)
+
+    def _recipe_changed(self) -> None:
+        self._update_count()
+        self.preparation.set_batch_size(self.recipe.values()["batch_size"])
+
+    def _update_count(self) -> None:
+        entry = self.ctx.models.current
+        if entry is None:
+            self.recipe.set_count(None)
+            return
+        v = self.recipe.values()
+        classes = len(self.prepared.labels) if self.prepared is not None else 2
+        try:
+            counts = core.parameter_counts(entry.model, v["trainable"], classes, v["last_k"],
+                                           v["lora_rank"], v["lora_alpha"])
+        except ValueError as exc:
+            self.recipe.set_count(None, str(exc))
+            return
+        self.recipe.set_count(counts, f"({entry.name}, {classes} classes)")
+
+    # =========================================================================================
+    # fine-tuning
+    # =========================================================================================
+    @property
+    def running(self) -> bool:
+        return self._run is not None
+
+    def start_training(self) -> bool:
+        entry = self.ctx.models.current
+        if self.running or self._side is not None or entry is None or self.prepared is None \
+                or self._prep.is_busy():
+            return False
+        kwargs = core.recipe_kwargs(self.recipe.values())
+        kwargs["max_length"] = self.prepared.max_length
+        prepared, base, tokenizer = self.prepared, entry.model, self.ctx.models.tokenizer
+
+        def job(stop):
+            from model.classify import ClassifyRecipe, FineTune
+
+            finetune = FineTune(base, prepared, ClassifyRecipe(**kwargs), tokenizer)
+            yield {"event": "ready", "run": finetune, "total_steps": finetune.loop.total_steps,
+                   "batch_size": kwargs["batch_size"], **finetune.summary()}
+            yield {"event": "before", **finetune.measure_before()}
+            yield from finetune.run(stop)
+            yield {"event": "report", **finetune.report("test")}
+
+        self._finetune = None
+        self.before = self.done = None
+        self.accuracy.set_results(None, None)
+        self.loss_plot.clear()
+        self.acc_plot.clear()
+        self.acc_plot.set_references([(100.0 / len(prepared.labels), "chance")])
+        self.progress.setRange(0, 0)
+        self.status.setText(f"Preparing: copying {entry.name} and giving it a "
+                            f"{len(prepared.labels)}-class head; measuring accuracy before\u2026")
+        self.say("")
+        self._run_path = core.classifier_path(self.ctx.data_dir, self.choice)
+        self._run = TrainingRun(job, name="classify", parent=self)
+        self._run.record.connect(self._on_record)
+        self._run.failed.connect(lambda m: self.say(f"Fine-tuning could not run: {m}",
+                                                    error=True))
+        self._run.finished.connect(self._on_finished)
+        self._run.start()
+        self.tabs.setCurrentIndex(TABS.index("training"))
+        self._update_buttons()
+        return True
+
+    def stop_training(self) -> None:
+        if self._run is not None:
+            self._run.stop()
+            self.status.setText("Stopping after this step; then measuring the accuracy "
+                                "after\u2026")
+
+    def _on_record(self, record: dict) -> None:
+        event = record.get("event")
+        if event == "ready":
+            self._finetune = record["run"]
+            self.progress.setRange(0, max(1, record["total_steps"]))
+            self.loss_plot.set_tokens_per_step(record["batch_size"])
+            self.acc_plot.set_per_step(record["batch_size"])
+            self.recipe.set_count({"total_params": record["total_params"],
+                                   "trainable_params": record["trainable_params"]},
+                                  "(this run)")
+        elif event == "before":
+            self.before = {k: v for k, v in record.items() if k != "event"}
+            self.accuracy.set_results(self.before, None)
+        elif event == "step":
+            self.loss_plot.add_step(record["step"], record["examples_seen"],
+                                    record["train_loss"])
+            self._status_dirty = True
+        elif event == "eval":
+            self.loss_plot.add_eval(record["step"], record["examples_seen"], record["val_loss"])
+            self.acc_plot.add_eval(record["step"], record.get("train_acc"),
+                                   record.get("val_acc"), record["examples_seen"])
+        elif event == "done":
+            self.done = record
+            if record.get("after"):
+                self.accuracy.set_results(record.get("before") or self.before, record["after"])
+        elif event == "report":
+            self._show_trained(record)
+
+    def _show_trained(self, report: dict) -> None:
+        finetune = self._finetune
+        self.report = report
+        self.results.set_report(report)
+        taken = [c.name for c in self.ctx.models.classifiers]
+        name = core.unique_name(f"{self.choice.short_name()} "
+                                f"({core.describe_trainable(self.recipe.values())})", taken)
+        self.classifier = core.classifier_entry(finetune.model, finetune.labels,
+                                                finetune.data.max_length, name,
+                                                meta={"done": self.done})
+        self.classifier_path = None
+        self.ctx.models.add_classifier(self.classifier)
+        self.try_it.set_classifier(self.classifier)
+
+    def _on_finished(self, reason: str) -> None:
+        run, self._run = self._run, None
+        self.loss_plot.refresh()
+        self.acc_plot.refresh()
+        done = self.done or run.done_record
+        self.progress.setRange(0, max(1, self.progress.maximum()))
+        if done is None or reason == FAILED:
+            self.status.setText("Not fine-tuned: see the message above." if reason == FAILED
+                                else "Stopped before the first step.")
+            self.progress.setValue(0)
+        else:
+            self.progress.setValue(done.get("step", 0))
+            self.status.setText(core.done_summary(done))
+            if done.get("reason") == "nan":
+                self.say(done["message"][0].upper() + done["message"][1:] + ".", error=True)
+        self._update_buttons()
+        if (self.classifier is not None and self._finetune is not None and done
+                and done.get("step", 0) > 0 and not self._closing):
+            self._save(self._run_path)
+        self.run_finished.emit(reason)
+
+    def _update_status(self) -> None:
+        run = self._run
+        if not self._status_dirty or run is None or run.last_step is None:
+            return
+        self._status_dirty = False
+        r = run.last_step
+        self.progress.setValue(r["step"])
+        self.status.setText(
+            f"step {r['step']:,} / {r['total_steps']:,} \u00b7 epoch {r['epoch']} \u00b7 "
+            f"{r['examples_seen']:,} examples seen \u00b7 {r.get('examples_per_s', 0):,.0f} "
+            f"examples/s \u00b7 loss {r['train_loss']:.3f} \u00b7 ETA "
+            f"{core.human_duration(r.get('eta_s'))}")
+
+    def _update_buttons(self) -> None:
+        running, side = self.running, self._side is not None
+        ready = (self.prepared is not None and self.ctx.models.current is not None
+                 and not self._prep.is_busy())
+        self.train_button.setEnabled(ready and not running and not side)
+        self.stop_button.setEnabled(running)
+        self.save_button.setEnabled(self.classifier is not None and not running and not side)
+        self.open_button.setEnabled(not running and not side)
+        self.recipe.set_editable(not running)
+        for button in (self.data_box.default_button, self.data_box.file_button,
+                       self.data_box.texts_button):
+            button.setEnabled(not running)
+
+    # =========================================================================================
+    # saving and opening
+    # =========================================================================================
+    def _save(self, path: Path) -> None:
+        finetune, entry, report = self._finetune, self.classifier, self.report
+        extra = {"report": _small_report(report)} if report else {}
+
+        def job(token):
+            if finetune is not None and finetune.model is entry.model:
+                yield str(finetune.save(path, **extra))
+                return
+            from model.classify import save_classifier
+
+            yield str(save_classifier(entry.model, path, entry.labels, entry.max_length,
+                                      entry.meta.get("recipe"), {**entry.meta, **extra}))
+
+        self._side_job(job, "saving", self._on_saved,
+                       lambda m: self._on_save_failed(path, m))
+        self.say(f"Saving the classifier to {path}\u2026")
+
+    def save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save classifier", str(
+            core.classifier_path(self.ctx.data_dir, self.choice)), CLASSIFIER_FILTER)
+        if path:
+            self.save_to(path if path.endswith(".safetensors") else path + ".safetensors")
+
+    def save_to(self, path) -> bool:
+        if self.classifier is None or self.running or self._side is not None:
+            return False
+        self._save(Path(path))
+        return True
+
+    def _on_saved(self, path: str) -> None:
+        self.classifier_path = Path(path)
+        self.classifier.meta["checkpoint"] = path
+        self.say(f"Saved the classifier to {path}.")
+        self.saved.emit(path)
+
+    def _on_save_failed(self, path, message: str) -> None:
+        self.say(f"The classifier could not be saved to {path}: {message}. It is still here: "
+                 "Try it works, and Save classifier\u2026 can write it elsewhere.", error=True)
+        self.saved.emit("")
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open classifier", str(
+            Path(self.ctx.data_dir) / "classifiers"), CLASSIFIER_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path) -> bool:
+        if self.running or self._side is not None:
+            return False
+        taken = [c.name for c in self.ctx.models.classifiers]
+
+        def job(token):
+            from model.classify import open_classifier
+
+            loaded = open_classifier(path)
+            name = core.unique_name(Path(path).stem, taken)
+            yield core.classifier_entry(loaded.model, loaded.labels, loaded.max_length, name,
+                                        source=str(path), meta=loaded.meta)
+
+        self._side_job(job, "opening", self._on_opened,
+                       lambda m: self._on_open_failed(path, m))
+        self.say(f"Opening {Path(path).name}\u2026")
+        return True
+
+    def _on_opened(self, entry) -> None:
+        self.classifier, self.classifier_path = entry, Path(entry.source)
+        self._finetune = None
+        self.ctx.models.add_classifier(entry)
+        self.try_it.set_classifier(entry)
+        meta = entry.meta
+        done = meta.get("done") or {}
+        self.before, self.done = done.get("before"), done or None
+        self.accuracy.set_results(self.before, done.get("after"))
+        self.report = meta.get("report")
+        self.results.set_report(self.report)
+        curve = core.curves_from_meta(meta)
+        per = (curve["examples_seen"][-1] / curve["step"][-1]
+               if curve["step"] and curve["step"][-1] else 0.0)
+        self.loss_plot.set_history(curve["step"], curve["train_loss"], curve["step"],
+                                   curve["val_loss"], per)
+        self.acc_plot.set_history(curve["step"], curve["train_acc"], curve["val_acc"], per)
+        self.status.setText(f"Opened {entry.describe()}"
+                            + (f" \u00b7 {core.done_summary(done)}" if done else "."))
+        self.say(f"Opened {entry.source}.")
+        self._update_buttons()
+        self.opened.emit(True, entry.name)
+
+    def _on_open_failed(self, path, message: str) -> None:
+        keep = f" The lab keeps {self.classifier.name}." if self.classifier else ""
+        self.say(f"Could not open {Path(path).name}: {message}.{keep}", error=True)
+        self.opened.emit(False, message)
+
+    def _side_job(self, fn, name, on_result, on_error) -> None:
+        if self._closing:
+            return
+        job = JobThread(fn, name=name, parent=self)
+
+        def finished(_reason: str) -> None:
+            self._side = None
+            self._update_buttons()
+            if job.error is not None:
+                on_error(job.error.rstrip("."))
+            elif job.has_result:
+                on_result(job.result)
+            else:
+                on_error("it was interrupted")
+
+        job.finished.connect(finished)
+        self._side = job
+        self._update_buttons()
+        job.start()
+
+    # =========================================================================================
+    # messages, state, screenshot, shutdown
+    # =========================================================================================
+    def say(self, text: str, error: bool = False, warning: bool = False) -> None:
+        self._message = (text, "error" if error else "warning" if warning else "text")
+        self._style_message()
+
+    def _style_message(self) -> None:
+        text, role = self._message
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self.message.setStyleSheet(style.css_color(role))
+
+    def try_text(self, text: str) -> None:
+        self.try_it.set_text(text)
+        self.tabs.setCurrentIndex(TABS.index("try"))
+
+    def save_state(self) -> dict:
+        path = self._run_path if self.running else self.classifier_path
+        state = {"data": self.choice.to_state(), "recipe": self.recipe.values(),
+                 "tab": TABS[max(0, self.tabs.currentIndex())],
+                 "try_text": self.try_it.text.toPlainText(),
+                 "padded": self.try_it.padded.isChecked()}
+        if path is not None:
+            state["classifier"] = str(path)
+        return state
+
+    def apply_state(self, state: dict) -> None:
+        if not isinstance(state, dict):
+            return
+        if isinstance(state.get("recipe"), dict):
+            self.recipe.set_values(state["recipe"])
+        if state.get("tab") in TABS:
+            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        if isinstance(state.get("try_text"), str):
+            self.try_it.set_text(state["try_text"])
+        if isinstance(state.get("padded"), bool):
+            self.try_it.padded.setChecked(state["padded"])
+        choice = core.DataChoice.from_state(state.get("data"))
+        if choice is not None and choice != self.choice and not self.running:
+            self._prepare(choice)
+        path = state.get("classifier")
+        if isinstance(path, str) and Path(path).is_file() and self.classifier is None:
+            self.open_path(path)
+
+    def prepare_screenshot(self) -> None:
+        """A finished run of the default recipe on the bundled data (about 10 s for the
+        bundled model on one core; stopped, honestly labelled, at two minutes)."""
+        self._wait(lambda: self.prepared is not None or self.message.isVisible(), 60_000)
+        if self.prepared is not None and self.done is None and self.start_training():
+            QTimer.singleShot(120_000, self.stop_training)
+            self._wait(lambda: not self.running and self._side is None, 180_000)
+        self.tabs.setCurrentIndex(TABS.index("training"))
+
+    def _wait(self, ready, timeout_ms: int) -> None:
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setInterval(50)
+        timer.timeout.connect(lambda: loop.quit() if ready() else None)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        timer.start()
+        if not ready():
+            loop.exec()
+        timer.stop()
+
+    def shutdown(self) -> None:
+        """Stop (the window is closing): a run is stopped at its step and, if it made any, its
+        classifier is saved where `save_state` said it would be."""
+        self._closing = True
+        self._ui_timer.stop()
+        self.loss_plot.stop_timer()
+        self.acc_plot.stop_timer()
+        self._prep.shutdown()
+        self.try_it.shutdown()
+        run = self._run
+        if run is not None:
+            run.shutdown()
+            # the run's last records are still queued for this thread: ask the engine
+            finetune = self._finetune
+            done = finetune.last_done if finetune is not None else None
+            if finetune is not None and done and done.get("step", 0) > 0:
+                try:
+                    finetune.save(self._run_path)
+                except (OSError, ValueError):
+                    pass  # the window is going away; nothing can show the failure now
+        if self._side is not None:
+            self._side.request_stop()
+            self._side.wait(600_000)
+
+
+def _small_report(report: dict) -> dict:
+    """The test report as saved in a classifier's metadata (the 50 worst mistakes)."""
+    return {**report, "misclassified": report.get("misclassified", [])[:50]}
