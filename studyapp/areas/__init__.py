@@ -35,6 +35,7 @@ AREAS: tuple[Area, ...] = (
     Area("tokenizer", "Tokenizer", "Chapter 2: tokenizing text, BPE"),
     Area("embeddings", "Embeddings", "Chapter 2: token and positional embeddings"),
     Area("attention", "Attention", "Chapter 3: attention mechanisms"),
+    Area("architecture", "Architecture", "Chapter 4: implementing a GPT model"),
     Area("generate", "Generate", "Chapters 4 and 5: generating text",
          (("Ctrl+Enter", "generate from the prompt"), ("Esc", "stop generating"))),
     Area("training", "Training", "Chapter 5: pretraining on unlabeled data"),

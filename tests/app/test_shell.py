@@ -9,8 +9,8 @@ import pytest
 
 from studyapp.areas import AREAS
 
-AREA_KEYS = ["flashcards", "tokenizer", "embeddings", "attention", "generate", "training",
-             "classify"]
+AREA_KEYS = ["flashcards", "tokenizer", "embeddings", "attention", "architecture", "generate",
+             "training", "classify"]
 
 
 def test_labs_are_built_after_the_first_paint_and_on_first_visit(qtbot, ctx):
@@ -233,7 +233,7 @@ def test_shortcut_table_lists_area_switching_and_help(qtbot, ctx):
     window = MainWindow(ctx)
     qtbot.addWidget(window)
     table = dict((what, keys) for keys, what in window.shortcut_table())
-    assert table["Flashcards"] == "Ctrl+1" and table["Training"] == "Ctrl+6"
+    assert table["Flashcards"] == "Ctrl+1" and table["Training"] == "Ctrl+7"
     assert table["Keyboard shortcuts"] == "F1"
 
 
