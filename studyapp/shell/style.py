@@ -239,6 +239,25 @@ def set_text_role(widget, role: str, extra_css: str = "") -> None:
     on_change(widget, lambda c: widget.setStyleSheet(f"color: {getattr(c, role)}; {extra_css}"))
 
 
+def set_rich_text(label, make: Callable[[Colours], str]) -> None:
+    """Show `make(colours)` in a label now, and again in the new colours after a switch for as
+    long as the label still shows it (text set since by other code is left alone)."""
+    text = make(colours())
+    label._styled_text = (make, text)
+    if not getattr(label, "_styled_text_hooked", False):
+        label._styled_text_hooked = True
+
+        def restyle(c: Colours) -> None:
+            maker, shown = label._styled_text
+            if label.text() == shown:
+                fresh = maker(c)
+                label._styled_text = (maker, fresh)
+                label.setText(fresh)
+
+        on_change(label, restyle, now=False)
+    label.setText(text)
+
+
 def _luminance(colour: str) -> float:
     c = QColor(colour)
     channels = []
@@ -273,10 +292,12 @@ def notify_changed() -> None:
     _hub().changed.emit(colours())
 
 
-def on_change(owner: QObject, restyle: Callable[[Colours], None]) -> None:
-    """Call `restyle(colours)` now and whenever the appearance changes, for as long as `owner`
-    lives (the connection goes with it)."""
-    restyle(colours())
+def on_change(owner: QObject, restyle: Callable[[Colours], None], now: bool = True) -> None:
+    """Call `restyle(colours)` now (unless `now` is False: the owner draws itself with the
+    current colours anyway) and whenever the appearance changes, for as long as `owner` lives
+    (the connection goes with it)."""
+    if now:
+        restyle(colours())
     hub = _hub()
 
     def slot(c: Colours) -> None:

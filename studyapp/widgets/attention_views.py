@@ -72,8 +72,8 @@ def pool_square(matrix: np.ndarray, max_size: int) -> np.ndarray:
 
 
 def weights_to_image(weights: np.ndarray, lut: np.ndarray, log_scale: bool,
-                     max_size: int = 96, log_floor: float = -3.0,
-                     hidden_rgb: tuple[int, int, int] = (255, 255, 255)) -> QImage:
+                     max_size: int = 96, log_floor: float = -3.0, *,
+                     hidden_rgb: tuple[int, int, int]) -> QImage:
     """One head's (T, T) weights as an RGB QImage; the hidden upper triangle is `hidden_rgb`
     (the plot background).
 

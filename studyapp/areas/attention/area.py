@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFrame, QGr
 from studyapp.areas.attention import core
 from studyapp.widgets.attention_views import AttentionHeatmap, HeadGrid, HeadView
 from studyapp.widgets.heatmap import HeatmapWidget
+from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
 from studyapp.shell.area import AreaWidget
 
@@ -176,9 +177,9 @@ class ModelAttentionTab(QWidget):
         self.text_edit.setMaximumHeight(64)
         self.text_edit.setToolTip(TEXT_TIP)
         self.info = _notice_label()
-        self.info.setStyleSheet("color: #444;")
+        style.set_text_role(self.info, "muted")
         self.notice = _notice_label()
-        self.notice.setStyleSheet("color: #8a4b00;")
+        style.set_text_role(self.notice, "warning")
         self.notice.hide()
 
         self.layer_combo = QComboBox()
@@ -198,7 +199,7 @@ class ModelAttentionTab(QWidget):
         controls.addStretch(1)
 
         # Views
-        self.heatmap = AttentionHeatmap(title="", colormap="viridis", max_label_chars=14)
+        self.heatmap = AttentionHeatmap(title="", colormap="sequential", max_label_chars=14)
         self.grid = HeadGrid()
         self.head_view = HeadView()
         self.heatmap.save_button.setToolTip(HEATMAP_SAVE_TIP)
@@ -206,6 +207,8 @@ class ModelAttentionTab(QWidget):
         self.all_heads_check.setToolTip(ALL_HEADS_TIP)
         self.head_caption = QLabel()
         self.head_caption.setWordWrap(True)
+        style.on_change(self.head_caption,  # the heads' colour keys
+                        lambda c: self.head_caption.setText(self.head_view.caption()), now=False)
         head_scroll = QScrollArea()
         head_scroll.setWidgetResizable(True)
         head_scroll.setWidget(self.head_view)
@@ -490,10 +493,10 @@ class ModelAttentionTab(QWidget):
                                            0, 60)
 
     def _build_pipeline_maps(self) -> None:
-        specs = [("queries", 0, 0, "CET-D1A", True), ("keys", 0, 1, "CET-D1A", True),
-                 ("values", 0, 2, "CET-D1A", True), ("scores", 1, 0, "CET-D1A", True),
-                 ("scaled", 1, 1, "CET-D1A", True), ("masked", 1, 2, "CET-D1A", True),
-                 ("weights", 1, 3, "viridis", False)]
+        specs = [("queries", 0, 0, "diverging", True), ("keys", 0, 1, "diverging", True),
+                 ("values", 0, 2, "diverging", True), ("scores", 1, 0, "diverging", True),
+                 ("scaled", 1, 1, "diverging", True), ("masked", 1, 2, "diverging", True),
+                 ("weights", 1, 3, "sequential", False)]
         for key, r, c, cmap, symmetric in specs:
             widget = HeatmapWidget(colormap=cmap, symmetric=symmetric, max_label_chars=10)
             widget.save_button.setVisible(False)
@@ -559,7 +562,7 @@ class BlockWidget(QFrame):
         self.title.setStyleSheet("font-weight: bold;")
         self.title.setWordWrap(True)
         self.note = QLabel()
-        self.note.setStyleSheet("color: #555;")
+        style.set_text_role(self.note, "muted")
         self.note.setWordWrap(True)
         self.numbers = QLabel()
         self.numbers.setFont(_mono_font())
@@ -596,7 +599,7 @@ class BlockWidget(QFrame):
                 self.heatmap.hide()
             return
         if self.heatmap is None:
-            self.heatmap = HeatmapWidget(colormap="viridis", max_label_chars=9)
+            self.heatmap = HeatmapWidget(colormap="sequential", max_label_chars=9)
             self.heatmap.save_button.setVisible(False)
             self.heatmap.save_button.setToolTip(STEP_SAVE_TIP)
             self._layout.addWidget(self.heatmap, 0, Qt.AlignmentFlag.AlignLeft)
@@ -606,7 +609,7 @@ class BlockWidget(QFrame):
         signed = bool(finite.size and finite.min() < 0)
         # Signed numbers get a diverging map centred on 0; weights and scores keep viridis.
         self.heatmap.set_symmetric(signed)
-        self.heatmap.set_colormap("CET-D1A" if signed else "viridis")
+        self.heatmap.set_colormap("diverging" if signed else "sequential")
         self.heatmap.set_matrix(block.matrix, block.row_labels, block.col_labels)
         self.heatmap.set_highlight(row=highlight_row)
         self.heatmap.setFixedSize(min(460, 130 + 52 * cols), min(250, 96 + 26 * rows))
@@ -628,13 +631,13 @@ class StepPage(QScrollArea):
             self.controls_row.addWidget(widget)
             self.controls_row.addSpacing(12)
         self.field_problem = QLabel()
-        self.field_problem.setStyleSheet("color: #b00020;")
+        style.set_text_role(self.field_problem, "error")
         self.field_problem.setWordWrap(True)
         self.controls_row.addWidget(self.field_problem, 1)
         self.explanation = QLabel("Loading PyTorch\u2026")
         self.explanation.setWordWrap(True)
         self.checks = QLabel()
-        self.checks.setStyleSheet("color: #1b6e20;")
+        style.set_text_role(self.checks, "success")
         self.checks.setWordWrap(True)
         if controls:
             self.layout_.addLayout(self.controls_row)
@@ -719,6 +722,8 @@ class StepByStepTab(QWidget):
         self.table.setMinimumHeight(120)
         self.table.setToolTip(TABLE_TIP)
         self.table.setItemDelegate(_CellDelegate(self.table))
+        style.on_change(self.table, lambda c: self._mark_cells(  # rejected cells' fill
+            core.parse_inputs(*self.cells())[1]), now=False)
         self.add_row = QPushButton("+ token")
         self.remove_row = QPushButton("\u2212 token")
         self.add_col = QPushButton("+ dim")
@@ -739,11 +744,11 @@ class StepByStepTab(QWidget):
         self.d_out.setRange(1, 16)
         self.d_out.setValue(2)
         self.table_problem = QLabel()
-        self.table_problem.setStyleSheet("color: #b00020;")
+        style.set_text_role(self.table_problem, "error")
         self.table_problem.setWordWrap(True)
         self.table_problem.setTextFormat(Qt.TextFormat.PlainText)
         self.stale = QLabel()
-        self.stale.setStyleSheet("color: #8a4b00;")
+        style.set_text_role(self.stale, "warning")
         self.stale.setWordWrap(True)
         form = QGridLayout()
         form.addWidget(QLabel("Query token"), 0, 0)
@@ -997,14 +1002,14 @@ class StepByStepTab(QWidget):
             for c in range(1, self.table.columnCount()):
                 item = self.table.item(r, c)
                 if item is not None:
-                    item.setBackground(QColor("white"))
+                    item.setData(Qt.ItemDataRole.BackgroundRole, None)  # the palette's
                     item.setToolTip(_cell_tip(c))
         for p in problems:
             cols = range(1, self.table.columnCount()) if p.col < 0 else [p.col + 1]
             for c in cols:
                 item = self.table.item(p.row, c) if p.row >= 0 else None
                 if item is not None:
-                    item.setBackground(QColor("#ffd6d6"))
+                    item.setBackground(QColor(style.colours().bad_cell))
                     item.setToolTip(f"{p.message}\n\n{_cell_tip(c)}")
         self._filling = False
 
@@ -1015,7 +1020,7 @@ class StepByStepTab(QWidget):
             page.field_problem.setText("")
         for name, (box, page) in boxes.items():
             bad = name in problems
-            box.setStyleSheet("border: 2px solid #b00020;" if bad else "")
+            box.setStyleSheet(f"border: 2px solid {style.colours().error};" if bad else "")
             tip = self._field_tips[box]
             box.setToolTip(f"{problems[name]}\n\n{tip}" if bad else tip)
             if bad and page is not None:

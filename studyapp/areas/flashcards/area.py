@@ -48,8 +48,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, 
 
 from studyapp.areas import area_by_key
 from studyapp.areas.flashcards.browse import BrowsePanel, BrowseRow
-from studyapp.areas.flashcards.review import (OptionsDialog, ReviewPanel, WarningsDialog,
-                                             is_dark)
+from studyapp.areas.flashcards.review import OptionsDialog, ReviewPanel, WarningsDialog
 from studyapp.notes.parser import Card, NotesError, parse_file
 from studyapp.notes.render import Renderer, card_css, legend_html
 from studyapp.review.deck import OpenedDeck, attach_deck, bundled_notes_path
@@ -60,6 +59,7 @@ from studyapp.review.scheduler import (
 from studyapp.review.stats import compute_stats
 from studyapp.review.store import DB_NAME, ReviewStore, StoreError
 from studyapp.widgets.lazy_page import LazyPage
+from studyapp.shell import style
 from studyapp.shell.area import AreaWidget
 
 TryIt = tuple[str, Callable[[], None]] | tuple[str, Callable[[], None], str]
@@ -68,10 +68,8 @@ TryItProvider = Callable[[Card], "TryIt | None"]
 DEFAULT_NEW_PER_DAY = 20
 ASYNC_PARSE_BYTES = 256 * 1024  # bigger notes files (~1,000+ cards) are parsed on a worker
 DEFAULT_RETENTION = 0.9
-RATING_COLOURS = {AGAIN: "#c0392b", HARD: "#b9770e", GOOD: "#1e8449", EASY: "#2471a3"}
-RATING_COLOURS_DARK = {AGAIN: "#ff8a7a", HARD: "#f2b65a", GOOD: "#6fdc9a", EASY: "#7dbdff"}
-COUNT_COLOURS = ("#2471a3", "#c0392b", "#1e8449", "#8e44ad")  # new, learning, review, cram
-COUNT_COLOURS_DARK = ("#7dbdff", "#ff8a7a", "#6fdc9a", "#d7a6f0")
+RATING_ROLES = {AGAIN: "rating_again", HARD: "rating_hard", GOOD: "rating_good",
+                EASY: "rating_easy"}  # colour roles of studyapp.shell.style
 
 
 def _show_if(widget: QWidget, visible: bool) -> None:
@@ -118,12 +116,27 @@ class FlashcardsArea(AreaWidget):
         self._read_generation = 0  # only the latest read of a notes file is applied
         self._pending_view: dict | None = None  # saved filter waiting for the deck (apply_state)
 
+        self._banner_error = False
         self._build()
         self._open_store()
         self._install_default_try_it()
         self.review.card.setHtml("<p>Reading your notes...</p>")
         self._open_first_notes()
         self._shortcuts()
+        style.on_change(self, self._restyle, now=False)
+
+    def _restyle(self, c) -> None:
+        """Redraw what carries colours of its own (boxes, the card, counts) in the new mode."""
+        self.problem.setStyleSheet(style.error_box_css(c))
+        self._say(self.banner.text() if self.banner.isVisibleTo(self) else "", self._banner_error)
+        if self.session is None:
+            return
+        if self.review.card.active and self.session.current is not None:
+            shown_at = self._shown_at  # the time taken to answer is the learner's, not ours
+            self._show(self.session.current, self.review.card.answer_shown)
+            self._shown_at = shown_at
+        elif self.review.buttons.currentIndex() == 2:
+            self._show_done()
 
     # ================================================================ construction
     def _build(self) -> None:
@@ -135,8 +148,7 @@ class FlashcardsArea(AreaWidget):
         self.problem = QLabel()  # store problems: stays until the app restarts
         self.problem.setWordWrap(True)
         self.problem.setVisible(False)
-        self.problem.setStyleSheet("QLabel { background: #fdecea; color: #611a15; "
-                                   "padding: 6px; border-radius: 4px; }")
+        self.problem.setStyleSheet(style.error_box_css(style.colours()))
 
         self.deck_label = QLabel()
         self.deck_label.setTextFormat(Qt.TextFormat.RichText)
@@ -560,9 +572,9 @@ class FlashcardsArea(AreaWidget):
     def _say(self, text: str, error: bool = False) -> None:
         _show_if(self.banner, bool(text))
         self.banner.setText(text)
+        self._banner_error = error
         if error:
-            self.banner.setStyleSheet("QLabel { background: #fdecea; color: #611a15; "
-                                      "padding: 6px; border-radius: 4px; }")
+            self.banner.setStyleSheet(style.error_box_css(style.colours()))
         else:
             self.banner.setStyleSheet("QLabel { background: palette(alternate-base); "
                                       "padding: 6px; border-radius: 4px; }")
@@ -573,7 +585,7 @@ class FlashcardsArea(AreaWidget):
 
     # ================================================================ review
     def _card_html(self, card: Card, answer: bool) -> str:
-        css = card_css(is_dark(self))
+        css = card_css(style.colours().card())
         q = self.renderer.render_inline(card.question)
         parts = [f"<html><head><style>{css}</style></head><body>",
                  f"<p style='font-size:20px; font-weight:bold; margin-top:8px;'>{q}</p>"]
@@ -612,10 +624,11 @@ class FlashcardsArea(AreaWidget):
         r.card.setHtml(self._card_html(card, answer))
         r.card.answer_shown = answer
         r.card.active = True
-        r.section_label.setText(f"<span style='color:gray'>Section</span> "
+        r.section_label.setText(f"<span style='color:{style.colours().muted}'>Section</span> "
                                 f"<b>{html.escape(card.section)}</b>")
         r.buttons.setCurrentIndex(1 if answer else 0)
-        r.legend.setText(legend_html(is_dark(self), self.deck.parse.legend if self.deck else None)
+        r.legend.setText(legend_html(style.colours().card(),
+                                     self.deck.parse.legend if self.deck else None)
                          if answer else "")
         _show_if(r.legend, answer)
         if answer:
@@ -634,9 +647,10 @@ class FlashcardsArea(AreaWidget):
     def _label_grade_buttons(self, key: str) -> None:
         assert self.session is not None
         now = self.clock()
-        colours = RATING_COLOURS_DARK if is_dark(self) else RATING_COLOURS
+        c = style.colours()
         for rating, b in self.review.grade_buttons.items():
-            b.setStyleSheet(f"QPushButton {{ color: {colours[rating]}; font-weight: bold; }}")
+            colour = getattr(c, RATING_ROLES[rating])
+            b.setStyleSheet(f"QPushButton {{ color: {colour}; font-weight: bold; }}")
         if self.session.cram:
             for rating, b in self.review.grade_buttons.items():
                 b.setText(f"{RATING_NAMES[rating]}\n"
@@ -672,7 +686,7 @@ class FlashcardsArea(AreaWidget):
         if not s.cram:
             lines.append("<p>To go through cards anyway, use <b>Study all</b>: it does not "
                          "change their schedule.</p>")
-        r.card.setHtml(f"<html><head><style>{card_css(is_dark(self))}</style></head><body>"
+        r.card.setHtml(f"<html><head><style>{card_css(style.colours().card())}</style></head><body>"
                        + "".join(lines) + "</body></html>")
         r.buttons.setCurrentIndex(2)
         _show_if(r.legend, False)
@@ -691,7 +705,8 @@ class FlashcardsArea(AreaWidget):
         if self.session is None:
             return
         c = self.session.counts()
-        new_c, learn_c, review_c, cram_c = COUNT_COLOURS_DARK if is_dark(self) else COUNT_COLOURS
+        k = style.colours()
+        new_c, learn_c, review_c, cram_c = k.count_new, k.count_learning, k.count_review, k.count_cram
         if self.session.cram:
             text = (f"<span style='color:{cram_c}'><b>Study all</b> (schedule untouched): "
                     f"{c.cram} left</span>")

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QLineEdit, QPushButton, QSplitter, QTableView, QTextBrowser,
                                QVBoxLayout, QWidget)
 
+from studyapp.shell.style import colours, on_change
+
 STATE_FILTERS = ("All states", "New", "Learning", "Review", "Due today", "Suspended", "Buried",
                  "Open questions", "Removed from notes")
 
@@ -87,7 +89,7 @@ class CardTableModel(QAbstractTableModel):
                                    else "")
         if role == Qt.ItemDataRole.ForegroundRole and (row.suspended or not row.present):
             from PySide6.QtGui import QColor
-            return QColor("#8a8a8e")
+            return QColor(colours().muted)
         return None
 
 
@@ -194,6 +196,7 @@ class BrowsePanel(QWidget):
         self.preview = QTextBrowser()
         self.preview.setOpenLinks(False)
         self.preview.setPlaceholderText("Select a card to see it here.")
+        on_change(self.preview, lambda c: self._show_selected(), now=False)  # the card's colours
         self.review_button = QPushButton("Review this card")
         self.suspend_button = QPushButton("Suspend")
         self.review_button.setToolTip("Review this card now: it goes to the front of the queue "

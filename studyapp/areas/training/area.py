@@ -30,11 +30,11 @@ from model.train_config import TrainConfig, TrainingError, check_output_dir
 from model.train_presets import TRAINING_PRESETS
 from studyapp.areas.training import core
 from studyapp.widgets.loss_plot import LossPlot
+from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
 from studyapp.shell.area import AreaWidget
 
 GUI_PRESETS = ("default", "tiny", "book-small", "gpt2-124m")
-ERROR_STYLE = "color: #c62828;"
 STOP_WAIT_MS = 1800
 
 
@@ -120,7 +120,7 @@ class TrainingLab(AreaWidget):
         self.choose_button.clicked.connect(self.choose_file)
         self.file_label = QLabel("none chosen")
         self.file_label.setWordWrap(True)
-        self.file_label.setStyleSheet("color: gray;")
+        style.set_text_role(self.file_label, "muted")
         file_row = QHBoxLayout()
         file_row.addWidget(self.corpus_file)
         file_row.addWidget(self.choose_button)
@@ -185,6 +185,7 @@ class TrainingLab(AreaWidget):
 
         self.size_label = QLabel()
         self.size_label.setWordWrap(True)
+        style.on_change(self.size_label, lambda c: self._settings_changed(), now=False)
 
         # -- actions --
         self.train_button = QPushButton("Train")
@@ -224,6 +225,8 @@ class TrainingLab(AreaWidget):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setVisible(False)
+        style.on_change(self.message, lambda c: self.message.setStyleSheet(  # an error stays red
+            style.css_color("error", c) if self.message.styleSheet() else ""), now=False)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -373,11 +376,11 @@ class TrainingLab(AreaWidget):
         problems = core.settings_problems(self.model_values(), self.train_config())
         if problems:
             self.size_label.setText("; ".join(problems))
-            self.size_label.setStyleSheet(ERROR_STYLE)
+            self.size_label.setStyleSheet(style.css_color("error"))
         else:
             self.size_label.setText(core.size_summary(GPTConfig(**self.model_values()),
                                                       self.train_config()))
-            self.size_label.setStyleSheet("color: gray;")
+            self.size_label.setStyleSheet(style.css_color("muted"))
 
     def _set_settings_enabled(self, enabled: bool) -> None:
         for widget in (self.corpus_verdict, self.corpus_notes, self.corpus_file,
@@ -444,7 +447,7 @@ class TrainingLab(AreaWidget):
 
     def say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet(ERROR_STYLE if error else "")
+        self.message.setStyleSheet(style.css_color("error") if error else "")
         self.message.setVisible(bool(text))
 
     def start_training(self) -> bool:
