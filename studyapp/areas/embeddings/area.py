@@ -143,7 +143,7 @@ class EmbeddingsLab(AreaWidget):
         self.demo_box = QWidget()
         demo_row = QHBoxLayout(self.demo_box)
         demo_row.setContentsMargins(0, 0, 0, 0)
-        for label, widget in (("vocabulary", self.demo_vocab), ("dimension", self.demo_dim),
+        for label, widget in (("vocab", self.demo_vocab), ("dimension", self.demo_dim),
                               ("context", self.demo_context), ("IDs", self.demo_ids)):
             demo_row.addWidget(QLabel(label))
             demo_row.addWidget(widget)

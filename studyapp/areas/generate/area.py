@@ -118,7 +118,7 @@ class GeneratePanel(QWidget):
         self.path.setWordWrap(True)
         self.path.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         style.on_change(self.path, lambda c: self.redraw_chart(), now=False)
-        self.chart.setMinimumHeight(150)
+        self.chart.setMinimumHeight(130)
         self.chart.resized.connect(self.redraw_chart)
         right = QSplitter(Qt.Orientation.Vertical)
         path_scroll = QScrollArea()  # the path's text scrolls when the window is small

@@ -263,7 +263,7 @@ class TrainingLab(AreaWidget):
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
         self.plot = LossPlot()
-        self.plot.setMinimumHeight(220)
+        self.plot.setMinimumHeight(170)  # the smallest window still shows the samples below
         self.latest_sample = QLabel("The model's text appears here after each evaluation.")
         self.latest_sample.setWordWrap(True)
         self.latest_sample.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
