@@ -149,7 +149,7 @@ LIGHT = Colours(
     on_dark_cell="#ffffff",
     chip_fills=("#ffd6a5", "#caffbf", "#9bf6ff", "#bdb2ff", "#ffc6ff", "#fdffb6", "#a0c4ff",
                 "#ffadad"),
-    chip_text="#1b1b1b", chip_error_text="#9a1515", special_chip_fill="#37474f",
+    chip_text="#1b1b1b", chip_error_text="#8a1010", special_chip_fill="#37474f",
     special_chip_text="#ffffff", chip_border="#90a4ae", chip_partial_border="#c62828",
     chip_highlight_border="#d50000", chip_hover_border="#1565c0",
     prompt_shades=("#e6e6e6", "#d4d4d4"), generated_shades=("#cfe3fa", "#b3d1f5"),
