@@ -130,6 +130,13 @@ def window(qtbot, ctx, qapp):
         win.open_area(area.key, {})
         win.areas[area.key].prepare_screenshot()
         _settle(qapp, 400)  # debounced views draw on timers, the labs' jobs finish
+    views = win.areas["attention"].model_tab.views
+    for index in (1, 2, 0):  # the painted thumbnails and head view get laid out and drawn
+        views.setCurrentIndex(index)
+        _settle(qapp, 150)
+    win.open_area("flashcards", {})
+    win.areas["flashcards"].reveal()  # the answer side: card colours and the legend
+    assert win.areas["flashcards"].review.card.answer_shown
     yield win
     for widget in list(win.areas.values()):
         widget.shutdown()
@@ -282,18 +289,21 @@ def _not_restyled(window, qapp) -> list[str]:
     base = qapp.palette().color(QPalette.ColorRole.Base).name()
     image = window.sidebar.grab().toImage()
     if image.pixelColor(4, image.height() - 4).name() != base:
-        problems.append(f"{c.mode}: the sidebar is {image.pixelColor(4, image.height() - 4).name()}")
+        corner = image.pixelColor(4, image.height() - 4).name()
+        problems.append(f"{c.mode}: the sidebar is {corner}")
     for kind, expected in ((HeadGrid, c.plot_background), (HeadView, c.plot_background),
                            (TokenChipsView, c.panel)):
         widgets = [w for page in pages.values() for w in page.findChildren(kind)]
-        assert widgets, kind.__name__
+        drawn = 0
         for widget in widgets:
             target = widget.viewport() if kind is TokenChipsView else widget
             if target.width() < 4 or target.height() < 4:
                 continue  # never laid out (a tab not shown yet)
+            drawn += 1
             colour = target.grab().toImage().pixelColor(1, 1).name()
             if colour != expected:
                 problems.append(f"{c.mode}: {kind.__name__} painted {colour}")
+        assert drawn, kind.__name__
     return problems
 
 

@@ -706,7 +706,8 @@ class FlashcardsArea(AreaWidget):
             return
         c = self.session.counts()
         k = style.colours()
-        new_c, learn_c, review_c, cram_c = k.count_new, k.count_learning, k.count_review, k.count_cram
+        new_c, learn_c = k.count_new, k.count_learning
+        review_c, cram_c = k.count_review, k.count_cram
         if self.session.cram:
             text = (f"<span style='color:{cram_c}'><b>Study all</b> (schedule untouched): "
                     f"{c.cram} left</span>")

@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeySequence
+from PySide6.QtGui import QDesktopServices, QKeySequence, QPalette
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QFrame,
                                QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
                                QStackedWidget, QTableWidget, QTableWidgetItem, QTextBrowser,
@@ -28,6 +28,10 @@ GRADE_TIPS = {
     GOOD: "Good (3, or Space): recalled after some thought; FSRS's regular next interval",
     EASY: "Easy (4): recalled at once; a longer FSRS interval",
 }
+
+
+def is_dark(widget: QWidget) -> bool:
+    return widget.palette().color(QPalette.ColorRole.Base).lightness() < 128
 
 
 class CardView(QTextBrowser):

@@ -66,7 +66,8 @@ class StatsPanel(QWidget):
         self.retention.setYRange(0, 100, padding=0.05)
         self.retention.setLabel("left", "%")
         self.retention.setLabel("bottom", "days ago")
-        self.retention_empty = pg.TextItem("No reviews of review-state cards yet", anchor=(0.5, 0.5))
+        self.retention_empty = pg.TextItem("No reviews of review-state cards yet",
+                                           anchor=(0.5, 0.5))
         self.retention.addItem(self.retention_empty)
         self.retention_empty.setPos(-14.5, 50)
 
