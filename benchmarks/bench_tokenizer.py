@@ -37,7 +37,7 @@ def bench_redraw(repeats: int) -> dict:
     from model.tokenizer import get_tokenizer
     from studyapp.shell.app import build_context, ensure_qapplication
     from studyapp.areas.tokenizer.area import TokenizerLab
-    from studyapp.widgets.token_chips import PALETTE
+    from studyapp.shell.style import colours
 
     app = ensure_qapplication()
     words = read_the_verdict().split(" ")
@@ -67,12 +67,14 @@ def bench_redraw(repeats: int) -> dict:
     browser.resize(800, 400)
     browser.show()
 
+    fills = colours().chip_fills
+
     def naive():
         ids = tokenizer.encode(text)
         spans = []
         for i, token_id in enumerate(ids):
             piece = tokenizer.decode([token_id])
-            spans.append(f'<span style="background:{PALETTE[i % len(PALETTE)]}">'
+            spans.append(f'<span style="background:{fills[i % len(fills)]}">'
                          f"{html.escape(piece)}</span>")
         browser.setHtml("".join(spans))
         browser.repaint()

@@ -2,7 +2,7 @@
 
 The output is the HTML subset Qt's rich text (QTextDocument) and Anki both show: headings,
 nested lists, bold, italics, inline code, code blocks, links, tables, emoji. Lines carrying the
-legend's markers (⭐ 🔥 💡 ⚠️ ...) get a class so they stand out (`CARD_CSS` colours them).
+legend's markers (⭐ 🔥 💡 ⚠️ ...) get a class so they stand out (`card_css` colours them).
 
 Safety: rendering never loads anything from the network and never runs anything. Raw HTML in a
 notes file is passed through a whitelist (unknown tags dropped, their text kept and escaped;
@@ -19,6 +19,7 @@ import re
 import struct
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Mapping
 from urllib.parse import unquote, urlparse
 
 from markdown_it import MarkdownIt
@@ -34,44 +35,47 @@ HIGHLIGHTS: tuple[tuple[str, str, str], ...] = (
 )
 
 #: Style for rendered cards; Qt's rich-text CSS subset (tag and class selectors) and Anki alike.
+#: No colours here: `card_css` adds them from the palette in use.
 CARD_CSS = """
 body { font-size: 15px; }
 h1, h2, h3, h4, h5, h6 { margin-top: 10px; margin-bottom: 4px; }
 p { margin-top: 4px; margin-bottom: 4px; }
 li { margin-top: 2px; margin-bottom: 2px; }
-code { font-family: monospace; background-color: #eef0f3; color: #8a1538; }
-pre { font-family: monospace; background-color: #f4f5f7; padding: 6px; }
+code { font-family: monospace; }
+pre { font-family: monospace; padding: 6px; }
 table { border-collapse: collapse; }
-th { background-color: #eef0f3; padding: 3px 6px; }
+th { padding: 3px 6px; }
 td { padding: 3px 6px; }
-.hl-fire { background-color: #ffe1de; }
-.hl-warn { background-color: #ffedd2; }
-.hl-no { background-color: #ececec; }
-.hl-star { background-color: #fff5c2; }
-.hl-idea { background-color: #e0f0ff; }
-.hl-adv { background-color: #efe7ff; }
-.missing-image { color: #7a5c00; background-color: #fff8e1; }
-.open-question { color: #9a4d00; font-weight: bold; }
-.section { color: #5f6b7a; }
+.open-question { font-weight: bold; }
 """
 
-#: The same for a dark palette: the highlight colours darkened so light text stays readable.
-DARK_CARD_CSS = CARD_CSS.replace("#eef0f3; color: #8a1538", "#33363c; color: #ff9db5").replace(
-    "#f4f5f7", "#2a2d32").replace("#eef0f3", "#33363c").replace("#ffe1de", "#5a2622").replace(
-    "#ffedd2", "#553a12").replace("#ececec", "#3a3a3a").replace("#fff5c2", "#4d4314").replace(
-    "#e0f0ff", "#1d3a57").replace("#efe7ff", "#3a2e5a").replace(
-    "color: #7a5c00; background-color: #fff8e1", "color: #ffd479; background-color: #3d3418").replace(
-    "#9a4d00", "#ffb366").replace("#5f6b7a", "#9aa5b4")
+#: (selector, property, colour role) for each coloured element of a card; the roles are the
+#: app's palette roles (its style module gives role -> colour for light and dark).
+CARD_COLOUR_RULES: tuple[tuple[str, str, str], ...] = (
+    ("code", "background-color", "code_background"), ("code", "color", "code_text"),
+    ("pre", "background-color", "pre_background"), ("th", "background-color", "code_background"),
+    *((f".{cls}", "background-color", cls.replace("-", "_")) for _, cls, _ in HIGHLIGHTS),
+    (".missing-image", "color", "missing_image_text"),
+    (".missing-image", "background-color", "missing_image_background"),
+    (".open-question", "color", "open_question"), (".section", "color", "section_text"),
+)
 
 
-def card_css(dark: bool = False) -> str:
-    return DARK_CARD_CSS if dark else CARD_CSS
+def card_css(colours: Mapping[str, str] | None = None) -> str:
+    """CARD_CSS plus each element's colour from `colours` (role -> colour). Without colours a
+    card keeps its reader's own (an exported deck follows Anki's day and night modes)."""
+    if not colours:
+        return CARD_CSS
+    rules: dict[str, list[str]] = {}
+    for selector, prop, role in CARD_COLOUR_RULES:
+        rules.setdefault(selector, []).append(f"{prop}: {colours[role]};")
+    return CARD_CSS + "".join(f"{sel} {{ {' '.join(decls)} }}\n" for sel, decls in rules.items())
 
 
-def legend_html(dark: bool = False, legend=None) -> str:
-    """One line explaining the highlight colours, as rich text. `legend`: the notes file's own
-    (marker, meaning) pairs, whose wording is used where it has the marker."""
-    colours = dict(re.findall(r"\.(hl-[a-z]+) \{ background-color: (#[0-9a-f]+)", card_css(dark)))
+def legend_html(colours: Mapping[str, str], legend=None) -> str:
+    """One line explaining the highlight colours (`colours`: role -> colour, as for
+    `card_css`), as rich text. `legend`: the notes file's own (marker, meaning) pairs, whose
+    wording is used where it has the marker."""
     own = {}
     for marker, meaning in legend or ():
         text = re.sub(r"^(for|indicates?)\s+", "", meaning.strip(" .-"), flags=re.IGNORECASE)
@@ -81,10 +85,8 @@ def legend_html(dark: bool = False, legend=None) -> str:
     by_cls = {cls: (marker, meaning) for marker, cls, meaning in HIGHLIGHTS}
     parts = []
     for cls in order:
-        if cls not in colours:
-            continue
         marker, meaning = by_cls[cls]
-        parts.append(f'<span style="background-color:{colours[cls]}">&nbsp;'
+        parts.append(f'<span style="background-color:{colours[cls.replace("-", "_")]}">&nbsp;'
                      f'{marker.replace("⚠", "⚠️")} {own.get(marker, meaning)}&nbsp;</span>')
     return " ".join(parts)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
+from studyapp.shell import style
+
 
 def related_cards(notes_path, area_key: str) -> list:
     """Cards of the notes file whose "Try it" opens `area_key` (parse failures: none)."""
@@ -26,8 +28,11 @@ class AreaHeader(QWidget):
         super().__init__(parent)
         self._area = area
         self._ctx = ctx
-        title = QLabel(f"<b style='font-size:13pt'>{area.title}</b>"
-                       f"&nbsp;&nbsp;<span style='color:gray'>{area.chapter}</span>")
+        title = QLabel()
+        style.on_change(title, lambda c: title.setText(
+            f"<b style='font-size:13pt'>{area.title}</b>"
+            f"&nbsp;&nbsp;<span style='color:{c.muted}'>{area.chapter}</span>"))
+        self.title = title
         self.related = QToolButton()
         self.related.setText("Related cards")
         self.related.setToolTip("Flashcards from your notes about this lab's topic; "

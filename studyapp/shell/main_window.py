@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSize, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QMainWindow, QMenu, QMessageBox, QStackedWidget, QVBoxLayout,
@@ -21,6 +21,12 @@ from studyapp.areas import AREAS, area_by_key
 from studyapp.shell.area import create_area_widget
 from studyapp.shell.theme import DEFAULT_FONT_PT, MODES, apply_theme, configure_plots_if_loaded
 from studyapp.shell.area_header import with_header
+
+
+#: The smallest window every area must fit, sidebar, menus and status bar included: a small
+#: laptop's 1366 x 768 screen (or 1280 x 720 at 125 %) less the desktop's panels, with room
+#: left for the window beside another.
+SMALLEST_WINDOW = QSize(760, 540)
 
 
 class _AreaWidgets(dict):

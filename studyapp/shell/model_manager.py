@@ -146,12 +146,15 @@ class ModelManager(QWidget):
                       "state dicts (.pth, e.g. its converted gpt2-small-124M.pth) and GPT-2 in "
                       "the Hugging Face layout (model.safetensors). Nothing is downloaded.")
         hint.setWordWrap(True)
-        hint.setStyleSheet("color: #7a7a7a;")
+        style.set_text_role(hint, "muted")
         form.addRow(hint)
 
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self._status_error = False
+        style.on_change(self.status, self._restyle_status)
+        style.on_change(self.details, lambda c: self._show_details(), now=False)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -266,10 +269,11 @@ class ModelManager(QWidget):
         entry = self.selected_entry()
         if entry is None:
             return
-        rows = "".join(f"<tr><td style='color:#7a7a7a; padding-right:10px'>{label}</td>"
+        c = style.colours()
+        rows = "".join(f"<tr><td style='color:{c.muted}; padding-right:10px'>{label}</td>"
                        f"<td>{_escape(value)}</td></tr>"
                        for label, value in models_core.details(entry))
-        used = (" <span style='color:#2e8b57'>(in use by the labs)</span>"
+        used = (f" <span style='color:{c.success}'>(in use by the labs)</span>"
                 if entry is self.session.current else "")
         self.details.setText(f"<b>{_escape(entry.name)}</b>{used}<table>{rows}</table>")
         self._update_buttons()
@@ -363,7 +367,12 @@ class ModelManager(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet("color: #d03040;" if error else "color: #2e8b57;")
+        self._status_error = error
+        self._restyle_status(style.colours())
+
+    def _restyle_status(self, c: style.Colours) -> None:
+        self.status.setStyleSheet(style.css_color("error" if self._status_error else "success",
+                                                  c))
 
     def shutdown(self) -> None:
         if self._job is not None:

@@ -1,6 +1,8 @@
-"""`studyapp screenshot DIR`: render every area offscreen to DIR/<area>.png.
+"""`studyapp screenshot DIR [--appearance light|dark]`: render every area offscreen to
+DIR/<area>.png.
 
 The smoke test of the whole app, and the source of the README's pictures. Needs no display.
+`--appearance` renders in that mode without changing the learner's saved choice.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ def _spin(ms: int) -> None:
 
 
 def take_screenshots(out_dir: Path, data_dir: Path, notes_path: Path | None = None,
-                     size=(1280, 820), model_timeout_s: float = 120.0) -> list[Path]:
+                     size=(1280, 820), model_timeout_s: float = 120.0,
+                     appearance: str | None = None) -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from studyapp.shell.app import build_context, build_window, ensure_qapplication, teardown
 
@@ -29,6 +32,10 @@ def take_screenshots(out_dir: Path, data_dir: Path, notes_path: Path | None = No
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(data_dir, notes_path)
     window = build_window(ctx)
+    if appearance is not None:  # for these pictures only; the saved setting stays as it is
+        from studyapp.shell.theme import DEFAULT_FONT_PT, apply_theme
+
+        apply_theme(app, appearance, ctx.settings.get("appearance/font_pt", DEFAULT_FONT_PT))
     window.resize(*size)
     window.show()
     ctx.models.start_loading()
@@ -56,13 +63,16 @@ def take_screenshots(out_dir: Path, data_dir: Path, notes_path: Path | None = No
 def register(subparsers) -> None:
     parser = subparsers.add_parser("screenshot", help="render every area to PNG files in DIR")
     parser.add_argument("dir", type=Path)
+    parser.add_argument("--appearance", choices=("light", "dark"), default=None,
+                        help="render in this mode (default: the saved appearance)")
     parser.set_defaults(func=_run)
 
 
 def _run(args) -> int:
     from studyapp.paths import resolve_data_dir
 
-    paths = take_screenshots(args.dir, resolve_data_dir(args.data_dir), args.notes)
+    paths = take_screenshots(args.dir, resolve_data_dir(args.data_dir), args.notes,
+                             appearance=args.appearance)
     for path in paths:
         print(path)
     return 0

@@ -68,9 +68,26 @@ def apply_theme(app, mode: str = "system", font_pt: int = DEFAULT_FONT_PT) -> st
     font = app.font()
     font.setPointSize(max(7, min(24, int(font_pt))))
     app.setFont(font)
+    _repolish_style_sheets(app)
     configure_plots_if_loaded(app)
     notify_changed()  # live widgets and plots restyle now, not at their next creation
     return effective
+
+
+def _repolish_style_sheets(app) -> None:
+    """Make widgets that have a style sheet take the new palette.
+
+    Qt resolves a style-sheeted widget's palette when it is polished and keeps it: after
+    `setPalette` such widgets (the sidebar, a bold label, a monospace sample) kept the old
+    mode's colours until a restart. Setting the same sheet again polishes them (and their
+    children) anew.
+    """
+    if not hasattr(app, "allWidgets"):
+        return
+    for widget in app.allWidgets():
+        sheet = widget.styleSheet()
+        if sheet:
+            widget.setStyleSheet(sheet)
 
 
 def configure_plots_if_loaded(app) -> None:

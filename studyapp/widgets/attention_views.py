@@ -24,16 +24,13 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from studyapp.shell import style
 from studyapp.widgets.heatmap import HeatmapWidget
-
-#: distinct colours for heads (colour-blind-friendly first eight, then more)
-HEAD_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442",
-                "#000000", "#8C564B", "#7F7F7F", "#BCBD22", "#17BECF", "#9467BD", "#E377C2",
-                "#2CA02C", "#D62728")
 
 
 def head_colour(head: int) -> QColor:
-    return QColor(HEAD_COLOURS[head % len(HEAD_COLOURS)])
+    """A head's colour in the current palette (colour-blind-friendly first eight)."""
+    return QColor(style.colours().head_colour(head))
 
 
 class AttentionHeatmap(HeatmapWidget):
@@ -52,10 +49,10 @@ class AttentionHeatmap(HeatmapWidget):
         return super().describe_cell(row, col)
 
 
-def _viridis_lut() -> np.ndarray:
+def _lut(name: str) -> np.ndarray:
     import pyqtgraph as pg  # PySide6 is already imported above, so pyqtgraph binds to it
 
-    return pg.colormap.get("viridis").getLookupTable(0.0, 1.0, 256, alpha=False)
+    return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
 
 
 def pool_square(matrix: np.ndarray, max_size: int) -> np.ndarray:
@@ -75,8 +72,10 @@ def pool_square(matrix: np.ndarray, max_size: int) -> np.ndarray:
 
 
 def weights_to_image(weights: np.ndarray, lut: np.ndarray, log_scale: bool,
-                     max_size: int = 96, log_floor: float = -3.0) -> QImage:
-    """One head's (T, T) weights as an RGB QImage; the hidden upper triangle stays white.
+                     max_size: int = 96, log_floor: float = -3.0, *,
+                     hidden_rgb: tuple[int, int, int]) -> QImage:
+    """One head's (T, T) weights as an RGB QImage; the hidden upper triangle is `hidden_rgb`
+    (the plot background).
 
     Linear scale: each head is scaled to its own largest weight so diffuse heads stay visible
     next to heads that pour everything on one token. Log scale: log10(weight) from
@@ -95,7 +94,7 @@ def weights_to_image(weights: np.ndarray, lut: np.ndarray, log_scale: bool,
         levels = shown / (top if top > 0 else 1.0)
     index = np.clip(np.nan_to_num(levels, nan=0.0) * 255.0, 0, 255).astype(np.uint8)
     rgb = lut[index]
-    rgb[hidden] = 255
+    rgb[hidden] = hidden_rgb
     rgb = np.ascontiguousarray(rgb)
     h, w = rgb.shape[:2]
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
@@ -119,10 +118,19 @@ class HeadGrid(QWidget):
         self._log = False
         self._selected: tuple[int, int] | None = None
         self._message = "Nothing to show yet."
-        self._lut = _viridis_lut()
+        self._colours = style.colours()
+        self._lut = _lut(self._colours.heat_map)
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 160)
+        style.on_change(self, self._restyle)
+
+    def _restyle(self, c: style.Colours) -> None:
+        self._colours = c
+        self._lut = _lut(c.heat_map)
+        if self._weights is not None:
+            self._render_images()
+        self.update()
 
     # -- data -----------------------------------------------------------------------------------
     def set_weights(self, weights: np.ndarray, labels: Sequence[str] = (),
@@ -159,7 +167,10 @@ class HeadGrid(QWidget):
 
     def _render_images(self) -> None:
         w = self._weights
-        self._images = [[weights_to_image(w[layer, head], self._lut, self._log)
+        hidden = QColor(self._colours.plot_background)
+        hidden_rgb = (hidden.red(), hidden.green(), hidden.blue())
+        self._images = [[weights_to_image(w[layer, head], self._lut, self._log,
+                                          hidden_rgb=hidden_rgb)
                          for head in range(w.shape[1])] for layer in range(w.shape[0])]
         self.update()
 
@@ -198,10 +209,11 @@ class HeadGrid(QWidget):
 
     # -- painting -------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802
+        c = self._colours
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor("white"))
+        p.fillRect(self.rect(), QColor(c.plot_background))
         if not self._images:
-            p.setPen(QColor("#555"))
+            p.setPen(QColor(c.muted))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                        self._message)
             return
@@ -210,29 +222,29 @@ class HeadGrid(QWidget):
         font.setPointSize(8)
         p.setFont(font)
         layers, heads = self.shape
-        c = self._cell()
-        p.setPen(QColor("#303030"))
+        cell = self._cell()
+        p.setPen(QColor(c.plot_foreground))
         for head in range(heads):
             r = self._rect(0, head)
-            p.drawText(QRectF(r.left(), 0, c, self.LABEL_H), Qt.AlignmentFlag.AlignCenter,
+            p.drawText(QRectF(r.left(), 0, cell, self.LABEL_H), Qt.AlignmentFlag.AlignCenter,
                        f"head {head}")
         for layer in range(layers):
             r = self._rect(layer, 0)
-            p.setPen(QColor("#303030"))
-            p.drawText(QRectF(0, r.top(), self.LABEL_W - 6, c),
+            p.setPen(QColor(c.plot_foreground))
+            p.drawText(QRectF(0, r.top(), self.LABEL_W - 6, cell),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                        f"layer {layer}")
             for head in range(heads):
                 rect = self._rect(layer, head)
                 p.drawImage(rect, self._images[layer][head])
-                p.setPen(QPen(QColor("#b0b0b0"), 1))
+                p.setPen(QPen(QColor(c.border), 1))
                 p.drawRect(rect)
         if self._selected is not None:
             layer, head = self._selected
             if layer < layers and head < heads:
-                p.setPen(QPen(QColor("#ff2020"), 3))
+                p.setPen(QPen(QColor(c.marker), 3))
                 p.drawRect(self._rect(layer, head).adjusted(-2, -2, 2, 2))
-        p.setPen(QColor("#555"))
+        p.setPen(QColor(c.muted))
         bottom = self._rect(layers - 1, 0).bottom() + 4
         scale = ("log10(weight) from -3 to 0" if self._log
                  else "each thumbnail scaled to its own largest weight")
@@ -293,6 +305,12 @@ class HeadView(QWidget):
         self._col_w = 80
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        self._colours = style.colours()
+        style.on_change(self, self._restyle)
+
+    def _restyle(self, c: style.Colours) -> None:
+        self._colours = c
+        self.update()
 
     # -- data -----------------------------------------------------------------------------------
     def set_data(self, labels: Sequence[str], weights: np.ndarray, head: int | None,
@@ -350,11 +368,12 @@ class HeadView(QWidget):
         return left, left + self._col_w + self.GAP  # left column's x, right column's x
 
     def paintEvent(self, event) -> None:  # noqa: N802
+        c = self._colours
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor("white"))
+        p.fillRect(self.rect(), QColor(c.plot_background))
         p.setFont(self._font)
         if self._weights is None:
-            p.setPen(QColor("#555"))
+            p.setPen(QColor(c.muted))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                        self._message)
             return
@@ -369,7 +388,7 @@ class HeadView(QWidget):
         # The query's row and its keys: highlight, bars (one head) and lines.
         qy = self.row_y(q)
         p.fillRect(QRectF(left_x, qy - self.ROW_H / 2, self._col_w, self.ROW_H),
-                   QColor("#ffe9a8"))
+                   QColor(c.current_row))
         line_x0 = left_x + self._col_w + 4
         line_x1 = right_x - 4
         if len(heads) == 1:
@@ -390,9 +409,9 @@ class HeadView(QWidget):
                 strength = float(w) / top if top > 0 else 0.0
                 if strength < 0.02:
                     continue
-                c = QColor(colour)
-                c.setAlphaF(min(1.0, 0.12 + 0.88 * strength))
-                p.setPen(QPen(c, 0.6 + 4.0 * float(w) ** 0.5))
+                line = QColor(colour)
+                line.setAlphaF(min(1.0, 0.12 + 0.88 * strength))
+                p.setPen(QPen(line, 0.6 + 4.0 * float(w) ** 0.5))
                 p.drawLine(QPointF(line_x0, qy), QPointF(line_x1, self.row_y(j)))
 
         # Token labels on both sides; keys after the query are greyed (they cannot be seen).
@@ -400,18 +419,18 @@ class HeadView(QWidget):
             y = self.row_y(i)
             rect_l = QRectF(left_x, y - self.ROW_H / 2, self._col_w - 6, self.ROW_H)
             rect_r = QRectF(right_x + 4, y - self.ROW_H / 2, self._col_w, self.ROW_H)
-            p.setPen(QColor("#000") if i == q else QColor("#303030"))
+            p.setPen(QColor(c.text))
             p.drawText(rect_l, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                        self._metrics.elidedText(self._labels[i], Qt.TextElideMode.ElideRight,
                                                 int(self._col_w - 8)))
-            p.setPen(QColor("#303030") if i <= q else QColor("#c4c4c4"))
+            p.setPen(QColor(c.text if i <= q else c.point_muted))
             p.drawText(rect_r, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                        self._metrics.elidedText(self._labels[i], Qt.TextElideMode.ElideRight,
                                                 int(self._col_w - 8)))
             if len(heads) == 1 and i <= q:
                 w = float(self._weights[heads[0], q, i])
                 if w >= 0.005:
-                    p.setPen(QColor("#555"))
+                    p.setPen(QColor(c.muted))
                     p.drawText(QRectF(right_x + self._col_w + 6, y - self.ROW_H / 2, 80,
                                       self.ROW_H),
                                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,

@@ -23,10 +23,8 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
 
 import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
-
-BAR = QColor("#7fa7d9")
-ACCENT = QColor("#e07b39")
-MASKED = QColor("#d0d0d0")
+from studyapp.shell import style
+from studyapp.widgets.plot_style import follow_palette
 
 
 class BarChart(QWidget):
@@ -39,8 +37,8 @@ class BarChart(QWidget):
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.title.setTextFormat(Qt.TextFormat.RichText)
-        # Background and text follow the theme (pyqtgraph's config, set by studyapp.shell.theme).
-        fg = pg.getConfigOption("foreground")
+        self._colours = style.colours()
+        fg = self._colours.plot_foreground
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
@@ -51,20 +49,14 @@ class BarChart(QWidget):
         font.setPointSize(9)
         left = self.plot.getAxis("left")
         left.setStyle(tickFont=font, tickLength=0)
-        left.setPen(fg)
-        left.setTextPen(fg)
         bottom = self.plot.getAxis("bottom")
-        bottom.setPen(fg)
-        bottom.setTextPen(fg)
         bottom.setLabel("probability")
         bottom.enableAutoSIPrefix(False)
-        self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.7, width=[0], brushes=[BAR],
-                                    pens=[pg.mkPen(None)])
+        self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.7, width=[0],
+                                    brushes=[QColor(self._colours.bar)], pens=[pg.mkPen(None)])
         self.plot.addItem(self.bars)
-        self.reference = pg.InfiniteLine(angle=90, movable=False,
-                                         pen=pg.mkPen("#c03030", width=2,
-                                                      style=Qt.PenStyle.DashLine))
-        self.reference_text = pg.TextItem("", color="#c03030", anchor=(0, 0.5))
+        self.reference = pg.InfiniteLine(angle=90, movable=False)
+        self.reference_text = pg.TextItem("", anchor=(0, 0.5))
         self.reference_text.setFont(font)
         for item in (self.reference, self.reference_text):
             item.setVisible(False)
@@ -78,7 +70,7 @@ class BarChart(QWidget):
         self.message = QLabel()
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #7a7a7a; font-size: 13px;")
+        style.set_text_role(self.message, "muted", "font-size: 13px;")
         page = QWidget()
         self._stack = QStackedLayout(page)
         self._stack.addWidget(self.plot)
@@ -89,7 +81,18 @@ class BarChart(QWidget):
         layout.addWidget(page, 1)
         self.labels: list[str] = []
         self.data: list[float] = []
+        self._bar_args: tuple | None = None
+        follow_palette(self, self.plot, extra=self._restyle)
         self.show_message("Nothing to show yet.")
+
+    def _restyle(self, c: style.Colours) -> None:
+        self._colours = c
+        self.reference.setPen(pg.mkPen(c.reference_line, width=2, style=Qt.PenStyle.DashLine))
+        self.reference_text.setColor(c.reference_line)
+        for text in self.values:
+            text.setColor(c.plot_foreground)
+        if self._bar_args is not None:  # bar fills and outlines come from the palette
+            self._draw_bars(*self._bar_args)
 
     def fitting_bars(self, px_per_bar: int = 17) -> int:
         """How many bars the plot has room for at its current height (at least 5)."""
@@ -111,14 +114,7 @@ class BarChart(QWidget):
         n = min(len(labels), len(values), self.max_bars)
         self.labels = [str(s) for s in labels[:n]]
         self.data = [float(v) for v in values[:n]]
-        ys = np.arange(n, dtype=float)
-        widths = np.asarray(self.data, dtype=float)
-        brushes = [ACCENT if i == highlight else (BAR if widths[i] > 0 else MASKED)
-                   for i in range(n)]
-        outline = pg.mkPen(pg.getConfigOption("foreground"), width=2)
-        pens = [outline if i in marks else pg.mkPen(None) for i in range(n)]
-        self.bars.setOpts(x0=np.zeros(n), y=ys, height=0.7, width=widths, brushes=brushes,
-                          pens=pens)
+        self._draw_bars(n, highlight, tuple(marks))
         self.plot.getAxis("left").setTicks([[(i, self.labels[i]) for i in range(n)]])
         top = x_max if x_max is not None else max(self.data, default=0.0)
         if value_format is None:  # small probabilities (an untrained model's) stay readable
@@ -145,3 +141,15 @@ class BarChart(QWidget):
             self.title.setText(title)
         self._stack.setCurrentWidget(self.plot)
         self.updated.emit()
+
+    def _draw_bars(self, n: int, highlight: int | None, marks: tuple) -> None:
+        self._bar_args = (n, highlight, marks)
+        c = self._colours
+        bar, accent, masked = QColor(c.bar), QColor(c.bar_accent), QColor(c.bar_masked)
+        widths = np.asarray(self.data[:n], dtype=float)
+        brushes = [accent if i == highlight else (bar if widths[i] > 0 else masked)
+                   for i in range(n)]
+        outline = pg.mkPen(c.plot_foreground, width=2)
+        pens = [outline if i in marks else pg.mkPen(None) for i in range(n)]
+        self.bars.setOpts(x0=np.zeros(n), y=np.arange(n, dtype=float), height=0.7,
+                          width=widths, brushes=brushes, pens=pens)

@@ -7,7 +7,9 @@ its row, column and value; clicking emits `clicked(row, col)`. Small matrices pr
 in the cells (the book's 6 x 3 and 6 x 6 tables). Every heatmap saves itself to PNG.
 
 API (kept stable for the other labs):
-    hm = HeatmapWidget(title="...", colormap="viridis", log_scale=False, symmetric=False)
+    hm = HeatmapWidget(title="...", colormap="sequential", log_scale=False, symmetric=False)
+        colormap: "sequential" or "diverging" (the palette's maps for each mode, see
+        studyapp.shell.style), or any pyqtgraph colour map name
     hm.set_matrix(values, row_labels=None, col_labels=None, title=None)
     hm.show_message("Loading model...")        # an empty state instead of the plot
     hm.set_colormap(name); hm.set_log_scale(on); hm.set_symmetric(on); hm.set_levels(lo, hi)
@@ -30,10 +32,13 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QWidget
 
 import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
+from studyapp.shell import style
 from studyapp.widgets.plot_frame import PlotFrame
+from studyapp.widgets.plot_style import follow_palette
 
-_FG = "#303030"
 _AXIS_FONT_PT = 8
+#: colour map roles: the palette picks the map of the current mode
+MAP_ROLES = {"sequential": "heat_map", "diverging": "diverging_map"}
 
 
 def shorten(label: str, max_chars: int) -> str:
@@ -120,7 +125,7 @@ class HeatmapWidget(PlotFrame, QWidget):
     VALUES_MAX_COLS = 16
     VALUES_MAX_ROWS = 32
 
-    def __init__(self, parent=None, *, title: str = "", colormap: str = "viridis",
+    def __init__(self, parent=None, *, title: str = "", colormap: str = "sequential",
                  log_scale: bool = False, symmetric: bool = False,
                  value_format: str = "{:.4f}", show_values: bool | None = None,
                  max_label_chars: int = 14, row_axis_title: str = "",
@@ -140,33 +145,32 @@ class HeatmapWidget(PlotFrame, QWidget):
         self._text_pool: list[pg.TextItem] = []
         self._hover_cell = (-1, -1)
 
+        self._colours = style.colours()
+        fg = self._colours.plot_foreground
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground("w")
         self.view.setMinimumSize(140, 90)
-        self._left = LabelAxis("left", max_chars=max_label_chars, pen=_FG, textPen=_FG)
-        self._bottom = LabelAxis("bottom", max_chars=max_label_chars, pen=_FG, textPen=_FG)
+        self._left = LabelAxis("left", max_chars=max_label_chars, pen=fg, textPen=fg)
+        self._bottom = LabelAxis("bottom", max_chars=max_label_chars, pen=fg, textPen=fg)
         self.plot = self.view.addPlot(axisItems={"left": self._left, "bottom": self._bottom})
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.invertY(True)  # row 0 at the top, as a printed matrix
         self.plot.setDefaultPadding(0.0)
         if row_axis_title:
-            self._left.setLabel(row_axis_title, color=_FG)
+            self._left.setLabel(row_axis_title, color=fg)
         if col_axis_title:
-            self._bottom.setLabel(col_axis_title, color=_FG)
+            self._bottom.setLabel(col_axis_title, color=fg)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self._highlight = pg.QtWidgets.QGraphicsRectItem()
-        self._highlight.setPen(pg.mkPen("#ff2020", width=2, cosmetic=True))
+        self._highlight.setPen(pg.mkPen(self._colours.marker, width=2, cosmetic=True))
         self._highlight.setZValue(20)
         self._highlight.setVisible(False)
         self.plot.addItem(self._highlight, ignoreBounds=True)
         self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=self._cmap(),
-                                        interactive=False, width=14, pen=_FG,
+                                        interactive=False, width=14, pen=fg,
                                         colorMapMenu=False)
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
-        self.colorbar.axis.setPen(_FG)
-        self.colorbar.axis.setTextPen(_FG)
         self._set_title(title)
 
         self.plot.getViewBox().sigResized.connect(self._update_cell_text_visibility)
@@ -176,7 +180,16 @@ class HeatmapWidget(PlotFrame, QWidget):
 
         self._build_frame(self.view, "Save this heatmap as a PNG image")
         self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hover_label.setStyleSheet("color: #333;")
+        follow_palette(self, self.view, [self.plot], self._restyle)
+
+    def _restyle(self, c: style.Colours) -> None:
+        self._colours = c
+        self.colorbar.axis.setPen(c.plot_foreground)
+        self.colorbar.axis.setTextPen(c.plot_foreground)
+        self._highlight.setPen(pg.mkPen(c.marker, width=2, cosmetic=True))
+        if self._colormap_name in MAP_ROLES:
+            self.colorbar.setColorMap(self._cmap())
+        self._redraw()  # cell values pick their colour from the map
 
     # -- public API ----------------------------------------------------------------------------
     @property
@@ -281,15 +294,23 @@ class HeatmapWidget(PlotFrame, QWidget):
                 f"{self._col_labels[col]!r}: {shown}")
 
     # -- drawing --------------------------------------------------------------------------------
+    def colormap_name(self) -> str:
+        """The pyqtgraph colour map drawn now (a role resolves to the current mode's)."""
+        role = MAP_ROLES.get(self._colormap_name)
+        return getattr(self._colours, role) if role else self._colormap_name
+
     def _cmap(self):
         try:
-            return pg.colormap.get(self._colormap_name)
+            return pg.colormap.get(self.colormap_name())
         except Exception:  # unknown name: fall back rather than fail a lab
-            return pg.colormap.get("viridis")
+            return pg.colormap.get(self._colours.heat_map)
 
     def _set_title(self, title: str) -> None:
         self._title = title
-        self.plot.setTitle(title, color=_FG, size="10pt") if title else self.plot.setTitle(None)
+        if title:
+            self.plot.setTitle(title, color=self._colours.plot_foreground, size="10pt")
+        else:
+            self.plot.setTitle(None)
         # A long title must not widen the plot past its widget (it would push the colour bar
         # out of view); let it overflow instead.
         self.plot.titleLabel.setMinimumWidth(0)
@@ -328,7 +349,8 @@ class HeatmapWidget(PlotFrame, QWidget):
         self.image.setImage(shown, autoLevels=False, levels=(lo, hi))
         self.image.setRect(QRectF(0, 0, cols, rows))
         self.colorbar.setLevels((lo, hi))
-        self.colorbar.axis.setLabel("log10(value)" if self._log else "", color=_FG)
+        self.colorbar.axis.setLabel("log10(value)" if self._log else "",
+                                    color=self._colours.plot_foreground)
         self._draw_cell_values(shown, lo, hi)
 
     def _draw_cell_values(self, shown: np.ndarray, lo: float, hi: float) -> None:
@@ -356,7 +378,7 @@ class HeatmapWidget(PlotFrame, QWidget):
             return
         cmap = self._cmap()
         span = (hi - lo) or 1.0
-        dark, light_text = QColor("#111111"), QColor("#ffffff")
+        dark, light_text = QColor(self._colours.on_light_cell), QColor(self._colours.on_dark_cell)
         for k, item in enumerate(self._cell_texts):
             r, c = divmod(k, cols)
             value = float(self._values[r, c])

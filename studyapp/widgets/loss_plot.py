@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 import pyqtgraph as pg  # isort: skip  (after PySide6, so pyqtgraph binds to it)
-
-TRAIN_COLOUR = (31, 119, 180)
-VAL_COLOUR = (230, 110, 20)
+from studyapp.shell import style
+from studyapp.widgets.plot_style import follow_palette
 
 
 def ema(values: list[float], weight: float) -> list[float]:
@@ -109,17 +109,13 @@ class LossPlot(QWidget):
         item.addLegend(offset=(-10, 10))
         item.getViewBox().sigXRangeChanged.connect(self._sync_top_axis)
 
-        def pen(colour, alpha, width):
-            return pg.mkPen(colour + (alpha,), width=width)
-
-        self.train_raw = item.plot([], [], pen=pen(TRAIN_COLOUR, 110, 1))
-        self.train_smooth = item.plot([], [], pen=pen(TRAIN_COLOUR, 255, 2), name="training loss")
-        self.val_curve = item.plot([], [], pen=pen(VAL_COLOUR, 255, 2), name="validation loss",
-                                   symbol="o", symbolSize=6, symbolPen=None,
-                                   symbolBrush=pg.mkBrush(VAL_COLOUR + (255,)))
+        self.train_raw = item.plot([], [])
+        self.train_smooth = item.plot([], [], name="training loss")
+        self.val_curve = item.plot([], [], name="validation loss", symbol="o", symbolSize=6,
+                                   symbolPen=None)
 
         # what an empty chart is waiting for (TensorBoard says "no scalar data" likewise)
-        self.empty_text = pg.TextItem(empty_message, color=(128, 128, 128), anchor=(0.5, 0.5))
+        self.empty_text = pg.TextItem(empty_message, anchor=(0.5, 0.5))
         self.empty_text.setPos(0.5, 0.5)
         item.addItem(self.empty_text, ignoreBounds=True)
 
@@ -146,10 +142,21 @@ class LossPlot(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.plot, 1)
 
+        follow_palette(self, self.plot, extra=self._restyle)
+
         self._timer = QTimer(self)
         self._timer.setInterval(max(10, int(1000 / refresh_hz)))
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
+
+    def _restyle(self, c: style.Colours) -> None:
+        faint = QColor(c.train_curve)
+        faint.setAlpha(110)  # the raw values under their moving average
+        self.train_raw.setPen(pg.mkPen(faint, width=1))
+        self.train_smooth.setPen(pg.mkPen(c.train_curve, width=2))
+        self.val_curve.setPen(pg.mkPen(c.val_curve, width=2))
+        self.val_curve.setSymbolBrush(pg.mkBrush(c.val_curve))
+        self.empty_text.setColor(c.muted)
 
     # -- data --
 

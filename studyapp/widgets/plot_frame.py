@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QStackedLayout,
                                QToolButton, QVBoxLayout, QWidget)
 
+from studyapp.shell.style import set_text_role
+
 
 class PlotFrame:
     """Mixin for a QWidget with one pyqtgraph `view`; call `_build_frame` once in __init__."""
@@ -20,7 +22,7 @@ class PlotFrame:
         self.message = QLabel()
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #555; font-size: 13px; padding: 12px;")
+        set_text_role(self.message, "muted", "font-size: 13px; padding: 12px;")
         self._stack = QStackedLayout()
         holder = QWidget()
         holder_layout = QVBoxLayout(holder)

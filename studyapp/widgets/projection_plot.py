@@ -5,7 +5,7 @@ Points come in groups (each with its own colour and label policy); an optional l
 points of a group in order (positions 0, 1, 2, ... trace a path).
 
     plot = ProjectionPlot(title="Token embeddings, PCA")
-    plot.set_groups([PointGroup("text", points, labels, "#1565c0"), ...],
+    plot.set_groups([PointGroup("text", points, labels, "point"), ...],
                     x_label="PC 1 (12% of variance)", y_label="PC 2 (8%)")
     plot.show_message("Loading model...")
     plot.export_png(path)
@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QWidget
 
 import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
+from studyapp.shell import style
 from studyapp.widgets.plot_frame import PlotFrame
-
-_FG = "#303030"
+from studyapp.widgets.plot_style import follow_palette
 
 
 @dataclass
@@ -32,11 +31,13 @@ class PointGroup:
     name: str
     points: np.ndarray  # (n, 2)
     labels: Sequence[str]
-    color: str | Sequence[str] = "#1565c0"  # one colour, or one per point
+    # one colour or one per point: a role of studyapp.shell.style (follows the mode) or a
+    # colour computed by the caller (e.g. from a colour map)
+    color: str | Sequence[str] = "point"
     size: float = 8.0
     label_every: int = 1  # label every k-th point (0: none)
     connect: bool = False  # draw a line through the points in order
-    label_color: str = "#202020"
+    label_color: str = "point_label"
 
 
 class ProjectionPlot(PlotFrame, QWidget):
@@ -48,21 +49,27 @@ class ProjectionPlot(PlotFrame, QWidget):
         self._groups: list[PointGroup] = []
         self._all_points = np.zeros((0, 2))
         self._all_names: list[str] = []
+        self._axis_labels = ("", "")
+        self._colours = style.colours()
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground("w")
         self.plot = self.view.addPlot()
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        for name in ("left", "bottom"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(_FG)
-            axis.setTextPen(_FG)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self._items: list = []
         self._set_title(title)
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
         self._build_frame(self.view, "Save this plot as a PNG image")
+        follow_palette(self, self.view, [self.plot], self._restyle)
+
+    def _restyle(self, c: style.Colours) -> None:
+        self._colours = c
+        if self._groups:  # points, labels and lines are drawn in the palette's colours
+            self.set_groups(self._groups, None, *self._axis_labels)
+
+    def _colour(self, name: str) -> QColor:
+        return QColor(getattr(self._colours, name, name))
 
     @property
     def title(self) -> str:
@@ -79,8 +86,10 @@ class ProjectionPlot(PlotFrame, QWidget):
         self._groups = list(groups)
         if title is not None:
             self._set_title(title)
-        self.plot.setLabel("bottom", x_label, color=_FG)
-        self.plot.setLabel("left", y_label, color=_FG)
+        self._axis_labels = (x_label, y_label)
+        fg = self._colours.plot_foreground
+        self.plot.setLabel("bottom", x_label, color=fg)
+        self.plot.setLabel("left", y_label, color=fg)
         font = QFont()
         font.setPointSize(8)
         labels_left = self.MAX_LABELS
@@ -92,21 +101,22 @@ class ProjectionPlot(PlotFrame, QWidget):
             coords.append(pts)
             names += [f"{group.name}: {label}" for label in group.labels]
             if group.connect and pts.shape[0] > 1:
-                line = pg.PlotDataItem(pts[:, 0], pts[:, 1], pen=pg.mkPen("#b0bec5", width=1))
+                pen = pg.mkPen(self._colours.path_line, width=1)
+                line = pg.PlotDataItem(pts[:, 0], pts[:, 1], pen=pen)
                 self.plot.addItem(line)
                 self._items.append(line)
             colors = ([group.color] * len(pts) if isinstance(group.color, str)
                       else list(group.color))
-            brushes = [pg.mkBrush(QColor(c)) for c in colors]
+            brushes = [pg.mkBrush(self._colour(c)) for c in colors]
             scatter = pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=group.size, brush=brushes,
-                                         pen=pg.mkPen("#ffffff", width=0.5))
+                                         pen=pg.mkPen(self._colours.point_outline, width=0.5))
             self.plot.addItem(scatter)
             self._items.append(scatter)
             if group.label_every > 0:
                 for i in range(0, len(pts), group.label_every):
                     if labels_left <= 0:
                         break
-                    text = pg.TextItem(str(group.labels[i]), color=QColor(group.label_color),
+                    text = pg.TextItem(str(group.labels[i]), color=self._colour(group.label_color),
                                        anchor=(0, 1))
                     text.setFont(font)
                     text.setPos(pts[i, 0], pts[i, 1])
@@ -134,7 +144,10 @@ class ProjectionPlot(PlotFrame, QWidget):
 
     def _set_title(self, title: str) -> None:
         self._title = title
-        self.plot.setTitle(title, color=_FG, size="10pt") if title else self.plot.setTitle(None)
+        if title:
+            self.plot.setTitle(title, color=self._colours.plot_foreground, size="10pt")
+        else:
+            self.plot.setTitle(None)
         self.plot.titleLabel.setMinimumWidth(0)  # a long title must not squeeze the plot
 
     def _on_mouse_moved(self, scene_pos) -> None:

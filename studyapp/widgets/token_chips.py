@@ -3,7 +3,9 @@
 A custom-painted scroll area rather than one QLabel per token: laying out and painting thousands
 of chips stays within a few milliseconds, and only the visible rows are painted. Each chip shows
 either the token's text or its ID; a chip whose bytes are only part of a character has a dashed
-border, a special token is drawn dark. A newline token ends its row, so the text keeps its lines.
+border, a special token is drawn in the contrasting fill. Fills and text come from the palette
+(`studyapp.shell.style`): pastel chips with dark text in light mode, deep ones with light text
+in dark mode. A newline token ends its row, so the text keeps its lines.
 
     view = TokenChipsView()
     view.set_chips([Chip("Hello", 15496), Chip("\u00b7world", 995), ...])
@@ -22,10 +24,8 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip
 
-# Pastel fills cycling per token (readable with dark text), as tokenizer playgrounds do.
-PALETTE = ("#ffd6a5", "#caffbf", "#9bf6ff", "#bdb2ff", "#ffc6ff", "#fdffb6", "#a0c4ff",
-           "#ffadad")
-SPECIAL_FILL = "#37474f"
+from studyapp.shell import style
+
 NEWLINE_MARK = "\u21b5"
 
 
@@ -70,6 +70,18 @@ class TokenChipsView(QAbstractScrollArea):
         self.viewport().setMouseTracking(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.verticalScrollBar().setSingleStep(self._metrics.height() + self.GAP_Y)
+        style.on_change(self, self._restyle)
+
+    def _restyle(self, c: style.Colours) -> None:
+        self._colours = c
+        self.viewport().update()
+
+    def chip_colours(self, index: int) -> tuple[str, str]:
+        """(fill, text colour) of a chip as drawn now."""
+        c = self._colours
+        if self._chips[index].special:
+            return c.special_chip_fill, c.special_chip_text
+        return c.chip_fill(index), c.chip_text
 
     # -- data ----------------------------------------------------------------------------------
     def set_chips(self, chips) -> None:
@@ -238,10 +250,11 @@ class TokenChipsView(QAbstractScrollArea):
     # -- painting ------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self.viewport())
-        painter.fillRect(self.viewport().rect(), QColor("#ffffff"))
+        c = self._colours
+        painter.fillRect(self.viewport().rect(), QColor(c.panel))
         if not self._chips:
             if self._empty_text:
-                painter.setPen(QColor("#666666"))
+                painter.setPen(QColor(c.muted))
                 painter.drawText(self.viewport().rect().adjusted(12, 12, -12, -12),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
                                  | Qt.TextFlag.TextWordWrap, self._empty_text)
@@ -257,17 +270,17 @@ class TokenChipsView(QAbstractScrollArea):
         first = self._row_first[first_row]
         last = self._row_first[last_row] if last_row < len(self._row_first) else len(self._xs)
         painter.translate(0, -offset)
-        plain_pen = QPen(QColor("#90a4ae"))
-        dashed_pen = QPen(QColor("#c62828"))
+        plain_pen = QPen(QColor(c.chip_border))
+        dashed_pen = QPen(QColor(c.chip_partial_border))
         dashed_pen.setStyle(Qt.PenStyle.DashLine)
-        highlight_pen = QPen(QColor("#d50000"))
+        highlight_pen = QPen(QColor(c.chip_highlight_border))
         highlight_pen.setWidth(2)
-        hover_pen = QPen(QColor("#1565c0"))
+        hover_pen = QPen(QColor(c.chip_hover_border))
         hover_pen.setWidth(2)
-        text_color = QColor("#1b1b1b")
-        special_text = QColor("#ffffff")
-        fills = [QBrush(QColor(c)) for c in PALETTE]
-        special_fill = QBrush(QColor(SPECIAL_FILL))
+        text_color = QColor(c.chip_text)
+        special_text = QColor(c.special_chip_text)
+        fills = [QBrush(QColor(fill)) for fill in c.chip_fills]
+        special_fill = QBrush(QColor(c.special_chip_fill))
         align = Qt.AlignmentFlag.AlignCenter
         for i in range(first, last):
             chip = self._chips[i]

@@ -13,9 +13,7 @@ import html
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser
 
-PROMPT_SHADES = ("#e6e6e6", "#d4d4d4")
-GENERATED_SHADES = ("#cfe3fa", "#b3d1f5")
-SELECTED = "#f5b97f"
+from studyapp.shell import style
 
 
 class TokenStream(QTextBrowser):
@@ -35,6 +33,12 @@ class TokenStream(QTextBrowser):
         self._timer.setSingleShot(True)
         self._timer.setInterval(30)
         self._timer.timeout.connect(self.render_now)
+        self._colours = style.colours()
+        style.on_change(self, self._restyle)
+
+    def _restyle(self, c: style.Colours) -> None:
+        self._colours = c
+        self.render_now()
 
     def set_tokens(self, pieces: list[str], n_prompt: int, tooltips: list[str] | None = None,
                    selected: int | None = None) -> None:
@@ -60,18 +64,19 @@ class TokenStream(QTextBrowser):
 
     def render_now(self) -> None:
         self._timer.stop()
+        c = self._colours
         if not self.pieces:
-            self.setHtml(f"<p style='color:#777'>{html.escape(self.placeholder)}</p>")
+            self.setHtml(f"<p style='color:{c.muted}'>{html.escape(self.placeholder)}</p>")
             return
         parts = []
         for i, piece in enumerate(self.pieces):
-            shades = PROMPT_SHADES if i < self.n_prompt else GENERATED_SHADES
-            colour = SELECTED if i == self.selected else shades[i % 2]
+            shades = c.prompt_shades if i < self.n_prompt else c.generated_shades
+            colour = c.selected_token if i == self.selected else shades[i % 2]
             text = html.escape(piece).replace("\n", "\u21b5<br>") or "\u2205"
             title = html.escape(self.tooltips[i]) if i < len(self.tooltips) else ""
             weight = "font-weight:bold;" if i == self.selected else ""
             parts.append(f"<a href='tok:{i}' title='{title}' style='background-color:{colour};"
-                         f"color:#111; text-decoration:none; {weight}'>{text}</a>")
+                         f"color:{c.stream_text}; text-decoration:none; {weight}'>{text}</a>")
         scroll = self.verticalScrollBar()
         at_end = scroll.value() >= scroll.maximum() - 4
         self.setHtml("<div style='white-space: pre-wrap; font-size: 15px; line-height: 150%'>"

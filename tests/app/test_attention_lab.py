@@ -272,7 +272,9 @@ def test_heads_that_do_not_divide_d_out_are_refused_in_their_field(area, qtbot):
     assert steps.steps[1].blocks[0].matrix.shape == (3, 3)  # W_query is now 3 x 3
     assert "Step 5 still shows" in steps.stale.text()  # ...the others follow the edit
     assert "do not divide" in steps.pages[4].field_problem.text()
-    assert "b00020" in steps.num_heads.styleSheet()
+    from studyapp.shell.style import colours
+
+    assert colours().error in steps.num_heads.styleSheet()  # outlined in the error colour
     with qtbot.waitSignal(steps.computed, timeout=3000):
         steps.num_heads.setValue(3)
     assert steps.num_heads.styleSheet() == ""

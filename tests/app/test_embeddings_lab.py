@@ -125,10 +125,3 @@ def test_a_dropped_file_with_invalid_utf8_is_reported(lab, qtbot, tmp_path):
         lab.editor.insertFromMimeData(mime)
     assert "notes.txt is not valid UTF-8" in lab.notice.text()
     assert lab.embeddings is not None and "\ufffd" in lab.editor.toPlainText()
-
-
-def test_the_lab_fits_the_shells_smallest_window(lab):
-    for demo in (False, True):
-        lab.apply_state({"book_demo": demo})
-        hint = lab.minimumSizeHint()
-        assert hint.width() <= 600 and hint.height() <= 460, (demo, hint)

@@ -417,10 +417,3 @@ def test_a_bad_notes_file_at_start_falls_back_to_the_bundled_deck(make_ctx, make
     assert len(area.deck.parse.cards) == 15
     assert "no question found" in area.banner.text()
     assert "bundled notes instead" in area.banner.text()
-
-
-def test_fits_the_shells_smallest_window(make_area):
-    # The shell restores windows down to 760 x 540 with a 150 px sidebar.
-    area = make_area()
-    hint = area.minimumSizeHint()
-    assert hint.width() <= 600 and hint.height() <= 460, hint

@@ -214,9 +214,3 @@ def test_side_by_side_runs_two_models(qtbot, area, ctx):
     assert left == tok.decode(_greedy(ctx.models.current, "Every effort moves you", 5))
     assert right == tok.decode(_greedy(other, "Every effort moves you", 5))
     assert left != right
-
-
-def test_the_area_fits_a_small_window(area):
-    # The shell restores a 760 x 540 window; this area must not force it bigger.
-    hint = area.minimumSizeHint()
-    assert hint.width() <= 600 and hint.height() <= 470, hint

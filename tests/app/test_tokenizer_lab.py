@@ -167,10 +167,3 @@ def test_bpe_panel_follows_the_text(lab, qtbot):
     lab.apply_state({"text": "Akwirw ier", "select_word": "Akwirw"})
     _set_text(qtbot, lab, "Hello")
     assert "The whole text \u201cHello\u201d is [15496]" in lab.bpe_view.toPlainText()
-
-
-def test_the_lab_fits_the_shells_smallest_window(lab):
-    # The shell restores windows down to 760 x 540 with a 150 px sidebar and a header.
-    lab.apply_state({"text": "x" * 5000})  # long counts must not widen it either
-    hint = lab.minimumSizeHint()
-    assert hint.width() <= 600 and hint.height() <= 460, hint

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel,
                                QPlainTextEdit, QScrollArea, QTabWidget, QVBoxLayout, QWidget)
 
+from studyapp.shell import style
 from studyapp.areas.attention import core
 from studyapp.areas.attention.tips import (ALL_HEADS_TIP, HEAD_TIP, HEATMAP_SAVE_TIP, LAYER_TIP,
                                            LOG_TIP, TEXT_TIP, VIEW_TIPS)
@@ -62,9 +63,9 @@ class ModelAttentionTab(QWidget):
         self.text_edit.setMaximumHeight(64)
         self.text_edit.setToolTip(TEXT_TIP)
         self.info = _notice_label()
-        self.info.setStyleSheet("color: #444;")
+        style.set_text_role(self.info, "muted")
         self.notice = _notice_label()
-        self.notice.setStyleSheet("color: #8a4b00;")
+        style.set_text_role(self.notice, "warning")
         self.notice.hide()
 
         self.layer_combo = QComboBox()
@@ -92,6 +93,8 @@ class ModelAttentionTab(QWidget):
         self.all_heads_check.setToolTip(ALL_HEADS_TIP)
         self.head_caption = QLabel()
         self.head_caption.setWordWrap(True)
+        style.on_change(self.head_caption,  # the heads' colour keys
+                        lambda c: self.head_caption.setText(self.head_view.caption()), now=False)
         head_scroll = QScrollArea()
         head_scroll.setWidgetResizable(True)
         head_scroll.setWidget(self.head_view)

@@ -10,6 +10,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea,
                                QSizePolicy, QVBoxLayout, QWidget)
 
+from studyapp.shell import style
 from studyapp.areas.attention import core
 from studyapp.areas.attention.tips import STEP_SAVE_TIP
 from studyapp.widgets.heatmap import HeatmapWidget
@@ -33,7 +34,7 @@ class BlockWidget(QFrame):
         self.title.setStyleSheet("font-weight: bold;")
         self.title.setWordWrap(True)
         self.note = QLabel()
-        self.note.setStyleSheet("color: #555;")
+        style.set_text_role(self.note, "muted")
         self.note.setWordWrap(True)
         self.numbers = QLabel()
         self.numbers.setFont(_mono_font())
@@ -102,13 +103,13 @@ class StepPage(QScrollArea):
             self.controls_row.addWidget(widget)
             self.controls_row.addSpacing(12)
         self.field_problem = QLabel()
-        self.field_problem.setStyleSheet("color: #b00020;")
+        style.set_text_role(self.field_problem, "error")
         self.field_problem.setWordWrap(True)
         self.controls_row.addWidget(self.field_problem, 1)
         self.explanation = QLabel("Loading PyTorch\u2026")
         self.explanation.setWordWrap(True)
         self.checks = QLabel()
-        self.checks.setStyleSheet("color: #1b6e20;")
+        style.set_text_role(self.checks, "success")
         self.checks.setWordWrap(True)
         if controls:
             self.layout_.addLayout(self.controls_row)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QHeaderView,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from model import chapter3_example as book
+from studyapp.shell import style
 from studyapp.areas.attention import core
 from studyapp.areas.attention.step_page import StepPage
 from studyapp.areas.attention.tips import (ADD_COL_TIP, ADD_ROW_TIP, D_OUT_TIP, DROPOUT_TIP,
@@ -119,6 +120,8 @@ class StepByStepTab(QWidget):
         self.table.setMinimumHeight(120)
         self.table.setToolTip(TABLE_TIP)
         self.table.setItemDelegate(_CellDelegate(self.table))
+        style.on_change(self.table, lambda c: self._mark_cells(  # rejected cells' fill
+            core.parse_inputs(*self.cells())[1]), now=False)
         self.add_row = QPushButton("+ token")
         self.remove_row = QPushButton("\u2212 token")
         self.add_col = QPushButton("+ dim")
@@ -137,11 +140,11 @@ class StepByStepTab(QWidget):
         self.query_combo = QComboBox()
         self.query_combo.setToolTip(QUERY_TIP)
         self.table_problem = QLabel()
-        self.table_problem.setStyleSheet("color: #b00020;")
+        style.set_text_role(self.table_problem, "error")
         self.table_problem.setWordWrap(True)
         self.table_problem.setTextFormat(Qt.TextFormat.PlainText)
         self.stale = QLabel()
-        self.stale.setStyleSheet("color: #8a4b00;")
+        style.set_text_role(self.stale, "warning")
         self.stale.setWordWrap(True)
         form = QGridLayout()
         form.addWidget(QLabel("Query token"), 0, 0)
@@ -339,14 +342,14 @@ class StepByStepTab(QWidget):
             for c in range(1, self.table.columnCount()):
                 item = self.table.item(r, c)
                 if item is not None:
-                    item.setBackground(QColor("white"))
+                    item.setData(Qt.ItemDataRole.BackgroundRole, None)  # the palette's
                     item.setToolTip(cell_tip(c))
         for p in problems:
             cols = range(1, self.table.columnCount()) if p.col < 0 else [p.col + 1]
             for c in cols:
                 item = self.table.item(p.row, c) if p.row >= 0 else None
                 if item is not None:
-                    item.setBackground(QColor("#ffd6d6"))
+                    item.setBackground(QColor(style.colours().bad_cell))
                     item.setToolTip(f"{p.message}\n\n{cell_tip(c)}")
         self._filling = False
 
@@ -357,7 +360,7 @@ class StepByStepTab(QWidget):
             page.field_problem.setText("")
         for name, (box, page, tip) in boxes.items():
             bad = name in problems
-            box.setStyleSheet("border: 2px solid #b00020;" if bad else "")
+            box.setStyleSheet(f"border: 2px solid {style.colours().error};" if bad else "")
             box.setToolTip(f"{problems[name]}\n\n{tip}" if bad else tip)
             if bad and page is not None:
                 self.pages[page].field_problem.setText(problems[name])

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
                                QSpinBox)
 
 from studyapp.areas.classify import core
-from studyapp.shell import style
 
 PREPARATION_KEYS = ("max_length", "seed")
 

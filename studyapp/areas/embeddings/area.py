@@ -27,6 +27,7 @@ from studyapp.tokens import sanitize
 from studyapp.widgets.heatmap import HeatmapWidget
 from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.widgets.projection_plot import PointGroup, ProjectionPlot
+from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
 from studyapp.widgets.forms import push_button
 
@@ -47,9 +48,7 @@ TAB_TIPS = (
 PANEL_KEYS = ("view", "cosine_of", "frequent")  # inputs that live on the lazily built tabs
 FREQUENT_TIP = (f"Add the {FREQUENT_N} most frequent tokens of The Verdict, the story chapter 2 "
                 "tokenizes (section 2.2), to the projection of token embeddings (section 2.7)")
-_DIVERGING = "CET-D1A"
-_NOTICE_STYLE = ("background: #fff8e1; border: 1px solid #ffcc80; border-radius: 3px; "
-                 "padding: 3px 6px; color: #5d4037;")
+_DIVERGING = "diverging"  # the palette's map for signed values, centred on zero
 
 
 class EmbeddingsLab(AreaWidget):
@@ -142,7 +141,7 @@ class EmbeddingsLab(AreaWidget):
         self.demo_box = QWidget()
         demo_row = QHBoxLayout(self.demo_box)
         demo_row.setContentsMargins(0, 0, 0, 0)
-        for label, widget in (("vocabulary", self.demo_vocab), ("dimension", self.demo_dim),
+        for label, widget in (("vocab", self.demo_vocab), ("dimension", self.demo_dim),
                               ("context", self.demo_context), ("IDs", self.demo_ids)):
             demo_row.addWidget(QLabel(label))
             demo_row.addWidget(widget)
@@ -152,7 +151,7 @@ class EmbeddingsLab(AreaWidget):
 
         self.notice = QLabel()
         self.notice.setWordWrap(True)
-        self.notice.setStyleSheet(_NOTICE_STYLE)
+        style.on_change(self.notice, lambda c: self.notice.setStyleSheet(style.notice_css(c)))
         self.notice.hide()
 
         self.tabs = QTabWidget()  # pages are built on first show (_ensure_built)
@@ -667,10 +666,10 @@ class EmbeddingsLab(AreaWidget):
         groups = []
         if extra:
             groups.append(PointGroup("The Verdict", pts[len(text_ids):],
-                                     [s.label(t) for t in extra], "#9e9e9e", size=6,
-                                     label_color="#757575"))
+                                     [s.label(t) for t in extra], "point_muted", size=6,
+                                     label_color="point_label_muted"))
         groups.append(PointGroup("text", pts[:len(text_ids)], [s.label(t) for t in text_ids],
-                                 "#1565c0", size=10))
+                                 "point", size=10))
         ex1, ex2 = proj.explained
         self.projection.set_groups(
             groups, title=f"Token embeddings of {len(text_ids)} distinct token(s)"
@@ -706,7 +705,7 @@ class EmbeddingsLab(AreaWidget):
                "so the projection traces a path in order."))
         import pyqtgraph as pg
 
-        cmap = pg.colormap.get("viridis")
+        cmap = pg.colormap.get(style.colours().heat_map)
         colors = [c.name() for c in cmap.getLookupTable(nPts=max(n, 2), mode="qcolor")[:n]]
         every = max(1, n // 16)
         ex1, ex2 = proj.explained

@@ -64,6 +64,7 @@ from studyapp.review.queue import ReviewSession
 from studyapp.review.scheduler import Scheduler, day_index, now_ms
 from studyapp.review.stats import compute_stats
 from studyapp.review.store import DB_NAME, ReviewStore, StoreError
+from studyapp.shell import style
 from studyapp.shell.area import AreaWidget
 from studyapp.widgets.lazy_page import LazyPage
 
@@ -97,6 +98,7 @@ class FlashcardsArea(AreaWidget):
         self._closed = False
         self._pending_view: dict | None = None  # saved filter waiting for the deck (apply_state)
 
+        self._banner_error = False
         self._build()
         self._open_store()
         self.flow.try_provider = links_try_it(getattr(ctx, "navigator", None))
@@ -113,8 +115,7 @@ class FlashcardsArea(AreaWidget):
         self.problem = QLabel()  # store problems: stays until the app restarts
         self.problem.setWordWrap(True)
         self.problem.setVisible(False)
-        self.problem.setStyleSheet("QLabel { background: #fdecea; color: #611a15; "
-                                   "padding: 6px; border-radius: 4px; }")
+        self.problem.setStyleSheet(style.error_box_css(style.colours()))
 
         self.bar = DeckBar(self.settings.get("flashcards/shuffle", False))
         self.bar.deck_label.linkActivated.connect(self._banner_link)
@@ -129,6 +130,7 @@ class FlashcardsArea(AreaWidget):
         self.flow.graded.connect(self.graded)
         self.flow.changed.connect(self._after_change)
         self.flow.problem.connect(lambda text: self._say(text, error=True))
+        style.on_change(self, self._restyle, now=False)
         self.browse = BrowsePanel()
         self.browse.render_card = (
             lambda key: self.flow.browse_card_html(key, self.browse.model.rows))
@@ -369,12 +371,17 @@ class FlashcardsArea(AreaWidget):
     def _say(self, text: str, error: bool = False) -> None:
         show_if(self.banner, bool(text))
         self.banner.setText(text)
+        self._banner_error = error
         if error:
-            self.banner.setStyleSheet("QLabel { background: #fdecea; color: #611a15; "
-                                      "padding: 6px; border-radius: 4px; }")
+            self.banner.setStyleSheet(style.error_box_css(style.colours()))
         else:
             self.banner.setStyleSheet("QLabel { background: palette(alternate-base); "
                                       "padding: 6px; border-radius: 4px; }")
+
+    def _restyle(self, c) -> None:
+        self.problem.setStyleSheet(style.error_box_css(c))
+        self._say(self.banner.text() if self.banner.isVisibleTo(self) else "", self._banner_error)
+        self.flow.restyle()
 
     def _banner_link(self, link: str) -> None:
         if link == "warnings":

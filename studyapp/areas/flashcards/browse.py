@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 from studyapp.areas.flashcards.core import BrowseRow
 from studyapp.widgets.forms import splitter
 
+from studyapp.shell.style import colours, on_change
+
 STATE_FILTERS = ("All states", "New", "Learning", "Review", "Due today", "Suspended", "Buried",
                  "Open questions", "Removed from notes")
 COLUMNS = ("Question", "Section", "State", "Due", "Interval", "Reviews", "Lapses")
@@ -66,7 +68,7 @@ class CardTableModel(QAbstractTableModel):
                                    else "")
         if role == Qt.ItemDataRole.ForegroundRole and (row.suspended or not row.present):
             from PySide6.QtGui import QColor
-            return QColor("#8a8a8e")
+            return QColor(colours().muted)
         return None
 
 
@@ -173,6 +175,7 @@ class BrowsePanel(QWidget):
         self.preview = QTextBrowser()
         self.preview.setOpenLinks(False)
         self.preview.setPlaceholderText("Select a card to see it here.")
+        on_change(self.preview, lambda c: self._show_selected(), now=False)  # the card's colours
         self.review_button = QPushButton("Review this card")
         self.suspend_button = QPushButton("Suspend")
         self.review_button.setToolTip("Review this card now: it goes to the front of the queue "

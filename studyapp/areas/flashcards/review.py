@@ -11,12 +11,13 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeySequence, QPalette
+from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout,
                                QHeaderView, QLabel, QPushButton, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
 from studyapp.review.scheduler import AGAIN, EASY, GOOD, HARD
+from studyapp.shell import style
 from studyapp.widgets.forms import number_box
 
 
@@ -27,10 +28,6 @@ GRADE_TIPS = {
     GOOD: "Good (3, or Space): recalled after some thought; FSRS's regular next interval",
     EASY: "Easy (4): recalled at once; a longer FSRS interval",
 }
-
-
-def is_dark(widget: QWidget) -> bool:
-    return widget.palette().color(QPalette.ColorRole.Base).lightness() < 128
 
 
 class CardView(QTextBrowser):
@@ -188,7 +185,7 @@ class ReviewPanel(QWidget):
         self.try_button.setToolTip("Try it: open the lab linked to this card (resources/"
                                    "links.json) with the card's example")
         self.try_hint = QLabel()
-        self.try_hint.setStyleSheet("color: palette(placeholder-text);")
+        style.set_text_role(self.try_hint, "muted")
         try_box = QFrame()
         try_box.setObjectName("tryIt")
         try_box.setFrameShape(QFrame.Shape.StyledPanel)

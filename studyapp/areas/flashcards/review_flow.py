@@ -17,8 +17,9 @@ from typing import Callable
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 
+from studyapp.shell import style
 from studyapp.areas import area_by_key
-from studyapp.areas.flashcards.review import ReviewPanel, is_dark
+from studyapp.areas.flashcards.review import ReviewPanel
 from studyapp.notes.parser import Card
 from studyapp.notes.render import Renderer, card_css, legend_html
 from studyapp.review.queue import ReviewSession
@@ -28,10 +29,8 @@ from studyapp.review.store import StoreError
 TryIt = tuple[str, Callable[[], None]] | tuple[str, Callable[[], None], str]
 TryItProvider = Callable[[Card], "TryIt | None"]
 
-RATING_COLOURS = {AGAIN: "#c0392b", HARD: "#b9770e", GOOD: "#1e8449", EASY: "#2471a3"}
-RATING_COLOURS_DARK = {AGAIN: "#ff8a7a", HARD: "#f2b65a", GOOD: "#6fdc9a", EASY: "#7dbdff"}
-COUNT_COLOURS = ("#2471a3", "#c0392b", "#1e8449", "#8e44ad")  # new, learning, review, cram
-COUNT_COLOURS_DARK = ("#7dbdff", "#ff8a7a", "#6fdc9a", "#d7a6f0")
+RATING_ROLES = {AGAIN: "rating_again", HARD: "rating_hard", GOOD: "rating_good",
+                EASY: "rating_easy"}  # colour roles of studyapp.shell.style
 
 
 def show_if(widget, visible: bool) -> None:
@@ -104,16 +103,12 @@ class ReviewFlow(QObject):
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
 
-    def palette(self):
-        """The panel's palette: light or dark colours follow it (`is_dark(self)`)."""
-        return self.review.palette()
-
     def shutdown(self) -> None:
         self._closed = True
         self._wake_timer.stop()
 
     def card_html(self, card: Card, answer: bool) -> str:
-        css = card_css(is_dark(self))
+        css = card_css(style.colours().card())
         q = self.renderer.render_inline(card.question)
         parts = [f"<html><head><style>{css}</style></head><body>",
                  f"<p style='font-size:20px; font-weight:bold; margin-top:8px;'>{q}</p>"]
@@ -147,6 +142,19 @@ class ReviewFlow(QObject):
         else:
             self.show(key, False)
 
+    def restyle(self) -> None:
+        """Redraw what carries colours of its own (the card, the grade buttons, the counts)
+        in the appearance now in use; the time taken to answer is the learner's, not ours."""
+        s = self.session
+        if s is None:
+            return
+        if self.review.card.active and s.current is not None:
+            shown_at = self._shown_at
+            self.show(s.current, self.review.card.answer_shown)
+            self._shown_at = shown_at
+        elif self.review.buttons.currentIndex() == 2:
+            self._show_done()
+
     def show(self, key: str, answer: bool) -> None:
         assert self.session is not None
         card = self.session.cards[key]
@@ -154,10 +162,10 @@ class ReviewFlow(QObject):
         r.card.setHtml(self.card_html(card, answer))
         r.card.answer_shown = answer
         r.card.active = True
-        r.section_label.setText(f"<span style='color:gray'>Section</span> "
+        r.section_label.setText(f"<span style='color:{style.colours().muted}'>Section</span> "
                                 f"<b>{html.escape(card.section)}</b>")
         r.buttons.setCurrentIndex(1 if answer else 0)
-        r.legend.setText(legend_html(is_dark(self), self.legend)
+        r.legend.setText(legend_html(style.colours().card(), self.legend)
                          if answer else "")
         show_if(r.legend, answer)
         if answer:
@@ -176,9 +184,10 @@ class ReviewFlow(QObject):
     def _label_grade_buttons(self, key: str) -> None:
         assert self.session is not None
         now = self.clock()
-        colours = RATING_COLOURS_DARK if is_dark(self) else RATING_COLOURS
+        c = style.colours()
         for rating, b in self.review.grade_buttons.items():
-            b.setStyleSheet(f"QPushButton {{ color: {colours[rating]}; font-weight: bold; }}")
+            colour = getattr(c, RATING_ROLES[rating])
+            b.setStyleSheet(f"QPushButton {{ color: {colour}; font-weight: bold; }}")
         if self.session.cram:
             for rating, b in self.review.grade_buttons.items():
                 b.setText(f"{RATING_NAMES[rating]}\n"
@@ -214,7 +223,7 @@ class ReviewFlow(QObject):
         if not s.cram:
             lines.append("<p>To go through cards anyway, use <b>Study all</b>: it does not "
                          "change their schedule.</p>")
-        r.card.setHtml(f"<html><head><style>{card_css(is_dark(self))}</style></head><body>"
+        r.card.setHtml(f"<html><head><style>{card_css(style.colours().card())}</style></head><body>"
                        + "".join(lines) + "</body></html>")
         r.buttons.setCurrentIndex(2)
         show_if(r.legend, False)
@@ -233,7 +242,9 @@ class ReviewFlow(QObject):
         if self.session is None:
             return
         c = self.session.counts()
-        new_c, learn_c, review_c, cram_c = COUNT_COLOURS_DARK if is_dark(self) else COUNT_COLOURS
+        k = style.colours()
+        new_c, learn_c = k.count_new, k.count_learning
+        review_c, cram_c = k.count_review, k.count_cram
         if self.session.cram:
             text = (f"<span style='color:{cram_c}'><b>Study all</b> (schedule untouched): "
                     f"{c.cram} left</span>")

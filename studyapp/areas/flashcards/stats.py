@@ -14,9 +14,13 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
 
 from studyapp.review.stats import DeckStats, format_duration
+from studyapp.shell import style
 from studyapp.widgets.count_axis import CountAxis
+from studyapp.widgets.plot_style import follow_palette
 
-NEW_C, LEARN_C, YOUNG_C, MATURE_C = "#6fa8dc", "#e69138", "#93c47d", "#38761d"
+#: colour role and name of each part of a section's bar, in drawing order
+AGES = (("age_mature", "mature"), ("age_young", "young"), ("age_learning", "learning"),
+        ("age_new", "new"))
 MAX_SECTION_LABEL = 30
 
 
@@ -45,35 +49,31 @@ class StatsPanel(QWidget):
         self.summary.setWordWrap(True)
 
         self.forecast = _plot("Due in the next 30 days")
-        self.forecast_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=QColor("#7fa7d9"))
+        self.forecast_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.forecast.addItem(self.forecast_bars)
         self.forecast.setLabel("bottom", "days from today")
 
         self.reviews = _plot("Reviews per day (last 30 days)")
-        self.review_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=QColor("#93c47d"))
+        self.review_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.reviews.addItem(self.review_bars)
         self.reviews.setLabel("bottom", "days ago")
 
         self.retention = _plot("True retention per day (reviews of review cards)", counts_on=None)
-        self.retention_curve = self.retention.plot([], [], pen=pg.mkPen("#3d85c6", width=2),
-                                                   symbol="o", symbolSize=6,
-                                                   symbolBrush="#3d85c6", connect="finite")
-        self.retention_target = pg.InfiniteLine(angle=0, pos=90, pen=pg.mkPen(
-            "#a0a0a0", style=Qt.PenStyle.DashLine))
+        self.retention_curve = self.retention.plot([], [], symbol="o", symbolSize=6,
+                                                   connect="finite")
+        self.retention_target = pg.InfiniteLine(angle=0, pos=90)
         self.retention.addItem(self.retention_target)
         self.retention.setYRange(0, 100, padding=0.05)
         self.retention.setLabel("left", "%")
         self.retention.setLabel("bottom", "days ago")
-        self.retention_empty = pg.TextItem("No reviews of review-state cards yet", anchor=(0.5, 0.5),
-                                           color="#8a8a8e")
+        self.retention_empty = pg.TextItem("No reviews of review-state cards yet",
+                                           anchor=(0.5, 0.5))
         self.retention.addItem(self.retention_empty)
         self.retention_empty.setPos(-14.5, 50)
 
         self.progress = _plot("Progress per section", counts_on="bottom")
-        self.progress_bars = [pg.BarGraphItem(x0=[], y=[], width=[], height=0.6,
-                                              brush=QColor(c), name=n)
-                              for c, n in ((MATURE_C, "mature"), (YOUNG_C, "young"),
-                                           (LEARN_C, "learning"), (NEW_C, "new"))]
+        self.progress_bars = [pg.BarGraphItem(x0=[], y=[], width=[], height=0.6, name=n)
+                              for _, n in AGES]
         for item in self.progress_bars:
             self.progress.addItem(item)
         self.progress.invertY(True)
@@ -81,12 +81,11 @@ class StatsPanel(QWidget):
         self.progress.setLabel("bottom", "cards")
         self._tick_font = QFont()
         self._tick_font.setPointSize(8)
-        self.legend = QLabel(
-            f"<span style='color:{MATURE_C}'>■</span> mature (21+ days) &nbsp; "
-            f"<span style='color:{YOUNG_C}'>■</span> young &nbsp; "
-            f"<span style='color:{LEARN_C}'>■</span> learning &nbsp; "
-            f"<span style='color:{NEW_C}'>■</span> new")
+        self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        for plot in (self.forecast, self.reviews, self.retention, self.progress):
+            follow_palette(plot, plot)
+        style.on_change(self, self._restyle)
 
         grid = QGridLayout()
         grid.addWidget(self.forecast, 0, 0)
@@ -102,6 +101,20 @@ class StatsPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addLayout(grid, 1)
         self.stats: DeckStats | None = None
+
+    def _restyle(self, c: style.Colours) -> None:
+        self.forecast_bars.setOpts(brush=QColor(c.bar))
+        self.review_bars.setOpts(brush=QColor(c.age_young))
+        self.retention_curve.setPen(pg.mkPen(c.retention, width=2))
+        self.retention_curve.setSymbolBrush(c.retention)
+        self.retention_target.setPen(pg.mkPen(c.muted, style=Qt.PenStyle.DashLine))
+        self.retention_empty.setColor(c.muted)
+        for item, (role, _) in zip(self.progress_bars, AGES):
+            item.setOpts(brush=QColor(getattr(c, role)))
+        words = {"mature": "mature (21+ days)"}
+        self.legend.setText(" &nbsp; ".join(
+            f"<span style='color:{getattr(c, role)}'>■</span> {words.get(name, name)}"
+            for role, name in AGES))
 
     def set_stats(self, st: DeckStats, desired_retention: float = 0.9) -> None:
         self.stats = st

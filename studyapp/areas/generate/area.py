@@ -30,14 +30,13 @@ from studyapp.areas.generate.core import (DEFAULT_BARS, MAX_BARS, NextTokenView,
 from studyapp.widgets.bar_chart import BarChart
 from studyapp.shell.model_manager import ModelManager
 from studyapp.widgets.token_stream import TokenStream
+from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
 from studyapp.widgets.forms import button_row, push_button
 
 DEFAULT_PROMPT = "Every effort moves you"
 LOGITS_KEPT = 64  # positions whose logits are remembered (each 50,257 floats)
-NOTICE_STYLE = "color: #b07000;"
-ERROR_STYLE = "color: #d03040; font-weight: bold;"
 
 
 def _prob(p: float) -> str:
@@ -91,15 +90,17 @@ class GeneratePanel(QWidget):
         buttons = button_row(self.generate_button, self.stop_button)
         self.notice = QLabel()
         self.notice.setWordWrap(True)
+        self._notice_error = False
+        style.on_change(self.notice, lambda c: self._set_notice_error(self._notice_error))
         self.status = QLabel()
-        self.status.setStyleSheet("color: #7a7a7a;")
+        style.set_text_role(self.status, "muted")
         buttons.addWidget(self.status)
 
         self.output = TokenStream()
         self.output.token_clicked.connect(self.select_position)
         hint = QLabel("Grey: prompt tokens; blue: generated. Click a token to see what the "
                       "model predicted after it.")
-        hint.setStyleSheet("color: #7a7a7a;")
+        style.set_text_role(hint, "muted")
         hint.setWordWrap(True)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -112,7 +113,8 @@ class GeneratePanel(QWidget):
         self.path.setTextFormat(Qt.TextFormat.RichText)
         self.path.setWordWrap(True)
         self.path.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.chart.setMinimumHeight(150)
+        style.on_change(self.path, lambda c: self.redraw_chart(), now=False)
+        self.chart.setMinimumHeight(130)
         self.chart.resized.connect(self.redraw_chart)
         right = QSplitter(Qt.Orientation.Vertical)
         path_scroll = QScrollArea()  # the path's text scrolls when the window is small
@@ -251,11 +253,17 @@ class GeneratePanel(QWidget):
             settings, notices = self.controls.checked(entry.config.vocab_size)
         except ValueError as exc:
             self.notice.setText(str(exc))
-            self.notice.setStyleSheet(ERROR_STYLE)
+            self._set_notice_error(True)
             return None
         self.notice.setText(" ".join(self.prompt_notices + notices))
-        self.notice.setStyleSheet(NOTICE_STYLE)
+        self._set_notice_error(False)
         return settings
+
+    def _set_notice_error(self, error: bool) -> None:
+        """The notice line in the error colour (bold) or the notice colour."""
+        self._notice_error = error
+        self.notice.setStyleSheet(style.css_color("error") + " font-weight: bold;" if error
+                                  else style.css_color("warning"))
 
     # -- next-token view --------------------------------------------------------------------
     def select_position(self, index: int) -> None:
@@ -353,8 +361,9 @@ class GeneratePanel(QWidget):
         rows = []
         for i in range(min(5, len(view.ids))):
             mark = " \u2190 argmax" if view.ids[i] == view.argmax else ""
-            style = " style='color:#c05000; font-weight:bold'" if mark else ""
-            rows.append(f"<tr{style}><td>{html.escape(labels[i])}</td><td align=right>"
+            marked = (f" style='color:{style.colours().emphasis}; font-weight:bold'"
+                      if mark else "")
+            rows.append(f"<tr{marked}><td>{html.escape(labels[i])}</td><td align=right>"
                         f"{view.ids[i]}</td><td align=right>{view.logits[i]:.3f}</td>"
                         f"<td align=right>{_prob(view.probs[i])}</td><td>{mark}</td></tr>")
         if view.greedy:
@@ -378,7 +387,7 @@ class GeneratePanel(QWidget):
                     f"{html.escape(token_name(following))}"
                     f"\u201d.")
         return (f"<b>Decoding path</b>: {steps}{came}<table cellspacing=0 cellpadding=2>"
-                "<tr style='color:#7a7a7a'><td>token</td><td align=right>ID</td>"
+                f"<tr style='color:{style.colours().muted}'><td>token</td><td align=right>ID</td>"
                 "<td align=right>logit</td><td align=right>probability</td><td></td></tr>"
                 + "".join(rows) + "</table>")
 
@@ -470,7 +479,7 @@ class GeneratePanel(QWidget):
 
     def _on_gen_failed(self, message: str) -> None:
         self.notice.setText(f"Generation failed: {message}")
-        self.notice.setStyleSheet(ERROR_STYLE)
+        self._set_notice_error(True)
 
     def _on_gen_finished(self, reason: str) -> None:
         self._gen_job = None

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPla
 from studyapp.areas.generate.controls import DecodingControls, JobPanel
 from studyapp.areas.generate.core import token_piece
 from studyapp.widgets.token_stream import TokenStream
+from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
 from studyapp.widgets.forms import push_button
 
@@ -57,7 +58,7 @@ class ComparePanel(JobPanel):
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             info = QLabel()
             info.setWordWrap(True)
-            info.setStyleSheet("color: #7a7a7a;")
+            style.set_text_role(info, "muted")
             output = TokenStream()
             output.set_placeholder("The text appears here, token by token.")
             combo.currentIndexChanged.connect(lambda _i, s=side: self._show_info(s))
@@ -138,8 +139,9 @@ class ComparePanel(JobPanel):
             settings, notices = self.controls.checked(vocab)
         except ValueError as exc:
             self.message.setTextFormat(Qt.TextFormat.RichText)
-            self.message.setText(f"<span style='color:#d03040'><b>{html.escape(str(exc))}"
-                                 "</b></span>")
+            problem = html.escape(str(exc))
+            style.set_rich_text(self.message, lambda c: f"<span style='color:{c.error}'><b>"
+                                                        f"{problem}</b></span>")
             return False
         from model.generate import prepare_prompt
 

@@ -24,12 +24,10 @@ from studyapp.areas.generate.controls import JobPanel
 from studyapp.areas.generate.core import token_name
 from studyapp.tokens import OPEN_BOX, visible
 from studyapp.widgets.bar_chart import BarChart
+from studyapp.widgets.plot_style import follow_palette
+from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
 from studyapp.widgets.forms import push_button
-
-SERIES_COLOURS = ("#4878cf", "#e07b39", "#59a14f", "#9c6fb6")
-KEPT = QColor("#e3f0dc")
-DROPPED = QColor("#f4f4f4")
 
 
 def _table(rows: int, cols: int) -> QTableWidget:
@@ -53,7 +51,7 @@ def _item(text: str, bold: bool = False, background: QColor | None = None,
         item.setFont(font)
     if background is not None:
         item.setBackground(QBrush(background))
-        item.setForeground(QBrush(QColor("#111111")))  # light cells stay readable in dark mode
+        item.setForeground(QBrush(QColor(style.colours().cell_text)))  # readable on the fill
     return item
 
 
@@ -113,10 +111,9 @@ class DemosPanel(QWidget):
         self.temperature_plot.addLegend(offset=(-10, 10))
         self.temperature_plot.setYRange(0, 1.02, padding=0)
         self._series = []
-        for i, colour in enumerate(SERIES_COLOURS):
+        for i in range(len(style.colours().series)):
             bars = pg.BarGraphItem(x=np.arange(9) + (i - 1.5) * 0.2, height=np.zeros(9),
-                                   width=0.2, brush=colour, pen=pg.mkPen(None),
-                                   name=f"series {i}")
+                                   width=0.2, pen=pg.mkPen(None), name=f"series {i}")
             self.temperature_plot.addItem(bars)
             self._series.append(bars)
         temp_split = QSplitter()
@@ -160,6 +157,16 @@ class DemosPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(temp_box, 1)
         layout.addWidget(top_box, 1)
+        follow_palette(self.temperature_plot, self.temperature_plot)
+        style.on_change(self, self._restyle)
+
+    def _restyle(self, c: style.Colours) -> None:
+        for bars, colour in zip(self._series, c.series):
+            bars.setOpts(brush=QColor(colour))
+        if self.rows:  # the tables' cells are tinted in the palette's colours
+            self._show_temperature(self.rows)
+        if self._computed:
+            self.refresh_top_k()
 
     def showEvent(self, event) -> None:  # noqa: N802
         # Computed when first shown: the numbers need torch, which loads after the window.
@@ -224,7 +231,7 @@ class DemosPanel(QWidget):
             table.setItem(i, 0, _item(f"{logit:.2f}"))
         for r, row in enumerate(rows):
             best = int(np.argmax(row.counts))
-            shade = QColor(SERIES_COLOURS[r]).lighter(185)
+            shade = QColor(style.colours().series_cells[r])
             for i in range(len(WORDS)):
                 table.setItem(i, 1 + 2 * r, _item(_fmt_p(row.probas[i]), background=shade))
                 table.setItem(i, 2 + 2 * r, _item(f"{row.counts[i]}", bold=i == best,
@@ -251,7 +258,7 @@ class DemosPanel(QWidget):
         table.setVerticalHeaderLabels([f"{i} {w}" for i, w in enumerate(WORDS)])
         for i in range(len(WORDS)):
             kept = i in demo.top_positions
-            colour = KEPT if kept else DROPPED
+            colour = QColor(style.colours().kept_cell if kept else style.colours().dropped_cell)
             masked = demo.masked_logits[i]
             table.setItem(i, 0, _item(f"{NEXT_TOKEN_LOGITS[i]:.2f}"))
             table.setItem(i, 1, _item("-inf" if math.isinf(masked) else f"{masked:.2f}",
@@ -407,7 +414,9 @@ class LossPanel(JobPanel):
         self.done.emit(reason)
 
     def _say_error(self, message: str) -> None:
-        self.summary.setText(f"<span style='color:#d03040'><b>{html.escape(message)}</b></span>")
+        message = html.escape(message)
+        style.set_rich_text(self.summary,
+                            lambda c: f"<span style='color:{c.error}'><b>{message}</b></span>")
 
     def _show(self, record) -> None:
         tok = self.session.tokenizer
@@ -447,8 +456,9 @@ class LossPanel(JobPanel):
         if len(results) > 1:
             extra = (" (both of the book's examples together, as its batch of two: the book "
                      "prints 10.7940 and 48725.8203)")
-        self.summary.setText(
-            f"Model: <b>{html.escape(name)}</b>. Cross-entropy = {formula} = <b>{ce:.4f}</b>; "
-            f"perplexity = exp({ce:.4f}) = <b>{perplexity:,.4f}</b>{extra}. "
-            + (f"<br><span style='color:#b07000'>{html.escape(notices)}</span>"
-               if notices else ""))
+        summary = (f"Model: <b>{html.escape(name)}</b>. Cross-entropy = {formula} = "
+                   f"<b>{ce:.4f}</b>; perplexity = exp({ce:.4f}) = <b>{perplexity:,.4f}</b>"
+                   f"{extra}. ")
+        style.set_rich_text(self.summary, lambda c: summary + (
+            f"<br><span style='color:{c.warning}'>{html.escape(notices)}</span>"
+            if notices else ""))

@@ -26,8 +26,9 @@ from studyapp import tokens
 from studyapp.areas.tokenizer import core
 from studyapp.tensor_text import format_tensor
 from studyapp.widgets.text_box import FileDropTextEdit
+from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
-from studyapp.widgets.token_chips import PALETTE, TokenChipsView
+from studyapp.widgets.token_chips import TokenChipsView
 
 CHIP_LIMIT = 5000  # chips drawn at most; the counts always cover the whole text
 WORKER_THRESHOLD = 100_000  # characters; longer texts are tokenized off the GUI thread
@@ -35,16 +36,15 @@ DEBOUNCE_MS = 150
 CORPUS_VERDICT, CORPUS_TEXT = "The Verdict (the book's corpus)", "This text"
 TAB_NAMES = ("bpe", "chapter2", "window", "decode")
 
-_NOTICE_STYLE = ("background: #fff8e1; border: 1px solid #ffcc80; border-radius: 3px; "
-                 "padding: 3px 6px; color: #5d4037;")
 _MONO = QFont("monospace")
 _MONO.setStyleHint(QFont.StyleHint.Monospace)
 
 
 def _chip_html(label: str, index: int, extra: str = "") -> str:
-    colour = PALETTE[index % len(PALETTE)]
-    return (f'<span style="background:{colour}; font-family:monospace; {extra}">'
-            f"&nbsp;{html.escape(label)}&nbsp;</span>")
+    """A token chip in rich text: the chip views' fill and text colour of the current mode."""
+    c = style.colours()
+    return (f'<span style="background:{c.chip_fill(index)}; color:{c.chip_text}; '
+            f'font-family:monospace; {extra}">&nbsp;{html.escape(label)}&nbsp;</span>')
 
 
 class TokenizerLab(AreaWidget):
@@ -96,6 +96,13 @@ class TokenizerLab(AreaWidget):
         self.chips.clicked.connect(self._on_chip_clicked)
         self.chips.set_tooltip_provider(self._tooltip)
         self.id_list.cursorPositionChanged.connect(self._on_id_cursor)
+        style.on_change(self, self._restyle, now=False)
+
+    def _restyle(self, _colours) -> None:
+        # The tabs' rich text carries chip and message colours: draw them again.
+        self._bpe_dirty = self._chapter2_dirty = self._windows_dirty = True
+        self._decode_dirty = True
+        self._refresh_visible_tab()
 
     # -- building ------------------------------------------------------------------------------
     def _build_top(self) -> None:
@@ -146,7 +153,7 @@ class TokenizerLab(AreaWidget):
 
         self.notice = QLabel()
         self.notice.setWordWrap(True)
-        self.notice.setStyleSheet(_NOTICE_STYLE)
+        style.on_change(self.notice, lambda c: self.notice.setStyleSheet(style.notice_css(c)))
         self.notice.hide()
 
         self.chips = TokenChipsView()
@@ -280,7 +287,7 @@ class TokenizerLab(AreaWidget):
         self.decode_output.setMinimumHeight(40)
         self.decode_problems = QLabel()
         self.decode_problems.setWordWrap(True)
-        self.decode_problems.setStyleSheet("color: #b71c1c;")
+        style.set_text_role(self.decode_problems, "error")
         dec_form = QHBoxLayout()
         dec_form.addWidget(QLabel("IDs:"))
         dec_form.addWidget(self.decode_input, 1)
@@ -501,7 +508,7 @@ class TokenizerLab(AreaWidget):
     def _highlight_span(edit: QPlainTextEdit, start: int, end: int) -> None:
         selection = QTextEdit.ExtraSelection()
         fmt = QTextCharFormat()
-        fmt.setBackground(QColor("#ffeb3b"))
+        fmt.setBackground(QColor(style.colours().find_highlight))
         selection.format = fmt
         cursor = QTextCursor(edit.document())
         cursor.setPosition(start)
@@ -556,6 +563,7 @@ class TokenizerLab(AreaWidget):
         if len(word) > 400:
             word = word[:400]
         traces = trace_text(word)
+        muted = style.colours().muted
         parts = [f"<p>Byte-pair encoding of <b>{html.escape(tokens.visible(word))}</b>: the text "
                  "is first cut into pieces (a word with its leading space, a number, a run of "
                  "punctuation or whitespace); each piece starts as single bytes, then the pair "
@@ -580,7 +588,7 @@ class TokenizerLab(AreaWidget):
                     a, b = (tokens.bytes_label(p)[0] for p in step.pair)
                     what = (f"merge {html.escape(a)} + {html.escape(b)} \u2192 "
                             f"{html.escape(a + b)} (rank {step.rank})")
-                rows.append(f"<tr><td style='color:#555'>{k}</td><td>{what}</td>"
+                rows.append(f"<tr><td style='color:{muted}'>{k}</td><td>{what}</td>"
                             f"<td>{chips}</td></tr>")
             ids = ", ".join(str(i) for i in trace.ids)
             parts.append(f"<p><b>Piece \u201c{title}\u201d</b> \u2192 "
@@ -589,7 +597,7 @@ class TokenizerLab(AreaWidget):
         parts.append(f"<p><b>Result:</b> [{', '.join(str(i) for i in all_ids)}]</p>")
         if self.result is not None and 0 < len(self.result.text) <= 200 \
                 and self.result.text != word:
-            parts.append(f"<p style='color:#555'>The whole text "
+            parts.append(f"<p style='color:{muted}'>The whole text "
                          f"\u201c{html.escape(tokens.visible(self.result.text))}\u201d is "
                          f"[{', '.join(str(i) for i in self.result.ids)}].</p>")
         self.bpe_view.setHtml("".join(parts))
@@ -632,15 +640,16 @@ class TokenizerLab(AreaWidget):
         name = "this text" if use_text else "The Verdict"
         r = core.chapter2(text, corpus, name)
         unk = set(r.unknown)
-        tokens = " ".join(_chip_html(t, i, "text-decoration:underline; color:#b71c1c;"
+        c = style.colours()
+        tokens = " ".join(_chip_html(t, i, f"text-decoration:underline; color:{c.chip_error_text};"
                                      if t in unk else "")
                           for i, t in enumerate(r.tokens[:400]))
         more = f" \u2026 ({len(r.tokens) - 400:,} more)" if len(r.tokens) > 400 else ""
         if r.v1_error:
-            v1 = f"<span style='color:#b71c1c'><b>fails:</b> {html.escape(r.v1_error)}</span>"
+            v1 = f"<span style='color:{c.error}'><b>fails:</b> {html.escape(r.v1_error)}</span>"
         else:
             v1 = f"<b>ok</b>, every word is known: {self._ids(r.v1_ids)}"
-        v2_ids = self._ids(r.v2_ids, highlight={r.unk_id: "#b71c1c", r.endoftext_id: "#1565c0"})
+        v2_ids = self._ids(r.v2_ids, highlight={r.unk_id: c.error, r.endoftext_id: c.accent})
         unknown = (", ".join(html.escape(w) for w in r.unknown[:12]) or "none")
         note = f"<p><i>{html.escape(r.notice)}</i></p>" if r.notice else ""
         self.simple_view.setHtml(
@@ -699,7 +708,8 @@ class TokenizerLab(AreaWidget):
         summary = (f"{source}: {w.n_tokens:,} tokens \u2192 <b>{w.count:,}</b> windows, "
                    f"{w.n_batches:,} full batch(es) of {w.batch_size} (drop_last=True).")
         if w.problem:
-            summary += f"<br><span style='color:#b71c1c'>{html.escape(w.problem)}</span>"
+            summary += (f"<br><span style='color:{style.colours().error}'>"
+                        f"{html.escape(w.problem)}</span>")
         self.window_summary = summary
         rows = []
         label = tokens.token_label

@@ -25,9 +25,10 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QInputDialog, Q
 from model.config import GPTConfig
 from model.train.config import TrainingError, check_output_dir
 from studyapp.areas.training import core
-from studyapp.areas.training.form import ERROR_STYLE, SettingsForm
+from studyapp.areas.training.form import SettingsForm
 from studyapp.widgets.forms import push_button, splitter
 from studyapp.widgets.loss_plot import LossPlot
+from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
 from studyapp.shell.area import AreaWidget
 
@@ -104,6 +105,8 @@ class TrainingLab(AreaWidget):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setVisible(False)
+        style.on_change(self.message, lambda c: self.message.setStyleSheet(  # an error stays red
+            style.css_color("error", c) if self.message.styleSheet() else ""), now=False)
 
         left = self.form
         scroll = QScrollArea()
@@ -135,7 +138,7 @@ class TrainingLab(AreaWidget):
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
         self.plot = LossPlot()
-        self.plot.setMinimumHeight(220)
+        self.plot.setMinimumHeight(170)  # the smallest window still shows the samples below
         self.latest_sample = QLabel("The model's text appears here after each evaluation.")
         self.latest_sample.setWordWrap(True)
         self.latest_sample.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -207,7 +210,7 @@ class TrainingLab(AreaWidget):
 
     def say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet(ERROR_STYLE if error else "")
+        self.message.setStyleSheet(style.css_color("error") if error else "")
         self.message.setVisible(bool(text))
 
     def start_training(self) -> bool:

@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
 from model.config import GPTConfig
 from model.train.config import TrainConfig
 from model.train.presets import TRAINING_PRESETS
+from studyapp.shell import style
 from studyapp.areas.training import core
 from studyapp.widgets.forms import number_box, push_button
 
 GUI_PRESETS = ("default", "tiny", "book-small", "gpt2-124m")
-ERROR_STYLE = "color: #c62828;"
 
 
 class SettingsForm(QWidget):
@@ -57,7 +57,7 @@ class SettingsForm(QWidget):
                                          self.choose_file)
         self.file_label = QLabel("none chosen")
         self.file_label.setWordWrap(True)
-        self.file_label.setStyleSheet("color: gray;")
+        style.set_text_role(self.file_label, "muted")
         file_row = QHBoxLayout()
         file_row.addWidget(self.corpus_file)
         file_row.addWidget(self.choose_button)
@@ -161,11 +161,11 @@ class SettingsForm(QWidget):
         problems = core.settings_problems(self.model_values(), self.train_config())
         if problems:
             self.size_label.setText("; ".join(problems))
-            self.size_label.setStyleSheet(ERROR_STYLE)
+            self.size_label.setStyleSheet(style.css_color("error"))
         else:
             self.size_label.setText(core.size_summary(GPTConfig(**self.model_values()),
                                                       self.train_config()))
-            self.size_label.setStyleSheet("color: gray;")
+            self.size_label.setStyleSheet(style.css_color("muted"))
 
     def set_enabled(self, enabled: bool) -> None:
         for widget in (self.corpus_verdict, self.corpus_notes, self.corpus_file,
