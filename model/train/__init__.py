@@ -1,6 +1,7 @@
 """Training a GPT (chapter 5), on a loop that fine-tuning (chapters 6 and 7) shares.
 
-- `config`: `TrainConfig` (a run's recipe as data), `TrainingError`, sizes; no torch.
+- `config`: `TrainConfig` (a run's recipe as data), `TrainingError`, `TrainingStopped`, sizes;
+  no torch.
 - `presets`: named model shapes and recipes (`default`, `gpt2-124m`, `bundled`...); no torch.
 - `corpus`: reading a training text, the book's 90/10 split, token windows.
 - `distributed`: the device choice and DistributedDataParallel under torchrun.
@@ -13,9 +14,11 @@
 `read_corpus` load their modules (and torch) when first asked for.
 """
 
-from model.train.config import SAMPLE_PROMPT, TrainConfig, TrainingError, check_output_dir
+from model.train.config import (SAMPLE_PROMPT, TrainConfig, TrainingError, TrainingStopped,
+                                check_output_dir)
 
-__all__ = ["SAMPLE_PROMPT", "TrainConfig", "TrainingError", "check_output_dir", "Trainer",
+__all__ = ["SAMPLE_PROMPT", "TrainConfig", "TrainingError", "TrainingStopped", "check_output_dir",
+           "Trainer",
            "TrainingLoop", "main", "read_corpus"]
 
 _LAZY = {"Trainer": "model.train.trainer", "TrainingLoop": "model.train.loop",

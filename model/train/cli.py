@@ -2,19 +2,22 @@
 
 The records are the loop's (see `model.train.loop`); `--out` saves the checkpoint
 (model.safetensors + model.json) with the training curve and the command that made it.
-Errors print one line (``error: ...``) and exit with status 2, never a traceback.
+Errors print one line (``error: ...``), never a traceback: status 2 for settings or files that
+keep a run from starting (checked before any training), 1 when the trained model could not be
+saved at the end (the message names the reason and the path tried).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from model.config import GPTConfig
-from model.train.config import TrainConfig, TrainingError, check_output_dir
+from model.train.config import EVAL_MAX_WINDOWS, TrainConfig, TrainingError, check_output_dir
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                        ("--target-val-loss", float), ("--sample-tokens", int),
                        ("--threads", int), ("--checkpoint-every", int), ("--log-every", int)):
         p.add_argument(flag, type=kind)
+    p.add_argument("--eval-max-windows", type=int, metavar="N",
+                   help="validation windows per evaluation, evenly spread (default "
+                        f"{EVAL_MAX_WINDOWS}; 0: every window, slow on a large corpus)")
     p.add_argument("--cosine", action=argparse.BooleanOptionalAction, default=None,
                    help="cosine learning-rate decay after warmup")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slow start)")
@@ -61,7 +67,8 @@ def _configs_from_args(args) -> tuple[GPTConfig, TrainConfig]:
         ("warmup_steps", args.warmup_steps), ("grad_clip", args.grad_clip), ("seed", args.seed),
         ("target_val_loss", args.target_val_loss), ("sample_tokens", args.sample_tokens),
         ("num_threads", args.threads), ("checkpoint_every", args.checkpoint_every),
-        ("log_every", args.log_every), ("cosine", args.cosine), ("device", args.device))
+        ("log_every", args.log_every), ("cosine", args.cosine), ("device", args.device),
+        ("eval_max_windows", args.eval_max_windows))
         if v is not None}
     if args.compile:
         train_changes["compile"] = True
@@ -89,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         specs = args.corpus or ["the-verdict"]
         corpora = [load_corpus(s) for s in specs]
         out_dir = check_output_dir(args.out) if args.out else None
+        if args.jsonl:
+            _check_jsonl(Path(args.jsonl))
         trainer = Trainer(model_cfg, train_cfg, [t for _, t in corpora],
                           corpus_name=" + ".join(label for label, _ in corpora))
         rank0 = trainer.dist.rank == 0
@@ -98,10 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if out_dir is not None:
             trainer.checkpoint_path = out_dir / f"{args.name}.safetensors"
         if args.jsonl and rank0:
-            jsonl = open(args.jsonl, "w", encoding="utf-8")
+            try:
+                jsonl = open(args.jsonl, "w", encoding="utf-8")
+            except OSError as exc:
+                raise TrainingError(f"the records cannot be written to {args.jsonl}: "
+                                    f"{exc.strerror or exc}") from None
         for record in trainer.run():
             if not rank0:
                 continue
+            if record["event"] == "warning":
+                print(f"warning: {record['message']}", file=sys.stderr, flush=True)
             line = json.dumps(record)
             if not args.quiet:
                 print(line, flush=True)
@@ -113,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.half:
                 model = _half_copy(model)
             path = _save_model(model, trainer, out_dir / f"{args.name}.safetensors")
+            if path is None:
+                return 1
             print(json.dumps({"event": "saved", "path": str(path)}), file=sys.stderr)
         return 0 if trainer.last_done and trainer.last_done["reason"] != "nan" else 3
     except TrainingError as exc:
@@ -135,10 +152,28 @@ def _half_copy(model):
     return half
 
 
-def _save_model(model, trainer, path: Path) -> Path:
+def _check_jsonl(path: Path) -> None:
+    """Refuse a records file that cannot be written before any time is spent training."""
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise TrainingError(f"the records cannot be written to {path}: the folder {folder} "
+                            f"{what}")
+    if path.is_dir():
+        raise TrainingError(f"the records cannot be written to {path}: it is a folder")
+    if not os.access(folder, os.W_OK) or path.exists() and not os.access(path, os.W_OK):
+        raise TrainingError(f"the records cannot be written to {path}: permission denied")
+
+
+def _save_model(model, trainer, path: Path) -> Path | None:
+    """Save the trained model; None (and a message naming the reason and the path) if it
+    could not be written, such as on a full disk."""
     from model.checkpoint import CheckpointError, save_checkpoint
 
     try:
         return save_checkpoint(model, path, trainer.checkpoint_meta())
-    except CheckpointError as exc:
-        raise TrainingError(str(exc)) from None
+    except (CheckpointError, OSError) as exc:
+        reason = str(exc) if str(path) in str(exc) else f"{exc} (writing {path})"
+        print(f"error: the trained model was not saved: {reason}. Free some space, or choose "
+              "another --out, and train again", file=sys.stderr)
+        return None

@@ -16,10 +16,19 @@ from typing import Any, Mapping
 from model.config import GPTConfig
 
 SAMPLE_PROMPT = "Every effort moves you"
+# Validation windows an evaluation uses by default: tens of thousands of tokens at the usual
+# contexts, a close estimate of the loss, and seconds rather than a quarter of an hour on a
+# 100 MB corpus. The Verdict and the notes have far fewer windows: they are evaluated whole.
+EVAL_MAX_WINDOWS = 256
+SEED_LIMIT = 2**64  # torch's generators take seeds below this
 
 
 class TrainingError(ValueError):
     """The run cannot start (or go on) as asked; the message says why and what to change."""
+
+
+class TrainingStopped(TrainingError):
+    """A stop was asked for while the run was still being prepared (tokenizing the corpus)."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,8 @@ class TrainConfig:
     epochs: int = 10
     max_steps: int | None = None  # stop after this many steps even if epochs remain
     eval_every: int = 5  # steps between evaluations; 0 = only at the end
-    eval_max_windows: int | None = None  # None: the validation loss covers every window
+    # validation windows per evaluation (an evenly spread subset beyond); 0 or None: every one
+    eval_max_windows: int | None = EVAL_MAX_WINDOWS
     warmup_steps: int = 0  # linear warmup from lr/warmup to lr
     cosine: bool = False  # cosine decay from lr to lr*min_lr_ratio after warmup
     min_lr_ratio: float = 0.1
@@ -80,7 +90,17 @@ class TrainConfig:
         positive_int("max_steps", self.max_steps, allow_none=True)
         positive_int("log_every", self.log_every)
         positive_int("loss_chunk_rows", self.loss_chunk_rows)
-        positive_int("eval_max_windows", self.eval_max_windows, allow_none=True)
+        if self.eval_max_windows is not None and (
+                not isinstance(self.eval_max_windows, int) or self.eval_max_windows < 0):
+            out.append("eval max windows must be 0 (every window) or more, got "
+                       f"{self.eval_max_windows!r}")
+        if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 0:
+            out.append("checkpoint every must be 0 (no periodic checkpoints) or more steps, got "
+                       f"{self.checkpoint_every!r}")
+        if (not isinstance(self.seed, int) or isinstance(self.seed, bool)
+                or not 0 <= self.seed < SEED_LIMIT):
+            out.append(f"seed must be a whole number from 0 to {SEED_LIMIT - 1}, got "
+                       f"{self.seed!r}")
         if not isinstance(self.eval_every, int) or self.eval_every < 0:
             out.append(f"eval every must be 0 (only at the end) or more, got {self.eval_every!r}")
         if not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:

@@ -4,19 +4,25 @@
 the two texts the app ships (The Verdict, and the bundled chapter notes, both read from
 `studyapp.resources` through importlib.resources); `split_corpora` is the book's split by
 characters; `windows` cuts token IDs into the `context_length + 1` windows that
-`GPTDatasetV1` makes with a stride of `context_length`.
+`GPTDatasetV1` makes with a stride of `context_length`. `encode_corpus` tokenizes a long text
+in pieces, checking a stop token between them, so a window closing during a 100 MB corpus
+need not wait for the whole of it.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
-from model.train.config import TrainingError
+from model.train.config import TrainingError, TrainingStopped
+
+# About a tenth of a second of tiktoken per piece: short enough that a stop is seen at once.
+TOKENIZE_CHUNK_CHARS = 1 << 20
 
 
 def read_corpus(path: str | os.PathLike) -> str:
@@ -78,6 +84,39 @@ def split_corpora(texts: Sequence[str], train_ratio: float = 0.90) -> tuple[str,
     parts = [train_val_split(t, train_ratio) for t in texts]
     sep = " <|endoftext|> "
     return sep.join(p[0] for p in parts), sep.join(p[1] for p in parts)
+
+
+# A space or newline right after a non-space character: GPT-2's pre-tokenizer never joins what
+# is on either side of it (the whitespace run, and the word it may lead, start afresh there), so
+# pieces cut there have the same tokens as the whole text.
+_SAFE_CUT = re.compile(r"(?<=\S)[ \n]")
+
+
+def _piece_end(text: str, start: int, size: int) -> int:
+    """Where a piece of about `size` characters from `start` may end (see `_SAFE_CUT`)."""
+    if start + size >= len(text):
+        return len(text)
+    found = _SAFE_CUT.search(text, start + size)
+    return found.start() if found else len(text)
+
+
+def encode_corpus(tokenizer, text: str, stop=None,
+                  chunk_chars: int = TOKENIZE_CHUNK_CHARS) -> torch.Tensor:
+    """Token IDs of `text` (1-D long tensor), equal to `tokenizer.encode(text)`.
+
+    The text is encoded `chunk_chars` characters at a time; `stop` (a StopToken) is checked
+    before each piece and raises `TrainingStopped` when set.
+    """
+    parts, start = [], 0
+    while start < len(text):
+        if stop is not None and stop.stopped:
+            raise TrainingStopped("stopped while tokenizing the corpus")
+        end = _piece_end(text, start, chunk_chars)
+        parts.append(torch.tensor(tokenizer.encode(text[start:end]), dtype=torch.long))
+        start = end
+    if not parts:
+        return torch.empty(0, dtype=torch.long)
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def windows(ids: torch.Tensor, context_length: int) -> torch.Tensor:

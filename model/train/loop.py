@@ -16,6 +16,9 @@ batches, the loss on one batch and the evaluation. A task is any object with
 - ``evaluate(stop) -> dict[str, float] | None`` -- metrics with at least ``train_loss`` and
   ``val_loss`` (a classifier adds ``train_acc``, ``val_acc``); None when `stop` was set while
   it ran. The loop puts the model in eval mode (and autograd off) around it;
+- optionally ``evaluate_iter(stop)`` -- the same evaluation as a generator that yields
+  ``(done, total)`` after each batch and returns the metrics; with it, a long evaluation
+  reports its progress;
 - optionally ``sample(stop) -> dict | None`` -- ``{"prompt": ..., "text": ...}`` shown after
   each evaluation (chapter 5's `generate_and_print_sample`);
 - optionally ``finish(stop) -> dict`` -- fields added to the done record of a run that ended by
@@ -28,6 +31,12 @@ The loop yields plain records (dicts), the same for every task:
   ``X_seen`` count (``tokens_per_s``, ``examples_per_s``) for that step;
 - ``{"event": "eval", step, epoch, <counts>, <metrics>, elapsed_s}`` every `eval_every` steps
   and once at the end;
+- ``{"event": "eval_progress", step, epoch, done, total, elapsed_s}`` during an evaluation
+  that takes longer than `eval_progress_s` (one every 2 s), when the task has
+  `evaluate_iter`; `done` and `total` count this process's evaluation windows (or batches);
+- ``{"event": "warning", step, epoch, kind, message, path}`` when something failed that the
+  run can go on without: ``kind`` "checkpoint" is a periodic save that could not be written
+  (a full disk, a folder gone); the run goes on and the next periodic save tries again;
 - ``{"event": "sample", step, epoch, <counts>, prompt, text}`` after each evaluation when the
   task samples;
 - ``{"event": "done", reason, message, step, total_steps, <counts>, elapsed_s, train_loss,
@@ -67,6 +76,15 @@ from model.train.distributed import Dist, any_rank, mean_over_ranks
 DONE_REASONS = ("completed", "max_steps", "target_val_loss", "stopped", "nan")
 
 
+def drain(steps: Iterator) -> Any:
+    """Run a generator to its end and return its return value (its yields are dropped)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as end:
+            return end.value
+
+
 class Task(Protocol):
     """What a run trains on (see the module docstring); `sample` is optional."""
 
@@ -103,6 +121,8 @@ def rate_key(count_key: str) -> str:
 
 class TrainingLoop:
     """One run of `task` on `model` with the recipe `config`; `run()` is the loop."""
+
+    eval_progress_s = 2.0  # seconds between eval_progress records
 
     def __init__(self, model: nn.Module, task: Task, config: TrainConfig, *,
                  device: torch.device | None = None, dist: Dist | None = None):
@@ -201,7 +221,9 @@ class TrainingLoop:
                 if self._logs_step(self.step):
                     yield self._step_record(lr, time.perf_counter() - t_step)
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
-                    self._periodic_save()
+                    warning = self._periodic_save()
+                    if warning is not None:
+                        yield warning
                 if cfg.eval_every and self.step % cfg.eval_every == 0:
                     yield from self._evaluate(stop)
                 if self.end is not None:
@@ -273,8 +295,7 @@ class TrainingLoop:
         """
         self.model.eval()
         try:
-            with torch.no_grad():
-                metrics = self.task.evaluate(stop)
+            metrics = yield from self._evaluation(stop)
         finally:
             self.model.train()
         if metrics is None:
@@ -297,6 +318,27 @@ class TrainingLoop:
         if target is not None and metrics["val_loss"] <= target:
             self.end = ("target_val_loss", f"validation loss {metrics['val_loss']:.3f} reached "
                                            f"the target {target:g} at step {self.step}")
+
+    def _evaluation(self, stop):
+        """The task's metrics (None if stopped), with eval_progress records on the way."""
+        steps_of = getattr(self.task, "evaluate_iter", None)
+        if steps_of is None:
+            with torch.no_grad():
+                return self.task.evaluate(stop)
+        steps = steps_of(stop)
+        last = time.perf_counter()
+        while True:
+            # no_grad around each piece only: the consumer runs between them
+            with torch.no_grad():
+                try:
+                    done, total = next(steps)
+                except StopIteration as end:
+                    return end.value
+            now = time.perf_counter()
+            if now - last >= self.eval_progress_s and done < total:
+                last = now
+                yield {"event": "eval_progress", "step": self.step, "epoch": self.epoch,
+                       "done": done, "total": total, "elapsed_s": self._elapsed()}
 
     def _sample(self, stop) -> dict | None:
         sample_fn = getattr(self.task, "sample", None)
@@ -376,6 +418,18 @@ class TrainingLoop:
 
         return save_checkpoint(self.model, path, self.checkpoint_meta(**extra))
 
-    def _periodic_save(self) -> None:
-        if self.checkpoint_path is not None:
+    def _periodic_save(self) -> dict | None:
+        """Save to `checkpoint_path`; a save that fails (a full disk) becomes a warning record
+        and training goes on: the model is still in memory and the next save may succeed."""
+        if self.checkpoint_path is None:
+            return None
+        from model.checkpoint import CheckpointError
+
+        try:
             self.save(self.checkpoint_path)
+        except (CheckpointError, OSError) as exc:
+            return {"event": "warning", "step": self.step, "epoch": self.epoch,
+                    "kind": "checkpoint", "path": str(self.checkpoint_path),
+                    "message": f"the checkpoint at step {self.step} could not be saved "
+                               f"({exc}); training goes on and the next save tries again"}
+        return None

@@ -7,13 +7,15 @@ greedy continuation of "Every effort moves you") and ``done``.
 The loss is the book's (mean cross-entropy over the whole 50,257-token vocabulary) and the data
 is prepared as the book does: the text split 90/10 by characters, windows of `context_length`
 tokens with stride `context_length`, training windows shuffled each epoch (incomplete last batch
-dropped), the validation loss averaged over every validation window. `LanguageModelTask` is
+dropped), the validation loss averaged over the validation windows (every one up to
+`eval_max_windows`, an evenly spread subset of that many beyond, so that a 100 MB corpus is not
+evaluated for a quarter of an hour). `LanguageModelTask` is
 that data and loss; `Trainer` adds the corpus, the device, DDP and the checkpoint metadata.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Generator, Iterator, Mapping, Sequence
 
 import torch
 import torch.nn as nn
@@ -23,10 +25,10 @@ from model.config import GPTConfig
 from model.gpt import GPTModel
 from model.loss import linear_cross_entropy
 from model.train.config import TrainConfig, TrainingError
-from model.train.corpus import split_corpora, suggest_context, windows
+from model.train.corpus import encode_corpus, split_corpora, suggest_context, windows
 from model.train.distributed import (Dist, init_distributed, pick_device, set_threads,
                                      sum_over_ranks, wrap_ddp)
-from model.train.loop import TrainingLoop
+from model.train.loop import TrainingLoop, drain
 
 
 class GPTWithLoss(nn.Module):
@@ -94,50 +96,62 @@ class LanguageModelTask:
         return {"tokens_seen": self.tokens_per_step}
 
     def evaluate(self, stop=None) -> dict[str, float] | None:
-        losses = self.losses(stop)
-        if losses is None:
+        return drain(self.evaluate_iter(stop))
+
+    def evaluate_iter(self, stop=None) -> Generator[tuple[int, int], None, dict | None]:
+        """Evaluate batch by batch: yields (windows done, windows in all) after each batch of
+        this process's share, and returns the metrics (None if stopped)."""
+        train_sub, val = self._eval_subsets()
+        total = sum(len(part[self.dist.rank::self.dist.world]) for part in (train_sub, val))
+        train_loss = yield from self._mean_window_loss(train_sub, stop, 0, total)
+        if train_loss is None:
             return None
-        return {"train_loss": losses[0], "val_loss": losses[1]}
+        done = len(train_sub[self.dist.rank::self.dist.world])
+        val_loss = yield from self._mean_window_loss(val, stop, done, total)
+        if val_loss is None:
+            return None
+        return {"train_loss": train_loss, "val_loss": val_loss}
 
     def losses(self, stop=None) -> tuple[float, float] | None:
         """(training, validation) loss, None if stopped."""
-        train_sub, val = self._eval_subsets()
-        train_loss = self._mean_window_loss(train_sub, stop)
-        val_loss = None if train_loss is None else self._mean_window_loss(val, stop)
-        if val_loss is None:
-            return None
-        return train_loss, val_loss
+        metrics = self.evaluate(stop)
+        return None if metrics is None else (metrics["train_loss"], metrics["val_loss"])
 
     def _eval_subsets(self) -> tuple[torch.Tensor, torch.Tensor]:
         val = self.val_windows
-        if self.config.eval_max_windows:
-            val = val[: self.config.eval_max_windows]
+        limit = self.config.eval_max_windows
+        if limit and len(val) > limit:
+            # evenly spread over the validation text, not only its start
+            val = val[torch.linspace(0, len(val) - 1, limit).long()]
         # The training loss at evaluation time on a fixed, evenly spread subset as large as the
         # validation set (the book uses its first eval_iter batches).
         n_train = min(len(self.train_windows), max(len(val), self.config.batch_size))
         idx = torch.linspace(0, len(self.train_windows) - 1, n_train).long()
         return self.train_windows[idx], val
 
-    def _mean_window_loss(self, windows: torch.Tensor, stop) -> float | None:
-        """Mean loss over `windows` (this process's share under DDP), None if stopped."""
+    def _mean_window_loss(self, windows: torch.Tensor, stop, done: int, total: int
+                          ) -> Generator[tuple[int, int], None, float | None]:
+        """Mean loss over `windows` (this process's share under DDP), None if stopped; yields
+        (done + windows so far, total) after each batch."""
         mine = windows[self.dist.rank::self.dist.world]
-        total = torch.zeros(2, dtype=torch.float64)
+        sums = torch.zeros(2, dtype=torch.float64)
         rows = max(1, self.config.batch_size * 4)
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch.no_grad():
-                for start in range(0, len(mine), rows):
-                    if stop is not None and stop.stopped:
-                        return None
-                    chunk = mine[start:start + rows].to(self.device)
+            for start in range(0, len(mine), rows):
+                if stop is not None and stop.stopped:
+                    return None
+                chunk = mine[start:start + rows].to(self.device)
+                with torch.no_grad():
                     loss = self.loss_module(chunk[:, :-1], chunk[:, 1:])
-                    total[0] += float(loss) * len(chunk)  # windows are equally long
-                    total[1] += len(chunk)
+                sums[0] += float(loss) * len(chunk)  # windows are equally long
+                sums[1] += len(chunk)
+                yield done + int(sums[1]), total
         finally:
             self.model.train(was_training)
-        sum_over_ranks(total, self.dist)
-        return float(total[0] / max(1.0, float(total[1])))
+        sum_over_ranks(sums, self.dist)
+        return float(sums[0] / max(1.0, float(sums[1])))
 
     def sample(self, stop=None) -> dict | None:
         if self.config.sample_tokens <= 0:
@@ -167,13 +181,14 @@ class Trainer(TrainingLoop):
     """Pretraining on a text: the loop with a `LanguageModelTask`, the corpus and DDP.
 
     Bad settings or a corpus too short for them raise `TrainingError` here, before anything
-    heavy happens. `model` (a GPTModel) may be passed to continue training it.
+    heavy happens. `model` (a GPTModel) may be passed to continue training it. `stop` (a
+    StopToken) is checked while the corpus is tokenized: a stop then raises `TrainingStopped`.
     """
 
     def __init__(self, model_config: GPTConfig | Mapping[str, Any], train_config: TrainConfig,
                  text: str | Sequence[str] | None = None, *, train_text: str | None = None,
                  val_text: str | None = None, model: GPTModel | None = None,
-                 corpus_name: str = "", tokenizer=None):
+                 corpus_name: str = "", tokenizer=None, stop=None):
         try:
             self.model_config = GPTConfig.coerce(model_config)
         except (TypeError, ValueError) as exc:
@@ -198,8 +213,8 @@ class Trainer(TrainingLoop):
 
             tokenizer = get_tokenizer()
         self.tokenizer = tokenizer
-        train_ids = torch.tensor(tokenizer.encode(train_text), dtype=torch.long)
-        val_ids = torch.tensor(tokenizer.encode(val_text), dtype=torch.long)
+        train_ids = encode_corpus(tokenizer, train_text, stop)
+        val_ids = encode_corpus(tokenizer, val_text, stop)
         self.corpus_tokens = int(train_ids.numel() + val_ids.numel())
         self.corpus_chars = len(train_text) + len(val_text)
         ctx = self.model_config.context_length

@@ -85,6 +85,7 @@ def test_fused_loss_equals_calc_loss_batch_on_the_model():
 
 def test_records_in_order_with_the_documented_fields(quick_run):
     _, records = quick_run
+    records = [r for r in records if r["event"] != "eval_progress"]  # only on a slow machine
     events = [r["event"] for r in records]
     assert events == ["step"] * 3 + ["eval", "sample"] + ["step"] * 3 + ["eval", "sample", "done"]
     step = records[0]
@@ -303,7 +304,8 @@ def test_cli_writes_jsonl_and_a_checkpoint(tmp_path, capsys):
                  "--jsonl", str(jsonl), "--quiet"])
     assert code == 0
     lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
-    assert {r["event"] for r in lines} == {"step", "eval", "sample", "done"}
+    # eval_progress records come only when an evaluation is slow (a loaded machine)
+    assert {r["event"] for r in lines} - {"eval_progress"} == {"step", "eval", "sample", "done"}
     assert lines[-1]["event"] == "done" and "elapsed_s" in lines[-1]
     assert lines[-1]["reason"] == "max_steps"
     meta = json.loads((tmp_path / "model.json").read_text())

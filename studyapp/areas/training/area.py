@@ -41,7 +41,7 @@ def create_area(ctx) -> AreaWidget:
 
 class TrainingLab(AreaWidget):
     run_started = Signal()
-    run_finished = Signal(str)  # the done reason, or "failed"
+    run_finished = Signal(str)  # the done reason, or "failed" (or "stopped" before a step)
     saved = Signal(str)  # checkpoint path ("" when saving failed)
     loaded = Signal(bool, str)  # a checkpoint was loaded?, message
 
@@ -234,9 +234,13 @@ class TrainingLab(AreaWidget):
 
         def job(token):
             from model.train import Trainer
+            from model.train.config import TrainingStopped
 
             label, text = core.load_corpus_text(choice)
-            trainer = Trainer(model_cfg, train_cfg, text, corpus_name=label)
+            try:
+                trainer = Trainer(model_cfg, train_cfg, text, corpus_name=label, stop=token)
+            except TrainingStopped:
+                return  # stopped (or the window closed) while the corpus was tokenized
             yield {"event": "ready", "trainer": trainer, "corpus": label,
                    "total_steps": trainer.total_steps,
                    "tokens_per_step": trainer.tokens_per_step,
@@ -298,9 +302,14 @@ class TrainingLab(AreaWidget):
             self.plot.add_step(record["step"], record["tokens_seen"], record["train_loss"])
             self._last_step = record
             self._status_dirty = True
+        elif event == "eval_progress":
+            self.status.setText(core.eval_progress_text(record))
         elif event == "eval":
             self.plot.add_eval(record["step"], record["tokens_seen"], record["val_loss"])
             self._last_eval = record
+            self._status_dirty = True
+        elif event == "warning":
+            self.say(record["message"][0].upper() + record["message"][1:] + ".", error=True)
         elif event == "sample":
             text = record["text"]
             self.latest_sample.setText(core.sample_preview(text))
@@ -332,11 +341,12 @@ class TrainingLab(AreaWidget):
             # records): the trainer recorded where it stopped when its generator was closed
             done = self._done = self._trainer.last_done
         if done is None:
-            self.status.setText("Not trained: see the message below.")
+            self.status.setText("Stopped before training began." if reason == "stopped"
+                                else "Not trained: see the message below.")
             self.progress.setValue(0)
             self._trainer = None
             self._update_buttons()
-            self.run_finished.emit("failed")
+            self.run_finished.emit("stopped" if reason == "stopped" else "failed")
             return
         self._update_status(force=True)
         summary = {"completed": "Finished", "max_steps": "Reached the step limit",

@@ -63,6 +63,9 @@ FIELDS: tuple[Field, ...] = (
     Field("epochs", "Epochs", "train", "epochs", 1, 10000, 1, "Passes over the training text"),
     Field("eval_every", "Eval every", "train", "eval_every", 0, 100000, 1,
           "Steps between evaluations (0: only at the end)"),
+    Field("eval_windows", "Eval windows", "train", "eval_max_windows", 0, 10_000_000, 64,
+          "Validation windows per evaluation, evenly spread over the validation text (0: every "
+          "window, which takes long on a large corpus)"),
     Field("seed", "Seed", "train", "seed", 0, 2**31 - 1, 1, "Random seed (the book uses 123)"),
     Field("warmup", "Warmup steps", "train", "warmup_steps", 0, 100000, 1,
           "Linear warmup steps (appendix D)"),
@@ -76,6 +79,7 @@ def preset_values(model_cfg: GPTConfig, train_cfg: TrainConfig) -> dict[str, flo
     configs = {"model": model_cfg, "train": train_cfg}
     values = {f.name: getattr(configs[f.config], f.key) for f in FIELDS}
     values["clip"] = values["clip"] or 0.0
+    values["eval_windows"] = values["eval_windows"] or 0
     return values
 
 
@@ -157,6 +161,13 @@ def settings_problems(model_values: dict[str, Any], train_cfg: TrainConfig) -> l
         problems.append(str(exc).replace("invalid GPT config: ", ""))
     problems += train_cfg.problems()
     return problems
+
+
+def eval_progress_text(record: Mapping[str, Any]) -> str:
+    """The status line during a long evaluation."""
+    done, total = record["done"], max(1, record["total"])
+    return (f"Evaluating at step {record['step']:,}: {done:,} / {total:,} windows "
+            f"({100 * done // total}%)\u2026")
 
 
 def sample_preview(text: str, max_lines: int = 4, max_chars: int = 400) -> str:
