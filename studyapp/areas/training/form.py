@@ -98,6 +98,9 @@ class SettingsForm(QWidget):
 
         self.size_label = QLabel()
         self.size_label.setWordWrap(True)
+        self._size_role = "muted"  # "error" while the settings cannot train
+        style.on_change(self.size_label, lambda c: self.size_label.setStyleSheet(
+            f"color: {getattr(c, self._size_role)};"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         for widget in (corpus_box, model_box, train_box, self.size_label):
@@ -161,10 +164,12 @@ class SettingsForm(QWidget):
         problems = core.settings_problems(self.model_values(), self.train_config())
         if problems:
             self.size_label.setText("; ".join(problems))
+            self._size_role = "error"
             self.size_label.setStyleSheet(style.css_color("error"))
         else:
             self.size_label.setText(core.size_summary(GPTConfig(**self.model_values()),
                                                       self.train_config()))
+            self._size_role = "muted"
             self.size_label.setStyleSheet(style.css_color("muted"))
 
     def set_enabled(self, enabled: bool) -> None:
