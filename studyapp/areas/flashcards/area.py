@@ -2,7 +2,8 @@
 
 Opens on the review with keyboard focus on the card: Space or Enter reveals the answer, 1-4
 grade (Again, Hard, Good, Easy; the buttons show the next interval), Space on the answer side is
-Good, Ctrl+Z undoes (several levels), "-" buries until tomorrow, "@" suspends. Tabs: Review,
+Good, Ctrl+Z undoes (several levels), "-" buries until tomorrow, "@" suspends, E opens the card's
+line in the learner's editor (the deck reloads on save, the card keeps its place). Tabs: Review,
 Browse (search, filter, sort by due, open a card) and Statistics (pyqtgraph).
 
 The logic lives in the Qt-free core: studyapp.notes (parse, render), studyapp.review
@@ -314,6 +315,11 @@ class FlashcardsArea(ViewState, AreaWidget):
         self.flow.legend = opened.parse.legend
         # The bundled deck lives inside the app's install: it is not the learner's to edit.
         self.flow.can_edit = self.browse.can_edit = not opened.parse.bundled
+        for button in (self.review.edit_button, self.browse.edit_button):
+            button.setProperty("edit_tip", button.property("edit_tip") or button.toolTip())
+            button.setToolTip("The bundled notes are part of the app: open your own notes file "
+                              "(File > Open notes...) to edit its cards" if opened.parse.bundled
+                              else button.property("edit_tip"))
 
     def _scheduler(self) -> Scheduler:
         return make_scheduler(self.settings.get("flashcards/desired_retention",
