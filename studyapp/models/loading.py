@@ -44,7 +44,11 @@ def human_count(n: int) -> str:
 
 
 def _safetensors_header(path: Path) -> dict[str, Any]:
+    # Opening a FIFO blocks until a writer comes: only a regular file is read here (the
+    # checkpoint loader says what is wrong with anything else).
     try:
+        if not path.is_file():
+            return {}
         with open(path, "rb") as fh:
             size = int.from_bytes(fh.read(8), "little")
             if not 0 < size < 100_000_000:
@@ -52,13 +56,6 @@ def _safetensors_header(path: Path) -> dict[str, Any]:
             return json.loads(fh.read(size)).get("__metadata__") or {}
     except (OSError, ValueError, UnicodeDecodeError):
         return {}
-
-
-def physical_memory_bytes() -> int | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None  # not on this platform: no check
 
 
 def estimated_bytes(cfg) -> int:
@@ -71,13 +68,14 @@ def estimated_bytes(cfg) -> int:
 def check_fits(cfg) -> None:
     """Refuse a config the app cannot use: a vocabulary smaller than GPT-2's tokenizer, or a
     model bigger than most of this computer's memory."""
+    from model import checkpoint
     from model.checkpoint import CheckpointError
 
     if cfg.vocab_size < GPT2_VOCAB:
         raise CheckpointError(
             f"its vocabulary has {cfg.vocab_size:,} tokens, fewer than the GPT-2 tokenizer's "
             f"{GPT2_VOCAB:,} that the labs use, so most token IDs would have no embedding")
-    total = physical_memory_bytes()
+    total = checkpoint.machine_memory_bytes()
     need = estimated_bytes(cfg)
     if total is not None and need > 0.75 * total:
         raise CheckpointError(f"it needs about {human_bytes(need)} of memory and this computer "

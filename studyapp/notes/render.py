@@ -301,6 +301,8 @@ class Renderer:
         # The bundled deck ships without the book's figures: say so quietly, ask nothing.
         self.bundled = bundled
         self.confine_images = confine_images
+        # Wider images are scaled down to this (the app sets the card's width before a render).
+        self.max_image_width = MAX_IMAGE_WIDTH
         self.left_out: list[tuple[str, str]] = []
         self.md = MarkdownIt("commonmark", {"html": True}).enable("table").enable(
             "strikethrough")
@@ -356,8 +358,9 @@ class Renderer:
         self.images.append(path)
         size = _image_size(path)
         width = ""
-        if size and size[0] > MAX_IMAGE_WIDTH:
-            width = f' width="{MAX_IMAGE_WIDTH}" height="{round(size[1] * MAX_IMAGE_WIDTH / size[0])}"'
+        limit = max(1, int(self.max_image_width))
+        if size and size[0] > limit:
+            width = f' width="{limit}" height="{round(size[1] * limit / size[0])}"'
         return (f'<img src="{html.escape(path.as_uri(), quote=True)}" '
                 f'alt="{html.escape(alt, quote=True)}"{width} />')
 

@@ -124,12 +124,11 @@ def test_files_that_do_not_fit_are_refused_and_the_current_model_stays(qtbot, ma
 
 def test_bundled_missing_and_too_big_are_explained(qtbot, manager, ctx, tmp_path, monkeypatch):
     import model.checkpoint
-    from studyapp.models import loading as models_core
 
     monkeypatch.setattr(model.checkpoint, "bundled_path", lambda: tmp_path / "none.safetensors")
     ok, message = _load(qtbot, manager, manager.load_bundled)
     assert not ok and "bundled checkpoint is missing" in message
-    monkeypatch.setattr(models_core, "physical_memory_bytes", lambda: 256 * 2**20)
+    monkeypatch.setattr(model.checkpoint, "machine_memory_bytes", lambda: 256 * 2**20)
     ok, message = _load(qtbot, manager, lambda: manager.add_untrained("gpt2-124m"))
     assert not ok and "needs about" in message and "this computer has 256.0 MB" in message
     assert ctx.models.current.name == "untrained tiny"

@@ -2,7 +2,8 @@
 
 Opens on the review with keyboard focus on the card: Space or Enter reveals the answer, 1-4
 grade (Again, Hard, Good, Easy; the buttons show the next interval), Space on the answer side is
-Good, Ctrl+Z undoes (several levels), "-" buries until tomorrow, "@" suspends. Tabs: Review,
+Good, Ctrl+Z undoes (several levels), "-" buries until tomorrow, "@" suspends, E opens the card's
+line in the learner's editor (the deck reloads on save, the card keeps its place). Tabs: Review,
 Browse (search, filter, sort by due, open a card) and Statistics (pyqtgraph).
 
 The logic lives in the Qt-free core: studyapp.notes (parse, render), studyapp.review
@@ -31,7 +32,8 @@ Integration points for the rest of the app:
 - `shutdown()` closes the database (the main window calls it on close).
 
 A damaged, read-only or newer review database is never written: a banner says so and the review
-runs on a temporary in-memory database (a copy, when the file could still be read).
+runs on a temporary in-memory database (a copy, when the file could still be read). A full disk,
+at start or under a grade, does the same with a copy of the history; the grade is kept there.
 """
 
 from __future__ import annotations
@@ -50,16 +52,21 @@ from studyapp.areas.flashcards.core import (ASYNC_PARSE_BYTES,  # noqa: F401
                                             DEFAULT_NEW_PER_DAY, DEFAULT_RETENTION,
                                             browse_rows, file_digest, initial_notes_path,
                                             is_bundled, legend_html, make_scheduler,
-                                            opened_summary, reload_summary)
+                                            open_dialog_folder, opened_summary,
+                                            reload_summary, store_problem_text)
 from studyapp.areas.flashcards.deck_bar import KEYS_FILTER, DeckBar
+from studyapp.areas.flashcards.editor import open_in_editor
 from studyapp.areas.flashcards.export import choose_apkg_path, export_deck
 from studyapp.areas.flashcards.notes_files import NotesFiles
 from studyapp.areas.flashcards.review import OptionsDialog, ReviewPanel, WarningsDialog
 from studyapp.areas.flashcards.review_flow import (ReviewFlow, TryItProvider, links_try_it,
                                                    show_if)
+from studyapp.areas.flashcards.storage import Storage
+from studyapp.areas.flashcards.view_state import ViewState
+from studyapp.notes.checks import warnings_intro
 from studyapp.notes.parser import NotesError
 from studyapp.notes.render import Renderer
-from studyapp.review.deck import OpenedDeck, attach_deck, bundled_notes_path
+from studyapp.review.deck import OpenedDeck, bundled_notes_path
 from studyapp.review.queue import ReviewSession
 from studyapp.review.scheduler import Scheduler, day_index, now_ms
 from studyapp.review.stats import compute_stats
@@ -77,7 +84,7 @@ def _make_stats_panel() -> QWidget:
     return StatsPanel()
 
 
-class FlashcardsArea(AreaWidget):
+class FlashcardsArea(ViewState, AreaWidget):
     """Review, browse and statistics for one notes file at a time."""
 
     deck_loaded = Signal(str)  # notes path
@@ -97,6 +104,7 @@ class FlashcardsArea(AreaWidget):
         self.options_dialog: OptionsDialog | None = None
         self._closed = False
         self._pending_view: dict | None = None  # saved filter waiting for the deck (apply_state)
+        self._notes_problem = False  # the banner says the file on disk cannot be read
 
         self._banner_error = False
         self._build()
@@ -131,9 +139,11 @@ class FlashcardsArea(AreaWidget):
         self.flow.changed.connect(self._after_change)
         self.flow.problem.connect(lambda text: self._say(text, error=True))
         style.on_change(self, self._restyle, now=False)
+        self.flow.recover_store = self._store_full
+        self.flow.edit_requested.connect(self.edit_card)
         self.browse = BrowsePanel()
         self.browse.render_card = (
-            lambda key: self.flow.browse_card_html(key, self.browse.model.rows))
+            lambda key, width: self.flow.browse_card_html(key, self.browse.model.rows, width))
         # Statistics draws with pyqtgraph: built when the tab is first opened, so the
         # window that opens on this area paints without importing it (fast start).
         self.stats_page = LazyPage(_make_stats_panel)
@@ -183,6 +193,8 @@ class FlashcardsArea(AreaWidget):
         self.tabs.currentChanged.connect(self._tab_changed)
         self.browse.open_card.connect(self.show_card)
         self.browse.toggle_suspend.connect(self.flow.toggle_suspend)
+        self.browse.edit_card.connect(self.edit_card)
+        self.browse.split_history.connect(self.split_history)
 
         self.notes = NotesFiles(self)
         self.notes.changed.connect(self._changed_on_disk)
@@ -193,27 +205,34 @@ class FlashcardsArea(AreaWidget):
 
     # ================================================================ store
     def _open_store(self) -> None:
-        path = Path(self.ctx.data_dir) / DB_NAME
-        try:
-            self.store = ReviewStore.open(path)
-        except StoreError as exc:
-            copy = exc.kind in ("readonly", "newer")
-            self.store = ReviewStore.temporary(copy_from=path if copy else None)
-            what = ("Your history is shown, but grades" if copy else "Grades")
-            self.problem.setText(
-                f"Review history unavailable: {exc}\n{what} made now are kept in a temporary "
-                "database and are lost when you quit. The file itself was not changed.")
-            self.problem.setVisible(True)
+        self.storage = Storage(Path(self.ctx.data_dir) / DB_NAME)
+        if self.storage.problem is not None:
+            self._show_store_problem(self.storage.problem)
+
+    @property
+    def store(self) -> ReviewStore:
+        return self.storage.store
+
+    def _show_store_problem(self, exc: StoreError) -> None:
+        self.problem.setText(store_problem_text(exc))
+        self.problem.setVisible(True)
+
+    def _store_full(self, exc: StoreError) -> bool:
+        """A write found the disk full: the review goes on in a temporary copy."""
+        if not self.storage.switch_on_full(exc, self.session):
+            return False
+        self._show_store_problem(exc)
+        return True
+
+    def _attach(self, path: Path, result) -> OpenedDeck:
+        return self.storage.attach(path, result, self.clock(), self._store_full)
 
     def shutdown(self) -> None:
         """Close the database; the area does nothing more afterwards (the window is closing)."""
         self._closed = True
         self.flow.shutdown()
         self.notes.shutdown()
-        try:
-            self.store.close()
-        except sqlite3.Error:
-            pass
+        self.storage.close()
 
     # ================================================================ notes
     def _open_first_notes(self) -> None:
@@ -226,7 +245,8 @@ class FlashcardsArea(AreaWidget):
                 self._say(f"{message} Showing the bundled notes instead.", error=True)
 
     def choose_notes(self) -> None:
-        start = str(self.deck.path.parent if self.deck else Path.home())
+        start = str(open_dialog_folder(self.deck.path if self.deck else None,
+                                       self.settings.get("flashcards/notes_path", "")))
         path, _ = QFileDialog.getOpenFileName(self, "Open notes", start,
                                               "Markdown notes (*.md *.markdown *.txt);;"
                                               "All files (*)")
@@ -250,7 +270,7 @@ class FlashcardsArea(AreaWidget):
                       + (" The current deck stays open." if self.deck else ""), error=True)
             return False
         try:
-            opened = attach_deck(self.store, path, result, self.clock())
+            opened = self._attach(path, result)
         except (sqlite3.Error, StoreError) as exc:
             self._say(f"Could not record the deck in the review database: "
                       f"{html.escape(str(exc))}", error=True)
@@ -267,9 +287,9 @@ class FlashcardsArea(AreaWidget):
 
     def _set_deck(self, opened: OpenedDeck) -> None:
         self.deck = opened
-        self.flow.renderer = Renderer(opened.path.resolve().parent)
-        self.flow.legend = opened.parse.legend
+        self._use_parse(opened)
         self.notes.watch(opened.path)
+        self._notes_problem = False
         self._key_filter = None
         self.flow.session = ReviewSession(
             self.store, opened.deck_id, opened.parse.cards, self._scheduler(),
@@ -291,6 +311,17 @@ class FlashcardsArea(AreaWidget):
         if self._pending_view is not None:  # restored before a big notes file was read
             pending, self._pending_view = self._pending_view, None
             self._apply_view(pending)
+
+    def _use_parse(self, opened: OpenedDeck) -> None:
+        self.flow.renderer = Renderer(opened.path.resolve().parent, bundled=opened.parse.bundled)
+        self.flow.legend = opened.parse.legend
+        # The bundled deck lives inside the app's install: it is not the learner's to edit.
+        self.flow.can_edit = self.browse.can_edit = not opened.parse.bundled
+        for button in (self.review.edit_button, self.browse.edit_button):
+            button.setProperty("edit_tip", button.property("edit_tip") or button.toolTip())
+            button.setToolTip("The bundled notes are part of the app: open your own notes file "
+                              "(File > Open notes...) to edit its cards" if opened.parse.bundled
+                              else button.property("edit_tip"))
 
     def _scheduler(self) -> Scheduler:
         return make_scheduler(self.settings.get("flashcards/desired_retention",
@@ -316,10 +347,14 @@ class FlashcardsArea(AreaWidget):
         self.notes.keep_watching()
         digest = file_digest(path) if digest is None else digest
         if not force and digest == self.notes.digest:
+            if self._notes_problem:  # back to what is loaded: nothing is wrong any more
+                self._notes_problem = False
+                self._say("")
             return
         if not path.exists():
             self._say(f"{html.escape(path.name)} was moved or deleted; showing the last "
                       "version read.", error=True)
+            self._notes_problem = True
             return
         self.notes.read(path, lambda result: self._reloaded(path, digest, result))
 
@@ -327,22 +362,25 @@ class FlashcardsArea(AreaWidget):
         if isinstance(result, NotesError):
             self._say(f"Could not reload the notes: {html.escape(str(result))} The last good "
                       "version stays loaded.", error=True)
+            self._notes_problem = True
             return
         assert self.deck is not None and self.session is not None
         current = self.session.current
         revealed = self.review.card.answer_shown
         try:
-            opened = attach_deck(self.store, path, result, self.clock())
+            opened = self._attach(path, result)
         except (sqlite3.Error, StoreError) as exc:
             self._say(f"Could not update the review database: {html.escape(str(exc))}",
                       error=True)
             return
         self.notes.digest = digest
-        before = len(self.deck.parse.cards)
+        self._notes_problem = False
         self.deck = opened
-        self.flow.renderer = Renderer(path.resolve().parent)
-        self.flow.legend = opened.parse.legend
-        self.session.set_cards(opened.parse.cards)
+        self._use_parse(opened)
+        # Cards the matcher found moved or reworded keep their place, and their undo entries.
+        renamed = opened.sync.changes.new_keys() if opened.sync.changes else {}
+        current = renamed.get(current, current)
+        self.session.set_cards(opened.parse.cards, renamed)
         self._fill_filter()
         self._update_deck_label()
         self.browse.set_sections([s.name for s in opened.parse.card_sections])
@@ -353,7 +391,7 @@ class FlashcardsArea(AreaWidget):
             self.show_next()
         self._refresh_browse()
         self._stats_dirty = True
-        self._say(reload_summary(opened, before))
+        self._say(reload_summary(opened))
         if self.warnings_dialog is not None and self.warnings_dialog.isVisible():
             self.show_warnings()
 
@@ -362,8 +400,8 @@ class FlashcardsArea(AreaWidget):
             return
         if self.warnings_dialog is None:
             self.warnings_dialog = WarningsDialog(self)
-        self.warnings_dialog.set_warnings(self.deck.path, self.deck.parse.warnings,
-                                          len(self.deck.parse.cards))
+        self.warnings_dialog.set_warnings(warnings_intro(self.deck.parse),
+                                          self.deck.parse.warnings)
         self.warnings_dialog.show()
         self.warnings_dialog.raise_()
 
@@ -386,6 +424,33 @@ class FlashcardsArea(AreaWidget):
     def _banner_link(self, link: str) -> None:
         if link == "warnings":
             self.show_warnings()
+        elif link == "open":  # the deck bar's "N open": list them in Browse
+            self.browse.state_box.setCurrentText("Open questions")
+            self.tabs.setCurrentWidget(self.browse)
+
+    # ================================================================ edit, split history
+    def edit_card(self, key: str) -> None:
+        """Open the notes file at the card's line in the learner's editor (E)."""
+        if self.session is None or self.deck is None or key not in self.session.cards:
+            return
+        ok, message = open_in_editor(self.deck.path, self.session.cards[key].line)
+        self._say(message, error=not ok)
+
+    def split_history(self, key: str, history_id: int) -> None:
+        """Undo a match the reload made (Browse's "Split history")."""
+        if self.session is None or self.deck is None:
+            return
+        why = self.storage.split_match(self.deck.deck_id, history_id, self.clock())
+        if why is not None:
+            self._say(f"The history was not split: {html.escape(why)}", error=True)
+            return
+        self.session.set_cards(self.deck.parse.cards)
+        self._refresh_browse(force=True)
+        self._stats_dirty = True
+        if self.session.current is None or not self.review.card.active:
+            self.show_next()
+        self._say("History split: the earlier question is back on its own, hidden with its "
+                  "reviews; this card starts anew.")
 
     # ================================================================ review
     @property
@@ -502,12 +567,11 @@ class FlashcardsArea(AreaWidget):
         elif widget is self.review:
             self.review.card.setFocus()
 
-    # ================================================================ export
+    # ================================================================ export, Qt events
     def choose_export(self) -> None:
-        if self.deck is not None:
-            path = choose_apkg_path(self, self.deck.path.stem)
-            if path:
-                self.export_to(path)
+        path = self.deck is not None and choose_apkg_path(self, self.deck.path.stem)
+        if path:
+            self.export_to(path)
 
     def export_to(self, path) -> bool:
         assert self.deck is not None
@@ -515,64 +579,6 @@ class FlashcardsArea(AreaWidget):
         self._say(message, error=not ok)
         return ok
 
-    # ================================================================ navigation
-    TABS = ("review", "browse", "stats")
-    VIEW_KEYS = ("section", "study_all")
-
-    def save_state(self) -> dict:
-        """What the learner chose to study (not the card shown): the payload `apply_state`
-        takes back at the next start."""
-        section = self.filter_box.currentData()
-        return {"tab": self.TABS[max(0, self.tabs.currentIndex())],
-                # a "review these cards" filter comes from a lab; it is not kept
-                "section": section if isinstance(section, str) and section != KEYS_FILTER
-                else None,
-                "study_all": self.cram_check.isChecked(),
-                "shuffle": self.shuffle_check.isChecked()}
-
-    def _apply_view(self, payload: dict) -> None:
-        if "section" in payload:
-            section = payload["section"]
-            index = 0 if section is None else (
-                self.filter_box.findData(section) if isinstance(section, str) else -1)
-            if index >= 0:  # a section no longer in the notes is ignored
-                self.filter_box.setCurrentIndex(index)
-        if isinstance(payload.get("study_all"), bool):
-            self.cram_check.setChecked(payload["study_all"])
-
-    def apply_state(self, payload: dict) -> None:
-        """{"tab": "review"|"browse"|"stats"}, {"section": name or None (all)}, {"study_all":
-        bool}, {"shuffle": bool} (what `save_state` gives); {"card_key": key} shows a card;
-        {"review_keys": [...], "label": s} reviews just those cards. Unknown values are
-        ignored."""
-        if not isinstance(payload, dict):
-            return
-        if isinstance(payload.get("shuffle"), bool):
-            self.shuffle_check.setChecked(payload["shuffle"])
-        view = {k: payload[k] for k in self.VIEW_KEYS if k in payload}
-        if view:
-            if self.session is None:  # a big notes file is still being read
-                self._pending_view = view
-            else:
-                self._apply_view(view)
-        if "tab" in payload:
-            self.tabs.setCurrentIndex(self.TABS.index(payload["tab"])
-                                      if payload["tab"] in self.TABS else 0)
-        if payload.get("review_keys") is not None and self.session is not None:
-            keys = {k for k in payload["review_keys"] if k in self.session.cards}
-            label = payload.get("label") or "Selected cards"
-            self._key_filter = (label, keys)
-            self._fill_filter()
-            self.filter_box.setCurrentIndex(self.filter_box.findData(KEYS_FILTER))
-            if self.session.counts().total == 0 and keys:
-                self.cram_check.setChecked(True)
-                self._say(f"None of the {label.lower()} is due: studying them without "
-                          "changing their schedule (Study all). Untick it to go back.")
-            self.tabs.setCurrentWidget(self.review)
-        if payload.get("card_key"):
-            self.show_card(payload["card_key"])
-
-    # ================================================================ Qt events
     def showEvent(self, event):
         super().showEvent(event)
         if self.tabs.currentWidget() is self.review:

@@ -3,13 +3,19 @@
 Search matches all the words typed, in the question or the answer, ignoring case; the section
 and state boxes narrow further. Sorting by "Due" puts overdue cards first and new cards last.
 Double-click (or Enter, or "Review this card") opens the card in the review; the preview on the
-right shows it rendered, with suspend/unsuspend at hand.
+right shows it rendered, with its earlier questions (the card was moved or reworded in the
+notes and kept its history), suspend/unsuspend, Edit (E: the notes file at the card's line) and
+"Split history" (a wrong match undone) at hand.
 """
 
 from __future__ import annotations
 
+import html
+from datetime import datetime
+
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt,
                             Signal)
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QPushButton, QTableView, QTextBrowser, QVBoxLayout,
                                QWidget)
@@ -65,7 +71,8 @@ class CardTableModel(QAbstractTableModel):
                     row.interval_days, row.reps, row.lapses)[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return row.question + ("\n(open question: answer is TODO)" if row.open_question
-                                   else "")
+                                   else "") + "".join(f"\nearlier ({e.how}): {e.old_question}"
+                                                      for e in row.earlier)
         if role == Qt.ItemDataRole.ForegroundRole and (row.suspended or not row.present):
             from PySide6.QtGui import QColor
             return QColor(colours().muted)
@@ -123,10 +130,13 @@ class BrowsePanel(QWidget):
 
     open_card = Signal(str)
     toggle_suspend = Signal(str)
+    edit_card = Signal(str)  # key: open the notes file at the card's line
+    split_history = Signal(str, int)  # key, earlier-question id: undo that match
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.render_card = None  # callable(key) -> html, set by the area
+        self.render_card = None  # callable(key, width) -> html, set by the area
+        self.can_edit = False  # the deck is the learner's own notes file
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search questions and answers (all words must match)")
         self.search.setClearButtonEnabled(True)
@@ -182,7 +192,15 @@ class BrowsePanel(QWidget):
                                       "(Enter or double-click does the same)")
         self.suspend_button.setToolTip("Suspend takes the card out of the review queue; "
                                        "Unsuspend puts it back with its FSRS history")
-        for b in (self.review_button, self.suspend_button):
+        self.edit_button = QPushButton("Edit")
+        self.edit_button.setToolTip("Edit: open your notes file at this card's line in your "
+                                    "editor; the card reloads when you save (E)")
+        self.split_button = QPushButton("Split history")
+        self.split_button.setToolTip(
+            "Split history: this card was matched to an earlier question (moved or reworded); "
+            "if that was wrong, the earlier card gets its reviews back and this one starts anew")
+        self.split_button.setVisible(False)
+        for b in (self.review_button, self.suspend_button, self.edit_button):
             b.setEnabled(False)
 
         filters = QHBoxLayout()  # on their own row, so the panel fits a narrow window
@@ -205,6 +223,11 @@ class BrowsePanel(QWidget):
         buttons.addWidget(self.suspend_button)
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
+        notes_buttons = QHBoxLayout()  # a row of their own: the pane fits a narrow window
+        notes_buttons.addWidget(self.edit_button)
+        notes_buttons.addStretch(1)
+        notes_buttons.addWidget(self.split_button)
+        right_layout.addLayout(notes_buttons)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter(Qt.Orientation.Horizontal, (left, right), (3, 2),
                                   collapsible=False))
@@ -217,6 +240,11 @@ class BrowsePanel(QWidget):
         self.table.activated.connect(lambda _i: self._open_selected())
         self.review_button.clicked.connect(self._open_selected)
         self.suspend_button.clicked.connect(self._toggle_selected)
+        self.edit_button.clicked.connect(self._edit_selected)
+        self.split_button.clicked.connect(self._split_selected)
+        edit_key = QShortcut(QKeySequence("E"), self.table)
+        edit_key.setContext(Qt.ShortcutContext.WidgetShortcut)  # not while typing a search
+        edit_key.activated.connect(self._edit_selected)
 
     def set_sections(self, sections: list[str]) -> None:
         current = self.section_box.currentData()
@@ -261,25 +289,61 @@ class BrowsePanel(QWidget):
                     return True
         return False
 
-    def _show_selected(self, *_args) -> None:
+    def selected_row(self) -> BrowseRow | None:
         key = self.selected_key()
-        self.review_button.setEnabled(key is not None)
-        self.suspend_button.setEnabled(key is not None)
-        if key is None:
+        return None if key is None else next(r for r in self.model.rows if r.key == key)
+
+    def _show_selected(self, *_args) -> None:
+        row = self.selected_row()
+        self.review_button.setEnabled(row is not None)
+        self.suspend_button.setEnabled(row is not None)
+        self.edit_button.setEnabled(row is not None and row.present and self.can_edit)
+        self.split_button.setVisible(bool(row and row.earlier and row.earlier[0].undoable))
+        if row is None:
             self.preview.clear()
             return
-        row = next(r for r in self.model.rows if r.key == key)
         self.suspend_button.setText("Unsuspend" if row.suspended else "Suspend")
         self.review_button.setEnabled(row.present)
+        if row.earlier:
+            latest = row.earlier[0]
+            self.split_button.setToolTip(
+                f"Split history: give '{latest.old_question}' its reviews back (it was "
+                f"{latest.how} into this card); this card starts anew")
         if self.render_card is not None:
-            self.preview.setHtml(self.render_card(key))
+            width = max(120, self.preview.viewport().width() - 24)
+            text, extra = self.render_card(row.key, width), earlier_html(row)
+            end = text.rfind("</body>")
+            self.preview.setHtml(text[:end] + extra + text[end:] if end >= 0 else text + extra)
 
     def _open_selected(self) -> None:
         key = self.selected_key()
         if key is not None:
             self.open_card.emit(key)
 
+    def _edit_selected(self) -> None:
+        row = self.selected_row()
+        if row is not None and row.present and self.can_edit:
+            self.edit_card.emit(row.key)
+
+    def _split_selected(self) -> None:
+        row = self.selected_row()
+        if row is not None and row.earlier:
+            self.split_history.emit(row.key, row.earlier[0].id)
+
     def _toggle_selected(self) -> None:
         key = self.selected_key()
         if key is not None:
             self.toggle_suspend.emit(key)
+
+
+def earlier_html(row: BrowseRow) -> str:
+    """The card's earlier questions under its preview, newest first."""
+    if not row.earlier:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(e.old_question)} <i>({e.how}"
+        f"{'' if e.old_section == row.section else ' from ' + html.escape(e.old_section)}, "
+        f"{datetime.fromtimestamp(e.ts / 1000).strftime('%Y-%m-%d')})</i></li>"
+        for e in row.earlier)
+    return ("<p><b>Earlier questions</b> (this card kept their history):</p>"
+            f"<ul>{items}</ul>")

@@ -1,5 +1,7 @@
 """The Flashcards area's logic without Qt: the Browse table's rows, the review options'
-defaults, which notes to open at start, and what opening or reloading notes changed, in words.
+defaults, which notes to open at start (and where the Open dialog starts), what opening or
+reloading notes changed, why the review database is not the real file, in words, and the
+command that opens a card in the learner's editor.
 
 The notes themselves are parsed by `studyapp.notes` and scheduled by `studyapp.review`; this
 module only turns their results into what the area shows.
@@ -9,10 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import html
-from dataclasses import dataclass
+import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
+from studyapp.notes.parser import NotesError, read_notes_file
 from studyapp.review.deck import bundled_notes_path
+from studyapp.review.history import EarlierQuestion
 from studyapp.review.scheduler import (DAY_MS, LEARNING, NEW, RELEARNING, STATE_NAMES,
                                        Scheduler, day_index, format_interval)
 
@@ -38,7 +44,8 @@ class BrowseRow:
     due_today: bool
     open_question: bool
     present: bool
-    search_text: str  # lower-cased question + answer
+    search_text: str  # lower-cased question + answer (+ earlier questions)
+    earlier: tuple[EarlierQuestion, ...] = field(default=())  # newest first
 
 
 
@@ -46,21 +53,22 @@ def browse_rows(session, store, deck_id: int, now: int) -> list[BrowseRow]:
     """Every card of the deck, then those no longer in the notes (their history is kept)."""
     today = day_index(now)
     stored = {c.key: c for c in store.cards(deck_id, hidden_only=True)}
+    earlier: Mapping[str, list[EarlierQuestion]] = store.earlier_questions(deck_id)
     rows = []
     for key in session.order:
         card = session.cards[key]
         rows.append(browse_row(key, card.question, card.section, card.answer,
                                card.open_question, True, session.states[key], now, today,
-                               card.ord))
+                               card.ord, earlier.get(key, ())))
     for key, sc in stored.items():
         if key not in session.cards:
             rows.append(browse_row(key, sc.question, sc.section, "", sc.open_question,
-                                   False, sc.state, now, today, sc.ord))
+                                   False, sc.state, now, today, sc.ord, earlier.get(key, ())))
     return rows
 
 
 def browse_row(key, question, section, answer, open_q, present, cs, now, today,
-               ord_) -> BrowseRow:
+               ord_, earlier=()) -> BrowseRow:
     """One row of the Browse table: a card's state, when it is due and its history."""
     state = STATE_NAMES[cs.state]
     if cs.state == NEW:
@@ -85,32 +93,29 @@ def browse_row(key, question, section, answer, open_q, present, cs, now, today,
         interval_days=interval, reps=cs.reps, lapses=cs.lapses, suspended=cs.suspended,
         buried=cs.buried_until > today, due_today=due_today and not cs.suspended,
         open_question=open_q, present=present,
-        search_text=f"{question}\n{answer}".casefold())
+        search_text="\n".join([question, answer, *(e.old_question for e in earlier)]).casefold(),
+        earlier=tuple(earlier))
 
 
 def file_digest(path: Path) -> bytes:
     """What the file holds, to tell a real change from a touch (b"" when unreadable)."""
+    # Read as the parser reads it: a pipe or device put in the file's place must not block.
     try:
-        return hashlib.sha1(path.read_bytes()).digest()
-    except OSError:
+        return hashlib.sha1(read_notes_file(path)).digest()
+    except NotesError:
         return b""
 
 
-def reload_summary(opened, cards_before: int) -> str:
-    """The banner after a reload: the card count, and what changed when something did."""
-    s = opened.sync
-    parts = [f"Notes reloaded: {len(opened.parse.cards)} cards"]
-    if s.added:
-        parts.append(f"{s.added} new")
-    if s.hidden:
-        parts.append(f"{s.hidden} no longer in the file (history kept)")
-    if s.returned:
-        parts.append(f"{s.returned} back with their history")
-    if opened.parse.warnings:
-        parts.append(f"<a href='warnings'>{len(opened.parse.warnings)} warnings</a>")
-    changed = (len(opened.parse.cards) != cards_before or s.added or s.hidden
-               or opened.parse.warnings)
-    return ", ".join(parts) + "." if changed else parts[0] + "."
+def reload_summary(opened) -> str:
+    """The notice after a reload: the card count and what the matcher did with the cards
+    ("3 new cards, 1 renamed, 1 moved; history kept"), with a link to the warnings."""
+    n = len(opened.parse.cards)
+    text = f"Notes reloaded: {n} card{'s' if n != 1 else ''}. {opened.sync.summary()}."
+    warnings = len(opened.parse.warnings)
+    if warnings:
+        text += (f" <a href='warnings'>{warnings} warning{'s' if warnings != 1 else ''}"
+                 "</a>")
+    return text
 
 
 def is_bundled(path: Path) -> bool:
@@ -128,6 +133,44 @@ def initial_notes_path(notes_path, last_opened: str) -> Path:
     if is_bundled(path) and last_opened and Path(last_opened).is_file():
         return Path(last_opened)
     return path
+
+
+def open_dialog_folder(deck_path: Path | None, last_opened: str) -> Path:
+    """Where File > Open notes... starts: the open deck's folder when it is the learner's own
+    file, else the folder of the notes opened last, else the home folder (never inside the
+    app's installed resources)."""
+    if deck_path is not None and not is_bundled(deck_path):
+        return Path(deck_path).resolve().parent
+    if last_opened and Path(last_opened).parent.is_dir() and not is_bundled(Path(last_opened)):
+        return Path(last_opened).parent
+    return Path.home()
+
+
+def store_problem_text(exc) -> str:
+    """The banner for a review database that could not be used (a StoreError): the real
+    error, and where grades go now."""
+    if exc.kind == "full":
+        return (f"The disk is full: {exc}\nYour history is shown from a temporary copy; grades "
+                "made now are kept there and are lost when you quit. Free some space and "
+                "restart the app to save them again.")
+    what = "Your history is shown, but grades" if exc.history_readable else "Grades"
+    return (f"Review history unavailable: {exc}\n{what} made now are kept in a temporary "
+            "database and are lost when you quit. The file itself was not changed.")
+
+
+def editor_command(path: Path, line: int, environ: Mapping[str, str]) -> list[str] | None:
+    """The learner's editor ($VISUAL, else $EDITOR) opening `path` at `line` (`+LINE`, which
+    vi, Emacs, nano, gedit and Kate understand); None when neither is set."""
+    for name in ("VISUAL", "EDITOR"):
+        value = (environ.get(name) or "").strip()
+        if value:
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                words = value.split()
+            if words:
+                return [*words, f"+{max(1, int(line))}", str(path)]
+    return None
 
 
 def opened_summary(opened) -> str:

@@ -1,5 +1,6 @@
 """Flashcards: the bar above the tabs (Qt): the deck's name and counts, Open notes..., the
-section filter, Study all, Shuffle and Options....
+section filter, Study all, Shuffle and Options.... Hovering "N open" lists the open questions
+with their lines; clicking it (a link, "open") is the area's to handle.
 """
 
 from __future__ import annotations
@@ -7,8 +8,11 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy,
-                               QToolButton, QWidget)
+                               QToolButton, QToolTip, QWidget)
+
+from studyapp.notes.checks import open_questions_tooltip
 
 KEYS_FILTER = "__keys__"  # the filter entry of a "review these cards" request from a lab
 
@@ -24,6 +28,8 @@ class DeckBar(QWidget):
         # widening the window or wrapping into a tall column.
         self.deck_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.deck_label.setMinimumWidth(60)
+        self.open_tip = ""  # what hovering "N open" shows
+        self.deck_label.linkHovered.connect(self._link_hovered)
         self.open_button = QToolButton()
         self.open_button.setText("Open notes...")
         self.open_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -69,11 +75,19 @@ class DeckBar(QWidget):
         p = deck.parse
         warn = (f" · <a href='warnings'>{len(p.warnings)} warning"
                 f"{'s' if len(p.warnings) != 1 else ''}</a>" if p.warnings else "")
-        open_q = f" · {p.open_questions} open" if p.open_questions else ""
+        self.open_tip = open_questions_tooltip(p)
+        open_q = (f" · <a href='open'>{p.open_questions} open</a>" if p.open_questions
+                  else "")
         self.deck_label.setText(
             f"<b>{html.escape(deck.path.name)}</b> · {len(p.cards)} cards{open_q}{warn}")
         self.deck_label.setToolTip(f"{html.escape(str(deck.path))}<br><br><b>Legend</b>"
                                    f"<br>{legend}")
+
+    def _link_hovered(self, link: str) -> None:
+        if link == "open" and self.open_tip:
+            QToolTip.showText(QCursor.pos(), self.open_tip, self.deck_label)
+        elif not link:
+            QToolTip.hideText()
 
     def fill_filter(self, deck, key_filter: tuple[str, set[str]] | None) -> bool:
         """Every section of the deck (and the lab's cards, if any) in the filter, the choice

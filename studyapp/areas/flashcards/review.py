@@ -1,16 +1,14 @@
 """Flashcards > Review: the card view and its panel, and the area's small dialogs (Qt).
 
 `CardView` keeps keyboard focus and turns keys into requests (reveal, grade, undo, bury,
-suspend); `ReviewPanel` lays out section, counts, card, legend, the "Try it" slot and the
+suspend, edit); `ReviewPanel` lays out section, counts, card, legend, the "Try it" slot and the
 buttons; the FlashcardsArea (studyapp.areas.flashcards.area) decides what they show.
 """
 
 from __future__ import annotations
 
-import html
-from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout,
                                QHeaderView, QLabel, QPushButton, QStackedWidget, QTableWidget,
@@ -35,7 +33,8 @@ class CardView(QTextBrowser):
 
     reveal_requested = Signal()
     grade_requested = Signal(int)
-    command_requested = Signal(str)  # "undo", "bury", "suspend"
+    command_requested = Signal(str)  # "undo", "bury", "suspend", "edit"
+    width_changed = Signal()  # the card's width settled after a resize (images follow it)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -45,6 +44,21 @@ class CardView(QTextBrowser):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.anchorClicked.connect(self._open_link)
+        self._resize_timer = QTimer(self)
+        self._resize_timer.setSingleShot(True)
+        self._resize_timer.setInterval(120)
+        self._resize_timer.timeout.connect(self.width_changed)
+        self._width = 0
+
+    def image_width(self) -> int:
+        """The widest an image in the card may be: the text area's width, less its margins."""
+        return max(120, self.viewport().width() - 2 * int(self.document().documentMargin()) - 8)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if abs(self.viewport().width() - self._width) > 8:
+            self._width = self.viewport().width()
+            self._resize_timer.start()
 
     def keyPressEvent(self, event):
         # The area's shortcuts (Ctrl+Z, -, @) normally fire first; these cover the case where
@@ -57,6 +71,11 @@ class CardView(QTextBrowser):
             return
         if event.text() == "@" and self.active:
             self.command_requested.emit("suspend")
+            return
+        if event.text() in ("e", "E") and self.active \
+                and not event.modifiers() & ~(Qt.KeyboardModifier.KeypadModifier
+                                              | Qt.KeyboardModifier.ShiftModifier):
+            self.command_requested.emit("edit")
             return
         key = event.key()
         if self.active and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
@@ -104,11 +123,9 @@ class WarningsDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
 
-    def set_warnings(self, path: Path, warnings, cards: int) -> None:
-        self.intro.setText(
-            f"<b>{html.escape(path.name)}</b>: {cards} cards read. These lines were not "
-            "understood, or were read in a particular way. Nothing was lost; fix the file "
-            "and it reloads by itself.")
+    def set_warnings(self, intro: str, warnings) -> None:
+        """`intro`: the sentence above the list (`studyapp.notes.checks.warnings_intro`)."""
+        self.intro.setText(intro)
         self.table.setRowCount(len(warnings))
         for i, w in enumerate(warnings):
             line = QTableWidgetItem(str(w.line))
@@ -167,11 +184,16 @@ class ReviewPanel(QWidget):
         self.suspend_button.setText("Suspend")
         self.suspend_button.setToolTip("Suspend: take this card out of the review queue until "
                                        "you unsuspend it in Browse (@)")
+        self.edit_button = QToolButton()
+        self.edit_button.setText("Edit")
+        self.edit_button.setToolTip("Edit: open your notes file at this card's line in your "
+                                    "editor ($VISUAL or $EDITOR); the card reloads when you "
+                                    "save (E)")
         header = QHBoxLayout()
         header.addWidget(self.section_label, 1)
         header.addWidget(self.counts_label)
         header.addSpacing(12)
-        for b in (self.undo_button, self.bury_button, self.suspend_button):
+        for b in (self.undo_button, self.bury_button, self.suspend_button, self.edit_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             header.addWidget(b)
 

@@ -4,7 +4,9 @@
 `ReviewFlow` drives the `ReviewPanel` from the `ReviewSession` the area hands it (a new one
 with each deck): it shows the next card, reveals and grades it (the buttons say the next
 interval), and wakes up when a learning card comes due or a new day starts. What it changed is
-said through signals; the area refreshes Browse and Statistics from them.
+said through signals; the area refreshes Browse and Statistics from them. When the disk fills
+up under a grade, `recover_store` (the area's) moves the session to a temporary copy of the
+database and the grade is made there.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from studyapp.shell import style
 from studyapp.areas import area_by_key
 from studyapp.areas.flashcards.review import ReviewPanel
+from studyapp.notes.checks import open_note
 from studyapp.notes.parser import Card
 from studyapp.notes.render import Renderer, card_css, legend_html
 from studyapp.review.queue import ReviewSession
@@ -71,6 +74,7 @@ class ReviewFlow(QObject):
     graded = Signal(str, int)  # card key, rating
     changed = Signal()  # a grade, undo, bury or suspend changed the schedule
     problem = Signal(str)  # what could not be saved (HTML for the banner)
+    edit_requested = Signal(str)  # card key: open it in the learner's editor
 
     def __init__(self, panel: ReviewPanel, clock: Callable[[], int], parent=None):
         super().__init__(parent)
@@ -80,6 +84,9 @@ class ReviewFlow(QObject):
         self.renderer = Renderer(None)
         self.legend: tuple | None = None  # the notes' emoji legend, shown with the answer
         self.try_provider: TryItProvider | None = None
+        # Called with a StoreError of kind "full": True once the session writes elsewhere.
+        self.recover_store: Callable[[StoreError], bool] | None = None
+        self.can_edit = False  # the deck is the learner's own file (not the bundled one)
         self._try_callback: Callable[[], None] | None = None
         self._shown_at = 0.0
         self._closed = False
@@ -90,7 +97,10 @@ class ReviewFlow(QObject):
         r.card.reveal_requested.connect(self.reveal)
         r.card.grade_requested.connect(self.grade)
         r.card.command_requested.connect(
-            lambda what: {"undo": self.undo, "bury": self.bury, "suspend": self.suspend}[what]())
+            lambda what: {"undo": self.undo, "bury": self.bury, "suspend": self.suspend,
+                          "edit": self.edit}[what]())
+        r.card.width_changed.connect(self._rerender)
+        r.edit_button.clicked.connect(self.edit)
         r.show_button.clicked.connect(self.reveal)
         for rating, b in r.grade_buttons.items():
             b.clicked.connect(lambda _=False, rt=rating: self.grade(rt))
@@ -98,7 +108,7 @@ class ReviewFlow(QObject):
         r.bury_button.clicked.connect(self.bury)
         r.suspend_button.clicked.connect(self.suspend)
         r.try_button.clicked.connect(self._try_it)
-        for keys, slot in (("-", self.bury), ("@", self.suspend)):
+        for keys, slot in (("-", self.bury), ("@", self.suspend), ("E", self.edit)):
             sc = QShortcut(QKeySequence(keys), panel)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
@@ -107,22 +117,35 @@ class ReviewFlow(QObject):
         self._closed = True
         self._wake_timer.stop()
 
-    def card_html(self, card: Card, answer: bool) -> str:
+    def card_html(self, card: Card, answer: bool, width: int | None = None) -> str:
+        """The card as HTML; images wider than `width` (default: the review card's) shrink
+        to it, since the text view does not scale them itself."""
         css = card_css(style.colours().card())
+        self.renderer.max_image_width = width or self.review.card.image_width()
         q = self.renderer.render_inline(card.question)
         parts = [f"<html><head><style>{css}</style></head><body>",
                  f"<p style='font-size:20px; font-weight:bold; margin-top:8px;'>{q}</p>"]
-        if card.open_question:
-            parts.append("<p class='open-question'>Open question: the notes say TODO. Think "
-                         "it through, then grade how well you could answer.</p>")
+        note = open_note(card)
+        if note and (card.open_question or answer):
+            parts.append(f"<p class='open-question'>{html.escape(note)}</p>")
         if answer:
             parts.append("<hr/>")
             parts.append(self.renderer.render(card.answer))
         parts.append("</body></html>")
         return "".join(parts)
 
+    def _rerender(self) -> None:
+        """The card got wider or narrower: draw its images to the new width."""
+        s, card_view = self.session, self.review.card
+        if s is None or s.current is None or not card_view.active \
+                or "<img" not in card_view.toHtml():
+            return
+        bar = card_view.verticalScrollBar()
+        where = bar.value()
+        card_view.setHtml(self.card_html(s.cards[s.current], card_view.answer_shown))
+        bar.setValue(where)
 
-    def browse_card_html(self, key: str, rows) -> str:
+    def browse_card_html(self, key: str, rows, width: int | None = None) -> str:
         """A card for Browse's preview: its section and line, question and answer."""
         if self.session is None or key not in self.session.cards:
             row = next((r for r in rows if r.key == key), None)
@@ -131,7 +154,7 @@ class ReviewFlow(QObject):
                    "its history is kept and returns if the question does.</i></p>"
         card = self.session.cards[key]
         return (f"<p class='section'>{html.escape(card.section)} · line {card.line}</p>"
-                + self.card_html(card, True))
+                + self.card_html(card, True, width))
 
     def show_next(self) -> None:
         if self.session is None:
@@ -174,6 +197,7 @@ class ReviewFlow(QObject):
             self._shown_at = time.monotonic()
         r.bury_button.setEnabled(True)
         r.suspend_button.setEnabled(True)
+        r.edit_button.setEnabled(self.can_edit)
         self.update_try_it(card)
         self.update_counts()
         self._wake_timer.stop()
@@ -230,6 +254,7 @@ class ReviewFlow(QObject):
         show_if(r.cram_button, not s.cram)
         r.bury_button.setEnabled(False)
         r.suspend_button.setEnabled(False)
+        r.edit_button.setEnabled(False)
         self.update_try_it(None)
         self.update_counts()
         self.card_shown.emit("")
@@ -272,7 +297,7 @@ class ReviewFlow(QObject):
         key = s.current
         duration = int((time.monotonic() - self._shown_at) * 1000)
         try:
-            s.grade(rating, duration)
+            self._store_call(lambda: s.grade(rating, duration))
         except (sqlite3.Error, StoreError) as exc:
             self.problem.emit(f"The grade could not be saved ({html.escape(str(exc))}). "
                               "Nothing was changed; try again.")
@@ -286,13 +311,29 @@ class ReviewFlow(QObject):
         if s is None or not s.can_undo():
             return
         try:
-            key = s.undo()
+            key = self._store_call(s.undo)
         except (sqlite3.Error, StoreError) as exc:
             self.problem.emit(f"Undo failed ({html.escape(str(exc))}).")
             return
         self.changed.emit()
         if key is not None:
             self.show(key, False)
+
+    def _store_call(self, action):
+        """`action()`, a write to the store; when the disk turns out to be full, made again on
+        the temporary database the area switches to (the session's state was not touched)."""
+        try:
+            return action()
+        except StoreError as exc:
+            if exc.kind != "full" or self.recover_store is None or not self.recover_store(exc):
+                raise
+        return action()
+
+    def edit(self) -> None:
+        s = self.session
+        if s is not None and s.current is not None and self.review.card.active \
+                and self.can_edit:
+            self.edit_requested.emit(s.current)
 
     def bury(self) -> None:
         self._set_flag("bury")
@@ -305,7 +346,7 @@ class ReviewFlow(QObject):
         if s is None or s.current is None or not self.review.card.active:
             return
         try:
-            s.bury() if what == "bury" else s.suspend()
+            self._store_call(s.bury if what == "bury" else s.suspend)
         except (sqlite3.Error, StoreError) as exc:
             self.problem.emit(f"Could not {what} the card ({html.escape(str(exc))}).")
             return
@@ -319,10 +360,8 @@ class ReviewFlow(QObject):
         if s is None or key not in s.states:
             return
         try:
-            if s.states[key].suspended:
-                s.unsuspend(key)
-            else:
-                s.suspend(key)
+            self._store_call(lambda: s.unsuspend(key) if s.states[key].suspended
+                             else s.suspend(key))
         except (sqlite3.Error, StoreError, KeyError) as exc:
             self.problem.emit(f"Could not change the card ({html.escape(str(exc))}).")
             return
