@@ -6,7 +6,8 @@ one shows it in Flashcards, "Review these" starts a review of just those cards.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from studyapp.shell import style
 
@@ -32,6 +33,10 @@ class AreaHeader(QWidget):
         style.on_change(title, lambda c: title.setText(
             f"<b style='font-size:13pt'>{area.title}</b>"
             f"&nbsp;&nbsp;<span style='color:{c.muted}'>{area.chapter}</span>"))
+        # A long chapter line is cut at the window's edge rather than widen the smallest
+        # window; the tooltip keeps it whole.
+        title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        title.setToolTip(f"{area.title}: {area.chapter}")
         self.title = title
         self.related = QToolButton()
         self.related.setText("Related cards")

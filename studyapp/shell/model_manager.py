@@ -20,9 +20,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHeaderView, QLabel, QSpinBox, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QFrame,
+                               QGroupBox, QHeaderView, QLabel, QScrollArea, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from studyapp.models import loading as models_core
 from studyapp.shell import style
@@ -164,7 +164,16 @@ class ModelManager(QWidget):
         right_layout.addStretch(1)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter(Qt.Orientation.Horizontal, (left, right), (3, 2),
+        # Word-wrapped hints and details grow tall when a column is narrow: each column
+        # scrolls rather than set the whole lab's minimum height.
+        columns = []
+        for column in (left, right):
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(column)
+            columns.append(scroll)
+        layout.addWidget(splitter(Qt.Orientation.Horizontal, tuple(columns), (3, 2),
                                   collapsible=False))
 
         self.session.entries_changed.connect(self.refresh)
