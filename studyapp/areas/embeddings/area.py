@@ -8,32 +8,32 @@ between the text's tokens, the nearest neighbours of a token in the whole vocabu
 projection of the token vectors (optionally with the most frequent tokens of The Verdict), and
 the positional embeddings over the whole context as one heatmap and one projection.
 
-The computing is in `embeddings_core` (no Qt); torch is imported only inside functions. Each tab
-is computed when it is shown; every plot saves itself to PNG ("Save all PNGs" saves them all).
+The computing is in `core` (no Qt); torch is imported only inside functions. The tabs are built
+and drawn by `text_tabs` and `space_tabs`; the book demo's inputs are `demo_controls`. Each
+tab is computed when it is shown; every plot saves itself to PNG ("Save all PNGs" saves them
+all).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Qt, Signal
-from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QGridLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QRadioButton,
-                               QSizePolicy, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QRadioButton,
+                               QSizePolicy, QTabWidget, QVBoxLayout)
 
 from studyapp.areas.embeddings import core
+from studyapp.areas.embeddings.demo_controls import DemoControls
+from studyapp.areas.embeddings.space_tabs import SpaceTabs
+from studyapp.areas.embeddings.text_tabs import TextTabs
 from studyapp.tokens import sanitize
-from studyapp.widgets.heatmap import HeatmapWidget
 from studyapp.widgets.text_box import FileDropTextEdit
-from studyapp.widgets.projection_plot import PointGroup, ProjectionPlot
 from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
 from studyapp.widgets.forms import push_button
 
 DEFAULT_TEXT = "Your journey starts with one step"
 DEBOUNCE_MS = 200
-FREQUENT_N = 100
 TAB_KEYS = ("embeddings", "cosine", "neighbours", "projection", "positional")
 TAB_TIPS = (
     "Token, positional and input embeddings of your text (chapter 2, sections 2.7 and 2.8)",
@@ -46,12 +46,9 @@ TAB_TIPS = (
     "The positional embedding of every position in the context (chapter 2, section 2.8)",
 )
 PANEL_KEYS = ("view", "cosine_of", "frequent")  # inputs that live on the lazily built tabs
-FREQUENT_TIP = (f"Add the {FREQUENT_N} most frequent tokens of The Verdict, the story chapter 2 "
-                "tokenizes (section 2.2), to the projection of token embeddings (section 2.7)")
-_DIVERGING = "diverging"  # the palette's map for signed values, centred on zero
 
 
-class EmbeddingsLab(AreaWidget):
+class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
     """The Embeddings area. `rendered` fires after the visible tab has been drawn."""
 
     rendered = Signal()
@@ -108,26 +105,7 @@ class EmbeddingsLab(AreaWidget):
         self.model_name = QLabel()
         # a long model name gives way rather than widening the window (full text on hover)
         self.model_name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.demo_vocab = QSpinBox(minimum=1, maximum=50257, value=6)
-        self.demo_dim = QSpinBox(minimum=1, maximum=1024, value=3)
-        self.demo_context = QSpinBox(minimum=1, maximum=1024, value=4)
-        self.demo_ids = QLineEdit(", ".join(str(i) for i in core.BOOK_IDS))
-        self.demo_ids.setPlaceholderText("token IDs, e.g. 2, 3, 5, 1")
-        self.demo_ids.setMinimumWidth(70)
-        self.demo_ids.setMaximumWidth(160)
-        self.demo_vocab.setToolTip("Vocabulary size: rows of torch.nn.Embedding(vocab_size, "
-                                   "output_dim); the book's small example has 6 (chapter 2, "
-                                   "section 2.7)")
-        self.demo_dim.setToolTip("Embedding dimension (output_dim): numbers per vector; 3 in "
-                                 "section 2.7's example, 256 in section 2.8 (chapter 2)")
-        self.demo_context.setToolTip("Context length: rows of the positional embedding layer, "
-                                     "one vector per position (chapter 2, section 2.8)")
-        self.demo_ids.setToolTip("Token IDs to look up, each picking a row of the weight "
-                                 "matrix; section 2.7 uses 2, 3, 5, 1 (chapter 2)")
-        self.use_text_ids = push_button(
-            "Text's IDs",
-            "Use the GPT-2 token IDs of the text above (byte pair encoding, chapter 2, section "
-            "2.5); sets the vocabulary to 50,257", self._use_text_ids)
+        self._build_demo_controls()
         self.export_all_button = push_button(
             "Save all PNGs\u2026",
             "Save every plot and heatmap of this lab to a folder as PNG images (embeddings: "
@@ -138,15 +116,6 @@ class EmbeddingsLab(AreaWidget):
         row.addWidget(self.demo_radio)
         row.addSpacing(12)
         row.addWidget(self.model_name, 1)
-        self.demo_box = QWidget()
-        demo_row = QHBoxLayout(self.demo_box)
-        demo_row.setContentsMargins(0, 0, 0, 0)
-        for label, widget in (("vocab", self.demo_vocab), ("dimension", self.demo_dim),
-                              ("context", self.demo_context), ("IDs", self.demo_ids)):
-            demo_row.addWidget(QLabel(label))
-            demo_row.addWidget(widget)
-        demo_row.addWidget(self.use_text_ids)
-        demo_row.addStretch(1)
         row.addWidget(self.export_all_button)
 
         self.notice = QLabel()
@@ -180,104 +149,8 @@ class EmbeddingsLab(AreaWidget):
         self._apply_panel_state()
 
     def _build_panels(self) -> None:
-        # Embeddings: weights (demo only), token, positional, input
-        self.weights_map = HeatmapWidget(title="Embedding weight matrix", colormap=_DIVERGING,
-                                         symmetric=True, row_axis_title="token ID",
-                                         col_axis_title="dimension")
-        self.token_map = HeatmapWidget(title="Token embeddings", colormap=_DIVERGING,
-                                       symmetric=True, col_axis_title="dimension")
-        self.pos_map = HeatmapWidget(title="Positional embeddings", colormap=_DIVERGING,
-                                     symmetric=True, col_axis_title="dimension")
-        self.input_map = HeatmapWidget(title="Input embeddings",
-                                       colormap=_DIVERGING, symmetric=True,
-                                       col_axis_title="dimension")
-        emb_tab = QWidget()
-        emb_layout = QVBoxLayout(emb_tab)
-        emb_layout.setContentsMargins(4, 4, 4, 4)
-        grid = QGridLayout()
-        self._emb_grid = grid
-        self._emb_caption = QLabel()
-        self._emb_caption.setWordWrap(True)
-        emb_layout.addWidget(self._emb_caption)
-        emb_layout.addLayout(grid, 1)
-        self.tabs.addTab(emb_tab, "Embeddings")
-
-        # Cosine similarity
-        cos_tab = QWidget()
-        self.cosine_of = QComboBox()
-        self.cosine_of.addItems(["token embeddings", "input embeddings"])
-        self.cosine_of.setToolTip("Compare the token embeddings (chapter 2, section 2.7) or "
-                                  "the input embeddings, token + position (section 2.8)")
-        self.cosine_of.currentIndexChanged.connect(lambda _i: self._mark_dirty(1))
-        self.cosine_map = HeatmapWidget(title="Cosine similarity", colormap=_DIVERGING,
-                                        symmetric=True, value_format="{:.3f}")
-        self.cosine_map.set_levels(-1.0, 1.0)
-        self.cosine_map.clicked.connect(self._on_cosine_clicked)
-        cos_help = QLabel("of the text's tokens (1: same direction, 0: unrelated, "
-                          "-1: opposite). Click a cell to see its row token's neighbours.")
-        cos_help.setWordWrap(True)
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Cosine similarity between the"))
-        top.addWidget(self.cosine_of)
-        top.addWidget(cos_help, 1)
-        cos_layout = QVBoxLayout(cos_tab)
-        cos_layout.addLayout(top)
-        cos_layout.addWidget(self.cosine_map, 1)
-        self.tabs.addTab(cos_tab, "Cosine similarity")
-
-        # Nearest neighbours
-        nn_tab = QWidget()
-        self.nn_token = QComboBox()
-        self.nn_token.setMinimumWidth(180)
-        self.nn_token.setToolTip("A token of your text: its nearest neighbours by cosine "
-                                 "similarity among all rows of the token embedding matrix "
-                                 "(chapter 2, section 2.7)")
-        self.nn_token.currentIndexChanged.connect(lambda _i: self._render_neighbours())
-        self.nn_table = QTableWidget(0, 4)
-        self.nn_table.setHorizontalHeaderLabels(["rank", "token", "ID", "cosine"])
-        self.nn_table.verticalHeader().setVisible(False)
-        self.nn_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.nn_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.nn_note = QLabel()
-        self.nn_note.setWordWrap(True)
-        nn_top = QHBoxLayout()
-        nn_top.addWidget(QLabel("Token:"))
-        nn_top.addWidget(self.nn_token)
-        nn_top.addWidget(self.nn_note, 1)
-        nn_layout = QVBoxLayout(nn_tab)
-        nn_layout.addLayout(nn_top)
-        nn_layout.addWidget(self.nn_table, 1)
-        self.tabs.addTab(nn_tab, "Nearest neighbours")
-
-        # Projection
-        proj_tab = QWidget()
-        self.add_frequent = QCheckBox(f"Add the {FREQUENT_N} most frequent tokens of The "
-                                      "Verdict")
-        self.add_frequent.setToolTip(FREQUENT_TIP)
-        self.add_frequent.toggled.connect(lambda _c: self._mark_dirty(3))
-        self.projection = ProjectionPlot(title="Token embeddings projected to 2-D (PCA)")
-        proj_layout = QVBoxLayout(proj_tab)
-        proj_layout.addWidget(self.add_frequent)
-        proj_layout.addWidget(self.projection, 1)
-        self.tabs.addTab(proj_tab, "Projection")
-
-        # Positions
-        pos_tab = QWidget()
-        self.positions_map = HeatmapWidget(title="Positional embeddings, every position",
-                                           colormap=_DIVERGING, symmetric=True,
-                                           row_axis_title="position",
-                                           col_axis_title="dimension")
-        self.positions_plot = ProjectionPlot(title="Positional embeddings projected to 2-D")
-        self.positions_caption = QLabel()
-        self.positions_caption.setWordWrap(True)
-        pos_row = QHBoxLayout()
-        pos_row.addWidget(self.positions_map, 3)
-        pos_row.addWidget(self.positions_plot, 2)
-        pos_layout = QVBoxLayout(pos_tab)
-        pos_layout.addWidget(self.positions_caption)
-        pos_layout.addLayout(pos_row, 1)
-        self.tabs.addTab(pos_tab, "Positions")
-
+        self._build_text_tabs()
+        self._build_space_tabs()
         for panel, what in (
                 (self.weights_map, "the embedding weight matrix (chapter 2, section 2.7)"),
                 (self.token_map, "the token embeddings (chapter 2, section 2.7)"),
@@ -433,14 +306,6 @@ class EmbeddingsLab(AreaWidget):
         if self.tabs.currentIndex() == tab:
             self._render_current_tab()
 
-    def _use_text_ids(self) -> None:
-        from model.tokenizer import get_tokenizer
-
-        text, _ = sanitize(self.editor.toPlainText())
-        ids = get_tokenizer().encode(text)
-        self.demo_vocab.setValue(50257)
-        self.demo_ids.setText(", ".join(str(i) for i in ids[:1024]))
-
     def _all_panels(self):
         return [self.weights_map, self.token_map, self.pos_map, self.input_map, self.cosine_map,
                 self.projection, self.positions_map, self.positions_plot]
@@ -483,17 +348,6 @@ class EmbeddingsLab(AreaWidget):
 
         text, problem = sanitize(self.editor.toPlainText())
         return get_tokenizer().encode(text), [problem] if problem else []
-
-    def _demo_id_list(self) -> tuple[list[int] | None, str | None]:
-        from studyapp.tokens import parse_ids
-
-        raw = self.demo_ids.text()
-        if not raw.strip():
-            return None, "Type token IDs for the book demo (e.g. 2, 3, 5, 1)."
-        ids, problems = parse_ids(raw)
-        if problems:
-            return None, "; ".join(problems)
-        return ids, None
 
     def refresh(self, force: bool = False) -> None:
         """Recompute the embeddings of the text and redraw the visible tab."""
@@ -565,155 +419,10 @@ class EmbeddingsLab(AreaWidget):
          self._render_projection, self._render_positions][index]()
         self.rendered.emit()
 
-    # -- tabs ----------------------------------------------------------------------------------
-    def _render_embeddings(self) -> None:
-        e, s = self.embeddings, self.source
-        t, d = e.token.shape
-        if self.demo_radio.isChecked():
-            weights = s.tok_weight.numpy()
-            if weights.shape[0] <= 2048:
-                self.weights_map.set_matrix(
-                    weights, [str(i) for i in range(weights.shape[0])], None,
-                    title=f"Embedding weight matrix ({weights.shape[0]} x {d})")
-            else:
-                self.weights_map.show_message(
-                    f"The weight matrix has {weights.shape[0]:,} rows, too many to draw; the "
-                    "token embeddings are its rows for the IDs.")
-        self.token_map.set_matrix(e.token, e.labels, None,
-                                  title=f"Token embeddings ({t} x {d})")
-        self.pos_map.set_matrix(e.positional, [str(i) for i in range(t)], None,
-                                title=f"Positional embeddings ({t} x {d})")
-        self.input_map.set_matrix(e.input, e.labels, None,
-                                  title=f"Input embeddings ({t} x {d})")
-        if self.demo_radio.isChecked():
-            caption = (f"Book demo: torch.manual_seed(123), then torch.nn.Embedding"
-                       f"({s.vocab_size}, {d}) for tokens and torch.nn.Embedding"
-                       f"({s.context_length}, {d}) for positions. Row i of the weight matrix "
-                       "is the vector of token ID i; the token embeddings are the rows the IDs "
-                       "pick; input = token + positional.")
-        else:
-            caption = (f"Each of the {t} token(s) is a row of {d} numbers looked up in "
-                       f"{s.name}'s tok_emb; pos_emb adds one vector per position; their sum "
-                       "is what the first transformer block receives. Hover for values.")
-        self._emb_caption.setText(caption)
-
-    def _render_cosine(self) -> None:
-        e = self.embeddings
-        use_input = self.cosine_of.currentIndex() == 1
-        matrix = core.cosine_matrix(e.input if use_input else e.token)
-        kind = "input" if use_input else "token"
-        self.cosine_map.set_matrix(matrix, e.labels, e.labels,
-                                   title=f"Cosine similarity of the {kind} embeddings "
-                                         f"({len(e.ids)} x {len(e.ids)})")
-
     def _on_cosine_clicked(self, row: int, _col: int) -> None:
         if self.embeddings is not None and 0 <= row < len(self.embeddings.ids):
             self.nn_token.setCurrentIndex(row)
             self.tabs.setCurrentIndex(TAB_KEYS.index("neighbours"))
-
-    def _render_neighbours(self) -> None:
-        e, s = self.embeddings, self.source
-        if e is None or s is None:
-            return
-        row = max(0, self.nn_token.currentIndex())
-        if row >= len(e.ids):
-            return
-        token_id = e.ids[row]
-        key = id(s.tok_weight)
-        if self._norms_cache is None or self._norms_cache[0] != key:
-            self._norms_cache = (key, core.row_norms(s))
-        neighbours = core.nearest_neighbours(s, token_id, k=10, norms=self._norms_cache[1])
-        self.nn_table.setRowCount(len(neighbours))
-        for r, n in enumerate(neighbours):
-            for c, value in enumerate((str(r + 1), n.label, str(n.id), f"{n.cosine:.4f}")):
-                item = QTableWidgetItem(value)
-                if c != 1:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
-                                          | Qt.AlignmentFlag.AlignVCenter)
-                self.nn_table.setItem(r, c, item)
-        trained = "" if self.model_radio.isChecked() and \
-            (self.ctx.models.current and self.ctx.models.current.source != "untrained") else \
-            " These vectors are random (untrained), so the neighbours are arbitrary; a trained " \
-            "model puts related tokens close together."
-        self.nn_note.setText(
-            f"The {len(neighbours)} tokens of the whole vocabulary ({s.vocab_size:,}) whose "
-            f"vectors point most nearly the same way as {s.label(token_id)!r} "
-            f"(ID {token_id}).{trained}")
-
-    def _frequent_ids(self) -> list[int]:
-        if self._frequent is None:
-            from model.resources import read_the_verdict
-
-            self._frequent = core.frequent_tokens(read_the_verdict(), FREQUENT_N)
-        return self._frequent
-
-    def _render_projection(self) -> None:
-        e, s = self.embeddings, self.source
-        text_ids = core.unique_in_order(e.ids)
-        extra: list[int] = []
-        if self.add_frequent.isChecked():
-            if s.gpt2_vocab:
-                seen = set(text_ids)
-                extra = [t for t in self._frequent_ids() if t not in seen and t < s.vocab_size]
-                self.add_frequent.setToolTip(FREQUENT_TIP)
-            else:
-                self.add_frequent.setToolTip(FREQUENT_TIP + ". Needs GPT-2's vocabulary "
-                                             "(50,257 tokens)")
-        all_ids = text_ids + extra
-        vectors = s.tok_weight[all_ids].float().numpy()
-        proj = core.pca_2d(vectors)
-        pts = proj.points
-        groups = []
-        if extra:
-            groups.append(PointGroup("The Verdict", pts[len(text_ids):],
-                                     [s.label(t) for t in extra], "point_muted", size=6,
-                                     label_color="point_label_muted"))
-        groups.append(PointGroup("text", pts[:len(text_ids)], [s.label(t) for t in text_ids],
-                                 "point", size=10))
-        ex1, ex2 = proj.explained
-        self.projection.set_groups(
-            groups, title=f"Token embeddings of {len(text_ids)} distinct token(s)"
-                          + (f" and {len(extra)} frequent tokens" if extra else "")
-                          + " projected to 2-D (PCA)",
-            x_label=f"PC 1 ({ex1:.0%} of the variance)",
-            y_label=f"PC 2 ({ex2:.0%})")
-        if len(all_ids) < 3:
-            self.projection.hover_label.setText("With fewer than 3 tokens the projection is a "
-                                                "line or a point.")
-
-    def _render_positions(self) -> None:
-        s = self.source
-        key = id(s.pos_weight)
-        cached = self._positions_cache.get("key")
-        if cached != key:
-            pos = s.pos_weight.float().numpy()
-            self._positions_cache = {"key": key, "matrix": pos, "pca": core.pca_2d(pos)}
-        pos = self._positions_cache["matrix"]
-        proj = self._positions_cache["pca"]
-        n, d = pos.shape
-        self.positions_map.set_matrix(pos, [str(i) for i in range(n)], None,
-                                      title=f"Positional embeddings of all {n:,} positions "
-                                            f"({n:,} x {d})")
-        untrained = self.model_radio.isChecked() and self.ctx.models.current is not None \
-            and self.ctx.models.current.source == "untrained"
-        self.positions_caption.setText(
-            "Row p is the vector added to whatever token sits at position p. "
-            + ("These are random (untrained); after training, neighbouring positions get "
-               "similar vectors and the projection traces a smooth path."
-               if untrained or self.demo_radio.isChecked() else
-               "Trained positions vary smoothly: neighbouring positions have similar vectors, "
-               "so the projection traces a path in order."))
-        import pyqtgraph as pg
-
-        cmap = pg.colormap.get(style.colours().heat_map)
-        colors = [c.name() for c in cmap.getLookupTable(nPts=max(n, 2), mode="qcolor")[:n]]
-        every = max(1, n // 16)
-        ex1, ex2 = proj.explained
-        self.positions_plot.set_groups(
-            [PointGroup("position", proj.points, [str(i) for i in range(n)], colors, size=6,
-                        label_every=every, connect=True)],
-            title=f"Positions 0 to {n - 1} projected to 2-D (PCA), in order",
-            x_label=f"PC 1 ({ex1:.0%})", y_label=f"PC 2 ({ex2:.0%})")
 
     # -- export --------------------------------------------------------------------------------
     def export_all(self, folder: str | Path | None = None) -> list[Path]:

@@ -4,7 +4,8 @@ Top: the text, retokenized as the learner types (debounced), drawn as coloured t
 a text/ID toggle, the counts, and the ID list; hovering a chip shows its ID, bytes and text and
 highlights it in the ID list and in the text. Below, four tabs: the BPE merges that built the
 clicked word, the chapter's simple tokenizers V1/V2 next to BPE, the sliding-window dataloader,
-and decoding a list of IDs. The computing lives in `tokenizer_core` and `model.bpe` (no Qt).
+and decoding a list of IDs (`bpe_tab`, `chapter2_tab`, `windows_tab`). The computing lives in
+`core` and `model.bpe` (no Qt).
 
 Large pastes are tokenized on a worker thread and only the first CHIP_LIMIT chips are drawn; the
 counts always cover the whole text.
@@ -16,15 +17,17 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
-                               QSpinBox, QSplitter, QTabWidget, QTextBrowser, QTextEdit,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit,
+                               QPushButton, QSplitter, QTabWidget, QTextEdit, QVBoxLayout,
+                               QWidget)
 
 from studyapp import tokens
 from studyapp.areas.tokenizer import core
-from studyapp.tensor_text import format_tensor
+from studyapp.areas.tokenizer.bpe_tab import BpeTab
+from studyapp.areas.tokenizer.chapter2_tab import CORPUS_TEXT, Chapter2Tab
+from studyapp.areas.tokenizer.rich_text import MONO as _MONO
+from studyapp.areas.tokenizer.windows_tab import WindowTabs
 from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
@@ -33,21 +36,10 @@ from studyapp.widgets.token_chips import TokenChipsView
 CHIP_LIMIT = 5000  # chips drawn at most; the counts always cover the whole text
 WORKER_THRESHOLD = 100_000  # characters; longer texts are tokenized off the GUI thread
 DEBOUNCE_MS = 150
-CORPUS_VERDICT, CORPUS_TEXT = "The Verdict (the book's corpus)", "This text"
 TAB_NAMES = ("bpe", "chapter2", "window", "decode")
 
-_MONO = QFont("monospace")
-_MONO.setStyleHint(QFont.StyleHint.Monospace)
 
-
-def _chip_html(label: str, index: int, extra: str = "") -> str:
-    """A token chip in rich text: the chip views' fill and text colour of the current mode."""
-    c = style.colours()
-    return (f'<span style="background:{c.chip_fill(index)}; color:{c.chip_text}; '
-            f'font-family:monospace; {extra}">&nbsp;{html.escape(label)}&nbsp;</span>')
-
-
-class TokenizerLab(AreaWidget):
+class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
     """The Tokenizer area. `rendered` fires after each retokenization is drawn."""
 
     rendered = Signal()
@@ -187,117 +179,10 @@ class TokenizerLab(AreaWidget):
     def _build_tabs(self) -> None:
         self.tabs = QTabWidget()
         self.tabs.currentChanged.connect(lambda _i: self._refresh_visible_tab())
-
-        # BPE merges
-        bpe = QWidget()
-        self.bpe_word = QLineEdit()
-        self.bpe_word.setPlaceholderText("A word to trace (or click a token above)")
-        self.bpe_word.setToolTip("Byte pair encoding (chapter 2, section 2.5): a word to trace "
-                                 "from single bytes through GPT-2's merges, e.g. Akwirw ier")
-        self.bpe_word.textChanged.connect(self._trace_word)
-        self.bpe_view = QTextBrowser()
-        form = QHBoxLayout()
-        form.addWidget(QLabel("Word:"))
-        form.addWidget(self.bpe_word, 1)
-        bpe_layout = QVBoxLayout(bpe)
-        bpe_layout.addLayout(form)
-        bpe_layout.addWidget(self.bpe_view, 1)
-        self.tabs.addTab(bpe, "BPE merges")
-        self.tabs.setTabToolTip(0, "How byte pair encoding builds a word from single bytes "
-                                   "(chapter 2, section 2.5)")
-
-        # Chapter 2's simple tokenizers beside BPE
-        ch2 = QWidget()
-        self.corpus_box = QComboBox()
-        self.corpus_box.addItems([CORPUS_VERDICT, CORPUS_TEXT])
-        self.corpus_box.setToolTip("The text the simple tokenizer's vocabulary is built from: "
-                                   "The Verdict as in chapter 2, section 2.3, or this text; "
-                                   "other words fail in V1 and become <|unk|> in V2 "
-                                   "(section 2.4)")
-        self.corpus_box.currentIndexChanged.connect(self._chapter2_changed)
-        self.simple_view = QTextBrowser()
-        self.bpe_side_view = QTextBrowser()
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Vocabulary built from:"))
-        row.addWidget(self.corpus_box)
-        row.addStretch(1)
-        sides = QHBoxLayout()
-        sides.addWidget(self.simple_view, 3)
-        sides.addWidget(self.bpe_side_view, 2)
-        ch2_layout = QVBoxLayout(ch2)
-        ch2_layout.addLayout(row)
-        ch2_layout.addLayout(sides, 1)
-        self.tabs.addTab(ch2, "Chapter 2 tokenizers")
-        self.tabs.setTabToolTip(1, "The chapter's SimpleTokenizerV1 and V2, with <|unk|> and "
-                                   "<|endoftext|>, next to BPE (chapter 2, sections 2.2 to 2.5)")
-
-        # Sliding window
-        win = QWidget()
-        self.max_length = QSpinBox(minimum=1, maximum=1024, value=4)
-        self.stride = QSpinBox(minimum=1, maximum=1024, value=4)
-        self.batch_size = QSpinBox(minimum=1, maximum=64, value=8)
-        self.window_source = QComboBox()
-        self.window_source.addItems(["This text", "The Verdict"])
-        for widget in (self.max_length, self.stride, self.batch_size):
-            widget.valueChanged.connect(self._windows_changed)
-        self.window_source.currentIndexChanged.connect(self._windows_changed)
-        self.window_summary = ""
-        self.window_source.setToolTip("The text the sliding window samples: this text, or The "
-                                      "Verdict as in chapter 2, section 2.6")
-        self.max_length.setToolTip("max_length: tokens per input window; each target is its "
-                                   "input shifted by one token (chapter 2, section 2.6)")
-        self.stride.setToolTip("Stride: how far the sliding window moves between samples; "
-                               "stride = max_length means no overlap (chapter 2, section 2.6)")
-        self.batch_size.setToolTip("Batch size: input windows per batch of "
-                                   "create_dataloader_v1 (chapter 2, section 2.6)")
-        controls = QFormLayout()
-        controls.addRow("Text:", self.window_source)
-        controls.addRow("max_length:", self.max_length)
-        controls.addRow("stride:", self.stride)
-        controls.addRow("batch size:", self.batch_size)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(controls)
-        left_layout.addStretch(1)
-        left.setMaximumWidth(220)
-        self.window_view = QTextBrowser()
-        self.batch_view = QPlainTextEdit()
-        self.batch_view.setReadOnly(True)
-        self.batch_view.setFont(_MONO)
-        self.batch_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        win_layout = QHBoxLayout(win)
-        win_layout.addWidget(left)
-        win_layout.addWidget(self.window_view, 3)
-        win_layout.addWidget(self.batch_view, 2)
-        self.tabs.addTab(win, "Sliding window")
-        self.tabs.setTabToolTip(2, "Input-target pairs from a sliding window, in batches "
-                                   "(data sampling: chapter 2, section 2.6)")
-
-        # Decode
-        dec = QWidget()
-        self.decode_input = QLineEdit("15496, 11, 466, 345, 588, 8887, 30")
-        self.decode_input.setPlaceholderText("IDs, e.g. [15496, 11, 466] or 15496 11 466")
-        self.decode_input.setToolTip("Token IDs to turn back into text with GPT-2's tokenizer "
-                                     "(decode: chapter 2, sections 2.3 and 2.5); IDs outside the "
-                                     "vocabulary are named")
-        self.decode_input.textChanged.connect(self._decode_changed)
-        self.decode_output = QPlainTextEdit()
-        self.decode_output.setReadOnly(True)
-        self.decode_output.setMinimumHeight(40)
-        self.decode_problems = QLabel()
-        self.decode_problems.setWordWrap(True)
-        style.set_text_role(self.decode_problems, "error")
-        dec_form = QHBoxLayout()
-        dec_form.addWidget(QLabel("IDs:"))
-        dec_form.addWidget(self.decode_input, 1)
-        dec_layout = QVBoxLayout(dec)
-        dec_layout.addLayout(dec_form)
-        dec_layout.addWidget(QLabel("Text:"))
-        dec_layout.addWidget(self.decode_output, 1)
-        dec_layout.addWidget(self.decode_problems)
-        self.tabs.addTab(dec, "Decode IDs")
-        self.tabs.setTabToolTip(3, "Token IDs back to text (chapter 2, section 2.3)")
+        self._build_bpe_tab()
+        self._build_chapter2_tab()
+        self._build_window_tab()
+        self._build_decode_tab()
 
     # -- public --------------------------------------------------------------------------------
     def apply_state(self, payload: dict) -> None:
@@ -545,64 +430,7 @@ class TokenizerLab(AreaWidget):
         if piece is not None:
             self._show_trace_for(piece.text)
 
-    # -- BPE merges ----------------------------------------------------------------------------
-    def _show_trace_for(self, word: str) -> None:
-        if self.bpe_word.text() != word:
-            self.bpe_word.setText(word)  # -> _trace_word
-        else:
-            self._trace_word(word)
-
-    def _trace_word(self, word: str) -> None:
-        from model.bpe import trace_text
-
-        self._bpe_dirty = False
-        if not word:
-            self.bpe_view.setHtml("<p>Type a word above, or click a token in the text, to see "
-                                  "how byte-pair encoding builds it from single bytes.</p>")
-            return
-        if len(word) > 400:
-            word = word[:400]
-        traces = trace_text(word)
-        muted = style.colours().muted
-        parts = [f"<p>Byte-pair encoding of <b>{html.escape(tokens.visible(word))}</b>: the text "
-                 "is first cut into pieces (a word with its leading space, a number, a run of "
-                 "punctuation or whitespace); each piece starts as single bytes, then the pair "
-                 "with the lowest rank in GPT-2's merge list is joined, again and again. "
-                 "A part's rank is its token ID.</p>"]
-        all_ids: list[int] = []
-        for trace in traces:
-            all_ids += trace.ids
-            title = html.escape(tokens.visible(trace.text))
-            if trace.special:
-                parts.append(f"<p><b>{title}</b>: a special token, kept whole: ID 50256.</p>")
-                continue
-            rows = []
-            for k, step in enumerate(trace.steps):
-                chips = " ".join(
-                    _chip_html(tokens.bytes_label(part)[0], j,
-                               "font-weight:bold;" if step.pair and j == step.position else "")
-                    for j, part in enumerate(step.parts))
-                if step.pair is None:
-                    what = f"start: {len(step.parts)} byte(s)"
-                else:
-                    a, b = (tokens.bytes_label(p)[0] for p in step.pair)
-                    what = (f"merge {html.escape(a)} + {html.escape(b)} \u2192 "
-                            f"{html.escape(a + b)} (rank {step.rank})")
-                rows.append(f"<tr><td style='color:{muted}'>{k}</td><td>{what}</td>"
-                            f"<td>{chips}</td></tr>")
-            ids = ", ".join(str(i) for i in trace.ids)
-            parts.append(f"<p><b>Piece \u201c{title}\u201d</b> \u2192 "
-                         f"{len(trace.tokens)} token(s) [{ids}]</p>"
-                         "<table cellspacing=4>" + "".join(rows) + "</table>")
-        parts.append(f"<p><b>Result:</b> [{', '.join(str(i) for i in all_ids)}]</p>")
-        if self.result is not None and 0 < len(self.result.text) <= 200 \
-                and self.result.text != word:
-            parts.append(f"<p style='color:{muted}'>The whole text "
-                         f"\u201c{html.escape(tokens.visible(self.result.text))}\u201d is "
-                         f"[{', '.join(str(i) for i in self.result.ids)}].</p>")
-        self.bpe_view.setHtml("".join(parts))
-
-    # -- chapter 2 side by side ----------------------------------------------------------------
+    # -- tabs (built and drawn by the tab modules) ----------------------------------------------
     def _refresh_visible_tab(self) -> None:
         if not self.isVisible():
             return  # showEvent refreshes it (nothing is computed for a hidden lab)
@@ -615,150 +443,6 @@ class TokenizerLab(AreaWidget):
             self._render_windows()
         elif index == 3 and (self._decode_dirty or not self.decode_output.toPlainText()):
             self._decode(self.decode_input.text())
-
-    def _chapter2_changed(self) -> None:
-        self._chapter2_dirty = True
-        self._refresh_visible_tab()
-
-    def _verdict_text(self) -> str:
-        if self._verdict is None:
-            from model.resources import read_the_verdict
-
-            self._verdict = read_the_verdict()
-        return self._verdict
-
-    def _render_chapter2(self) -> None:
-        self._chapter2_dirty = False
-        text = self.result.text if self.result else self.editor.toPlainText()
-        if not text.strip():
-            self.simple_view.setHtml("<p>Type some text above to compare the chapter's simple "
-                                     "tokenizer with BPE.</p>")
-            self.bpe_side_view.setHtml("")
-            return
-        use_text = self.corpus_box.currentText() == CORPUS_TEXT
-        corpus = text if use_text else self._verdict_text()
-        name = "this text" if use_text else "The Verdict"
-        r = core.chapter2(text, corpus, name)
-        unk = set(r.unknown)
-        c = style.colours()
-        tokens = " ".join(_chip_html(t, i, f"text-decoration:underline; color:{c.chip_error_text};"
-                                     if t in unk else "")
-                          for i, t in enumerate(r.tokens[:400]))
-        more = f" \u2026 ({len(r.tokens) - 400:,} more)" if len(r.tokens) > 400 else ""
-        if r.v1_error:
-            v1 = f"<span style='color:{c.error}'><b>fails:</b> {html.escape(r.v1_error)}</span>"
-        else:
-            v1 = f"<b>ok</b>, every word is known: {self._ids(r.v1_ids)}"
-        v2_ids = self._ids(r.v2_ids, highlight={r.unk_id: c.error, r.endoftext_id: c.accent})
-        unknown = (", ".join(html.escape(w) for w in r.unknown[:12]) or "none")
-        note = f"<p><i>{html.escape(r.notice)}</i></p>" if r.notice else ""
-        self.simple_view.setHtml(
-            f"<h4>The chapter's simple tokenizer (sections 2.2\u20132.4)</h4>{note}"
-            f"<p>Vocabulary from {html.escape(r.corpus_name)}: <b>{r.vocab_size:,}</b> words; "
-            f"<b>{r.vocab_size_specials:,}</b> with &lt;|endoftext|&gt; ({r.endoftext_id}) and "
-            f"&lt;|unk|&gt; ({r.unk_id}).</p>"
-            f"<p>Split on whitespace and punctuation: {len(r.tokens):,} tokens<br>{tokens}{more}"
-            f"</p><p><b>SimpleTokenizerV1:</b> {v1}</p>"
-            f"<p><b>SimpleTokenizerV2:</b> unknown words become &lt;|unk|&gt; "
-            f"({r.unk_id}): {v2_ids}</p>"
-            f"<p>Unknown words: {unknown}</p>"
-            f"<p>V2 decodes back to: <i>{html.escape(r.v2_decoded[:1500])}</i></p>")
-        splits = "".join(
-            f"<li>{html.escape(w)} \u2192 "
-            + " ".join(_chip_html(p, i) for i, p in enumerate(pieces)) + "</li>"
-            for w, pieces in r.bpe_unknown_split.items())
-        self.bpe_side_view.setHtml(
-            "<h4>GPT-2 BPE on the same text</h4>"
-            f"<p>{len(r.bpe_ids):,} tokens from a vocabulary of 50,257. It never fails: a word "
-            "it does not know is split into smaller pieces it knows, down to single bytes if "
-            "need be.</p>"
-            f"<p>{self._ids(r.bpe_ids)}</p>"
-            + (f"<p>The simple tokenizer's unknown words, in BPE:</p><ul>{splits}</ul>"
-               if splits else ""))
-
-    @staticmethod
-    def _ids(ids: list[int] | None, highlight: dict | None = None, limit: int = 300) -> str:
-        if not ids:
-            return "[]"
-        highlight = highlight or {}
-        shown = []
-        for i in ids[:limit]:
-            colour = highlight.get(i)
-            shown.append(f"<b style='color:{colour}'>{i}</b>" if colour else str(i))
-        more = f", \u2026 {len(ids) - limit:,} more" if len(ids) > limit else ""
-        return "[" + ", ".join(shown) + more + "]"
-
-    # -- sliding window ------------------------------------------------------------------------
-    def _windows_changed(self) -> None:
-        self._windows_dirty = True
-        self._refresh_visible_tab()
-
-    def _render_windows(self) -> None:
-        self._windows_dirty = False
-        from model.tokenizer import get_tokenizer
-
-        if self.window_source.currentIndex() == 1:
-            ids = get_tokenizer().encode(self._verdict_text())
-            source = "The Verdict"
-        else:
-            ids = self.result.ids if self.result else []
-            source = "this text"
-        w = core.sliding_windows(ids, self.max_length.value(), self.stride.value(),
-                                 self.batch_size.value())
-        summary = (f"{source}: {w.n_tokens:,} tokens \u2192 <b>{w.count:,}</b> windows, "
-                   f"{w.n_batches:,} full batch(es) of {w.batch_size} (drop_last=True).")
-        if w.problem:
-            summary += (f"<br><span style='color:{style.colours().error}'>"
-                        f"{html.escape(w.problem)}</span>")
-        self.window_summary = summary
-        rows = []
-        label = tokens.token_label
-        for k, (start, x, y) in enumerate(zip(w.starts, w.inputs, w.targets)):
-            xs = "".join(_chip_html(label(t)[0], j) for j, t in enumerate(x[:24]))
-            ys = "".join(_chip_html(label(t)[0], j + 1) for j, t in enumerate(y[:24]))
-            rows.append(f"<tr><td>{k}</td><td>{start}</td><td>{xs}<br><small>{x[:24]}</small>"
-                        f"</td><td>{ys}<br><small>{y[:24]}</small></td></tr>")
-        listed = len(w.starts)
-        more = (f"<p>The first {listed} of {w.count:,} windows are listed.</p>"
-                if w.count > listed else "")
-        first = ""
-        if w.inputs:
-            x, y = w.inputs[0], w.targets[0]
-            pairs = "<br>".join(
-                f"{html.escape(''.join(label(t)[0] for t in x[:i + 1]))} \u2192 "
-                f"<b>{html.escape(label(y[i])[0])}</b>" for i in range(min(len(x), 8)))
-            first = ("<p>Within the first window, each prefix predicts the next token:<br>"
-                     f"{pairs}</p>")
-        self.window_view.setHtml(
-            f"<p>{summary}</p><p>Inputs are windows of max_length tokens; targets are the "
-            "same windows shifted "
-            "by one token.</p>" + first
-            + "<table cellspacing=3><tr><th>#</th><th>start</th><th>input</th><th>target</th>"
-            "</tr>" + "".join(rows) + "</table>" + more)
-        inputs, targets = w.batch(0)
-        if w.count:
-            self.batch_view.setPlainText(
-                f"First batch (shuffle=False), shape ({len(inputs)}, {w.max_length}):\n\n"
-                f"Inputs:\n{format_tensor(inputs)}\n\nTargets:\n"
-                f"{format_tensor(targets)}")
-        else:
-            self.batch_view.setPlainText("No windows: the text is shorter than max_length + 1 "
-                                         "tokens.")
-
-    # -- decode --------------------------------------------------------------------------------
-    def _decode_changed(self, _text: str) -> None:
-        self._decode_dirty = True
-        self._refresh_visible_tab()
-
-    def _decode(self, raw: str) -> None:
-        self._decode_dirty = False
-        if not raw.strip():
-            self.decode_output.setPlainText("")
-            self.decode_problems.setText("Paste or type token IDs above, e.g. 15496, 11, 995.")
-            return
-        result = core.decode_ids(raw)
-        self.decode_output.setPlainText(result.text)
-        self.decode_problems.setText("\n".join(result.problems))
 
     # -- view toggle ---------------------------------------------------------------------------
     def _toggle_ids(self, show: bool) -> None:
