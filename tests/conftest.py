@@ -36,6 +36,18 @@ def _no_network(monkeypatch):
 
 
 @pytest.fixture
+def one_thread():
+    """Torch on one thread for the test (use through ``pytest.mark.usefixtures``)."""
+    # Tiny models on a shared machine: one thread avoids OpenMP threads waiting on each other.
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def tiny_entry():
     """A ModelEntry of the 'tiny' preset with the book's seed (random weights)."""
     from studyapp.models.entry import untrained_entry

@@ -1,6 +1,9 @@
-"""GUI tests: each test must leave no running worker threads and no visible top-level widget."""
+"""GUI tests: each test must leave no running worker threads and no visible top-level widget;
+factories for the labs, the model manager and the Flashcards area that shut them down after."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +36,66 @@ def _no_leftovers(qapp):
     if shown:
         pytest.fail("test left top-level widgets open: "
                     + ", ".join(type(w).__name__ for w in shown))
+
+
+@pytest.fixture
+def make_widget(qtbot, ctx):
+    """Build ``widget_class(ctx)`` for qtbot to close; each one is shut down after the test."""
+    made = []
+
+    def make(widget_class):
+        widget = widget_class(ctx)
+        qtbot.addWidget(widget)
+        made.append(widget)
+        return widget
+
+    yield make
+    for widget in reversed(made):
+        widget.shutdown()
+
+
+@pytest.fixture
+def make_ctx(tmp_path, qapp):
+    """A light AppContext (no model needed here) on a temporary data folder."""
+    from studyapp.shell.app import build_context
+
+    def make(notes: Path | None = None, data: Path | None = None):
+        data_dir = data or tmp_path / "data"
+        data_dir.mkdir(exist_ok=True)
+        return build_context(data_dir, notes)
+    return make
+
+
+@pytest.fixture
+def make_area(qtbot, make_ctx):
+    """A Flashcards area on the given context (make_ctx()'s when none), shown unless told not."""
+    from studyapp.areas.flashcards.area import FlashcardsArea
+
+    made = []
+
+    def make(ctx=None, show=True):
+        area = FlashcardsArea(ctx or make_ctx())
+        qtbot.addWidget(area)
+        made.append(area)
+        if show:
+            area.resize(1000, 700)
+            area.show()
+            qtbot.waitExposed(area)
+        return area
+    yield make
+    for area in made:
+        if area.warnings_dialog is not None:
+            area.warnings_dialog.close()
+        area.shutdown()
+
+
+@pytest.fixture
+def make_shown_lab(make_widget, qtbot):
+    """Build a lab through make_widget, sized and shown, once it has drawn its first view."""
+    def make(widget_class, width: int, height: int):
+        widget = make_widget(widget_class)
+        widget.resize(width, height)
+        with qtbot.waitSignal(widget.rendered, timeout=5000):
+            widget.show()
+        return widget
+    return make

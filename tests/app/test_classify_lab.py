@@ -13,24 +13,14 @@ SPAM = ["win a free prize now call this number", "urgent you have won cash claim
         "congratulations you won a holiday call now", "cash prize waiting reply win to claim"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on a shared machine: no OpenMP waiting
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
-def lab(ctx, qtbot):
+def lab(make_widget):
     from studyapp.areas.classify.area import ClassifyLab
 
-    widget = ClassifyLab(ctx)
-    qtbot.addWidget(widget)
-    yield widget
-    widget.shutdown()
+    return make_widget(ClassifyLab)
 
 
 @pytest.fixture

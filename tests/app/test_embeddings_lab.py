@@ -9,14 +9,8 @@ from studyapp.areas.embeddings.area import TAB_KEYS, EmbeddingsLab
 
 
 @pytest.fixture
-def lab(qtbot, ctx):
-    widget = EmbeddingsLab(ctx)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 740)
-    with qtbot.waitSignal(widget.rendered, timeout=5000):
-        widget.show()
-    yield widget
-    widget.shutdown()
+def lab(make_shown_lab):
+    return make_shown_lab(EmbeddingsLab, 1100, 740)
 
 
 def test_heatmaps_from_the_loaded_model(lab, ctx):

@@ -15,40 +15,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "resources" / "notes" / "llm-from-scratch-notes.md"
 
 
-@pytest.fixture
-def make_ctx(tmp_path, qapp):
-    """A light AppContext (no model needed here) on a temporary data folder."""
-    from studyapp.shell.app import build_context
-
-    def make(notes: Path | None = None, data: Path | None = None):
-        data_dir = data or tmp_path / "data"
-        data_dir.mkdir(exist_ok=True)
-        return build_context(data_dir, notes)
-    return make
-
-
-@pytest.fixture
-def make_area(qtbot, make_ctx):
-    from studyapp.areas.flashcards.area import FlashcardsArea
-
-    made = []
-
-    def make(ctx=None, show=True):
-        area = FlashcardsArea(ctx or make_ctx())
-        qtbot.addWidget(area)
-        made.append(area)
-        if show:
-            area.resize(1000, 700)
-            area.show()
-            qtbot.waitExposed(area)
-        return area
-    yield make
-    for area in made:
-        if area.warnings_dialog is not None:
-            area.warnings_dialog.close()
-        area.shutdown()
-
-
 def press(qtbot, area, key, text=""):
     qtbot.keyClick(area.review.card, key)
 

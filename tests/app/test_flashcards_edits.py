@@ -69,27 +69,11 @@ def notes_v2() -> str:
 
 
 @pytest.fixture
-def make_area(qtbot, tmp_path, qapp):
-    from studyapp.areas.flashcards.area import FlashcardsArea
-    from studyapp.shell.app import build_context
-
-    made = []
-
+def make_area(make_area, make_ctx):
+    """The shared make_area, given this file's notes and data paths rather than a context."""
     def make(notes: Path | None = None, data: Path | None = None):
-        data_dir = data or tmp_path / "data"
-        data_dir.mkdir(exist_ok=True)
-        area = FlashcardsArea(build_context(data_dir, notes))
-        qtbot.addWidget(area)
-        made.append(area)
-        area.resize(1000, 700)
-        area.show()
-        qtbot.waitExposed(area)
-        return area
-    yield make
-    for area in made:
-        if area.warnings_dialog is not None:
-            area.warnings_dialog.close()
-        area.shutdown()
+        return make_area(make_ctx(notes, data))
+    return make
 
 
 @pytest.fixture

@@ -13,13 +13,10 @@ from model.checkpoint import save_checkpoint
 
 
 @pytest.fixture
-def manager(qtbot, ctx):
+def manager(make_widget):
     from studyapp.shell.model_manager import ModelManager
 
-    widget = ModelManager(ctx)
-    qtbot.addWidget(widget)
-    yield widget
-    widget.shutdown()
+    return make_widget(ModelManager)
 
 
 def _load(qtbot, manager, start):

@@ -10,14 +10,8 @@ from studyapp.areas.tokenizer.core import EXAMPLE_TEXT
 
 
 @pytest.fixture
-def lab(qtbot, ctx):
-    widget = TokenizerLab(ctx)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 760)
-    with qtbot.waitSignal(widget.rendered, timeout=5000):
-        widget.show()
-    yield widget
-    widget.shutdown()
+def lab(make_shown_lab):
+    return make_shown_lab(TokenizerLab, 1100, 760)
 
 
 def _set_text(qtbot, lab, text, timeout=5000):

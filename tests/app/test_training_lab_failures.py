@@ -15,24 +15,14 @@ from studyapp.areas.training import core
 WORDS = "every effort moves you forward and the model learns the next word of a text".split()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
-def lab(ctx, qtbot):
+def lab(make_widget):
     from studyapp.areas.training.area import TrainingLab
 
-    widget = TrainingLab(ctx)
-    qtbot.addWidget(widget)
-    yield widget
-    widget.shutdown()
+    return make_widget(TrainingLab)
 
 
 def write_corpus(path, n_chars: int):

@@ -26,12 +26,7 @@ WORDS = ("every effort moves you forward and the model learns the next word of a
          "Jack Gisburn painted portraits, then stopped; why? 1908 ").split(" ")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def generated_text(n_chars: int, seed: int = 0) -> str:
