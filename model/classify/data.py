@@ -30,6 +30,8 @@ from typing import Sequence
 
 import torch
 
+from model.text_files import TextFileProblem, read_text_file
+
 PAD_TOKEN_ID = 50256  # <|endoftext|>
 DEFAULT_DATA = "verdict-vs-notes"
 SPLIT_FRACTIONS = (0.7, 0.1)  # train, validation; the test set is the rest (20%)
@@ -69,27 +71,22 @@ class LabelledData:
 
 # -- reading ------------------------------------------------------------------------------------
 
+_TEXT_PROBLEMS = {
+    "missing": "{path}: no such file",
+    "not_file": "{path}: not a file",
+    "unreadable": "{path}: cannot be read ({reason})",
+    "empty": "{name}: the file is empty",
+    "binary": "{name}, line {line}: a binary file (NUL bytes), not text; choose a CSV, TSV or "
+              "plain-text file",
+    "not_utf8": "{name}, line {line}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8",
+}
+
+
 def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise ClassifyDataError(f"{path}: no such file")
-    if not path.is_file():
-        raise ClassifyDataError(f"{path}: not a file")
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ClassifyDataError(f"{path}: cannot be read ({exc.strerror})") from None
-    if not data.strip():
-        raise ClassifyDataError(f"{path.name}: the file is empty")
-    if b"\x00" in data[:65536]:
-        line = data[:data.index(b"\x00")].count(b"\n") + 1
-        raise ClassifyDataError(f"{path.name}, line {line}: a binary file (NUL bytes), not "
-                                "text; choose a CSV, TSV or plain-text file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ClassifyDataError(f"{path.name}, line {line}: not UTF-8 text (byte "
-                                f"0x{data[exc.start]:02x}); save the file as UTF-8") from None
+        return read_text_file(path)
+    except TextFileProblem as exc:
+        raise ClassifyDataError(exc.describe(_TEXT_PROBLEMS)) from None
 
 
 def _label_order(names: set[str]) -> list[str]:

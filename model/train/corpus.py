@@ -19,38 +19,31 @@ from typing import Sequence
 
 import torch
 
+from model.text_files import TextFileProblem, read_text_file
 from model.train.config import TrainingError, TrainingStopped
 
 # About a tenth of a second of tiktoken per piece: short enough that a stop is seen at once.
 TOKENIZE_CHUNK_CHARS = 1 << 20
 
 
+_TEXT_PROBLEMS = {
+    "missing": "the corpus file {path} does not exist",
+    "not_file": "the corpus {path} is not a file",
+    "unreadable": "the corpus file {path} cannot be read: {reason}",
+    "empty": "the corpus file {name} is empty; choose a file with text in it",
+    "binary": "{name} looks like a binary file (it contains NUL bytes), not text; choose a "
+              "plain-text file such as .txt or .md",
+    "not_utf8": "{name} is not UTF-8 text (byte 0x{byte:02x} at position {position}); save it "
+                "as UTF-8 and try again",
+}
+
+
 def read_corpus(path: str | os.PathLike) -> str:
     """Read a training text, refusing what is not UTF-8 text with a message saying why."""
-    path = Path(path)
-    if not path.exists():
-        raise TrainingError(f"the corpus file {path} does not exist")
-    if not path.is_file():
-        raise TrainingError(f"the corpus {path} is not a file")
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TrainingError(f"the corpus file {path} cannot be read: {exc.strerror}") from None
-    if not data.strip():
-        raise TrainingError(f"the corpus file {path.name} is empty; choose a file with text in it")
-    if b"\x00" in data[:65536]:
-        raise TrainingError(
-            f"{path.name} looks like a binary file (it contains NUL bytes), not text; choose a "
-            "plain-text file such as .txt or .md"
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad = data[exc.start:exc.start + 1].hex()
-        raise TrainingError(
-            f"{path.name} is not UTF-8 text (byte 0x{bad} at position {exc.start}); save it as "
-            "UTF-8 and try again"
-        ) from None
+        return read_text_file(path)
+    except TextFileProblem as exc:
+        raise TrainingError(exc.describe(_TEXT_PROBLEMS)) from None
 
 
 def builtin_corpus(name: str) -> tuple[str, str] | None:
