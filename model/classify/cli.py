@@ -17,6 +17,8 @@ from typing import Sequence
 
 from model.classify.data import DEFAULT_DATA, ClassifyDataError
 from model.classify.finetune import ClassifyRecipe
+from model.cli_common import (RecordWriter, add_record_options, command_line, finished_status,
+                               run_reporting_errors)
 from model.train.config import TrainingError, check_output_dir
 
 
@@ -49,10 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                                 ("--threads", int, None)):
         p.add_argument(flag, type=kind, default=default)
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, mps")
-    p.add_argument("--jsonl", help="also write the records to this file")
     p.add_argument("--out", help="folder to save the classifier in (classifier.safetensors)")
     p.add_argument("--name", default="classifier", help="file name in --out")
-    p.add_argument("--quiet", action="store_true", help="no records on stdout")
+    add_record_options(p)
     return p
 
 
@@ -85,59 +86,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from model.checkpoint import CheckpointError
 
-    jsonl = None
-    t0 = time.perf_counter()
+    records = RecordWriter(args.quiet)
     try:
-        recipe = ClassifyRecipe(
-            trainable=args.trainable, last_k=args.last_k, lora_rank=args.lora_rank,
-            lora_alpha=args.lora_alpha, lr=args.lr, weight_decay=args.weight_decay,
-            batch_size=args.batch_size, epochs=args.epochs, max_steps=args.max_steps or None,
-            eval_every=args.eval_every, eval_batches=args.eval_batches,
-            max_length=args.max_length, seed=args.seed, device=args.device,
-            num_threads=args.threads)
-        if args.max_steps is not None and args.max_steps < 0:
-            raise TrainingError(f"max steps must be 0 or more, got {args.max_steps}")
-        out_dir = check_output_dir(args.out) if args.out else None
-        from model.classify.data import load_labelled
-        from model.classify.finetune import FineTune
-
-        data = load_labelled(args.data, args.unit)
-        base = (_model_from_config(args.model_config, args.seed) if args.model_config
-                else load_base_model(args.model))
-        fine_tune = FineTune(base, data, recipe, copy_base=False)
-        if args.jsonl:
-            jsonl = open(args.jsonl, "w", encoding="utf-8")
-
-        def emit(record: dict) -> None:
-            line = json.dumps(record)
-            if not args.quiet:
-                print(line, flush=True)
-            if jsonl is not None:
-                jsonl.write(line + "\n")
-                jsonl.flush()
-
-        if args.max_steps == 0:
-            before = fine_tune.measure_before()
-            emit({"event": "done", "reason": "max_steps", "message": "no training (max steps 0)",
-                  "step": 0, **fine_tune.summary(), "before": before,
-                  "elapsed_s": time.perf_counter() - t0})
-            return 0
-        for record in fine_tune.run():
-            if record["event"] == "done":
-                record = {**record, "counts": fine_tune.data.counts}
-            emit(record)
-        if out_dir is not None:
-            path = fine_tune.save(out_dir / f"{args.name}.safetensors",
-                                  command="python -m model.classify " + " ".join(
-                                      sys.argv[1:] if argv is None else list(argv)))
-            print(json.dumps({"event": "saved", "path": str(path)}), file=sys.stderr)
-        return 0 if fine_tune.last_done and fine_tune.last_done["reason"] != "nan" else 3
-    except (ClassifyDataError, TrainingError, CheckpointError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return run_reporting_errors(lambda: _run(args, argv, records),
+                                    (ClassifyDataError, TrainingError, CheckpointError))
     finally:
-        if jsonl is not None:
-            jsonl.close()
+        records.close()
+
+
+def _run(args, argv: Sequence[str] | None, records: RecordWriter) -> int:
+    t0 = time.perf_counter()
+    recipe = ClassifyRecipe(
+        trainable=args.trainable, last_k=args.last_k, lora_rank=args.lora_rank,
+        lora_alpha=args.lora_alpha, lr=args.lr, weight_decay=args.weight_decay,
+        batch_size=args.batch_size, epochs=args.epochs, max_steps=args.max_steps or None,
+        eval_every=args.eval_every, eval_batches=args.eval_batches,
+        max_length=args.max_length, seed=args.seed, device=args.device,
+        num_threads=args.threads)
+    if args.max_steps is not None and args.max_steps < 0:
+        raise TrainingError(f"max steps must be 0 or more, got {args.max_steps}")
+    out_dir = check_output_dir(args.out) if args.out else None
+    from model.classify.data import load_labelled
+    from model.classify.finetune import FineTune
+
+    data = load_labelled(args.data, args.unit)
+    base = (_model_from_config(args.model_config, args.seed) if args.model_config
+            else load_base_model(args.model))
+    fine_tune = FineTune(base, data, recipe, copy_base=False)
+    if args.jsonl:
+        records.open(args.jsonl)
+    if args.max_steps == 0:
+        before = fine_tune.measure_before()
+        records.emit({"event": "done", "reason": "max_steps",
+                      "message": "no training (max steps 0)", "step": 0,
+                      **fine_tune.summary(), "before": before,
+                      "elapsed_s": time.perf_counter() - t0})
+        return 0
+    for record in fine_tune.run():
+        if record["event"] == "done":
+            record = {**record, "counts": fine_tune.data.counts}
+        records.emit(record)
+    if out_dir is not None:
+        path = fine_tune.save(out_dir / f"{args.name}.safetensors",
+                              command=command_line("python -m model.classify", argv))
+        print(json.dumps({"event": "saved", "path": str(path)}), file=sys.stderr)
+    return finished_status(fine_tune.last_done)

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from model.cli_common import (RecordWriter, add_record_options, command_line, finished_status,
+                               run_reporting_errors)
 from model.config import GPTConfig
 from model.train.config import EVAL_MAX_WINDOWS, TrainConfig, TrainingError, check_output_dir
 
@@ -49,8 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="model", help="checkpoint file name in --out")
     p.add_argument("--half", action="store_true",
                    help="store the checkpoint's weights as float16 (half the size)")
-    p.add_argument("--jsonl", help="also write the records to this file")
-    p.add_argument("--quiet", action="store_true", help="no records on stdout")
+    add_record_options(p)
     return p
 
 
@@ -86,62 +87,50 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(describe_presets())
         return 0
-    from model.train.corpus import load_corpus
     from model.train.distributed import shutdown_distributed
+
+    records = RecordWriter(args.quiet)
+    try:
+        return run_reporting_errors(lambda: _run(args, argv, records))
+    finally:
+        records.close()
+        shutdown_distributed()
+
+
+def _run(args, argv: Sequence[str] | None, records: RecordWriter) -> int:
+    from model.train.corpus import load_corpus
     from model.train.trainer import Trainer
 
-    jsonl = None
-    try:
-        model_cfg, train_cfg = _configs_from_args(args)
-        specs = args.corpus or ["the-verdict"]
-        corpora = [load_corpus(s) for s in specs]
-        out_dir = check_output_dir(args.out) if args.out else None
-        if args.jsonl:
-            _check_jsonl(Path(args.jsonl))
-        trainer = Trainer(model_cfg, train_cfg, [t for _, t in corpora],
-                          corpus_name=" + ".join(label for label, _ in corpora))
-        rank0 = trainer.dist.rank == 0
-        command = "python -m model.train " + " ".join(
-            sys.argv[1:] if argv is None else list(argv))
-        trainer.extra_meta = {"command": command, "preset": args.preset}
-        if out_dir is not None:
-            trainer.checkpoint_path = out_dir / f"{args.name}.safetensors"
-        if args.jsonl and rank0:
-            try:
-                jsonl = open(args.jsonl, "w", encoding="utf-8")
-            except OSError as exc:
-                raise TrainingError(f"the records cannot be written to {args.jsonl}: "
-                                    f"{exc.strerror or exc}") from None
-        for record in trainer.run():
-            if not rank0:
-                continue
-            if record["event"] == "warning":
-                print(f"warning: {record['message']}", file=sys.stderr, flush=True)
-            line = json.dumps(record)
-            if not args.quiet:
-                print(line, flush=True)
-            if jsonl is not None:
-                jsonl.write(line + "\n")
-                jsonl.flush()
-        if out_dir is not None and rank0:
-            model = trainer.model
-            if args.half:
-                model = _half_copy(model)
-            path = _save_model(model, trainer, out_dir / f"{args.name}.safetensors")
-            if path is None:
-                return 1
-            print(json.dumps({"event": "saved", "path": str(path)}), file=sys.stderr)
-        return 0 if trainer.last_done and trainer.last_done["reason"] != "nan" else 3
-    except TrainingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        if jsonl is not None:
-            jsonl.close()
-        shutdown_distributed()
+    model_cfg, train_cfg = _configs_from_args(args)
+    specs = args.corpus or ["the-verdict"]
+    corpora = [load_corpus(s) for s in specs]
+    out_dir = check_output_dir(args.out) if args.out else None
+    if args.jsonl:
+        _check_jsonl(Path(args.jsonl))
+    trainer = Trainer(model_cfg, train_cfg, [t for _, t in corpora],
+                      corpus_name=" + ".join(label for label, _ in corpora))
+    rank0 = trainer.dist.rank == 0
+    trainer.extra_meta = {"command": command_line("python -m model.train", argv),
+                          "preset": args.preset}
+    if out_dir is not None:
+        trainer.checkpoint_path = out_dir / f"{args.name}.safetensors"
+    if args.jsonl and rank0:
+        records.open(args.jsonl)
+    for record in trainer.run():
+        if not rank0:
+            continue
+        if record["event"] == "warning":
+            print(f"warning: {record['message']}", file=sys.stderr, flush=True)
+        records.emit(record)
+    if out_dir is not None and rank0:
+        model = trainer.model
+        if args.half:
+            model = _half_copy(model)
+        path = _save_model(model, trainer, out_dir / f"{args.name}.safetensors")
+        if path is None:
+            return 1
+        print(json.dumps({"event": "saved", "path": str(path)}), file=sys.stderr)
+    return finished_status(trainer.last_done)
 
 
 def _half_copy(model):
