@@ -56,13 +56,27 @@ def tiny_entry():
 
 
 @pytest.fixture
-def ctx(tmp_path, qapp, tiny_entry):
-    """An AppContext on a temporary data folder whose ModelSession already holds a tiny GPT."""
+def make_context(tmp_path, qapp):
+    """make_context(entry): an AppContext on a temporary data folder whose ModelSession already
+    holds that model entry; its settings are written out after the test."""
     from studyapp.shell.app import build_context
 
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    context = build_context(data_dir)
-    context.models.add(tiny_entry, make_current=True)
-    yield context
-    context.settings.sync()
+    made = []
+
+    def make(entry):
+        data_dir = tmp_path / "data"
+        data_dir.mkdir()
+        context = build_context(data_dir)
+        context.models.add(entry, make_current=True)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.settings.sync()
+
+
+@pytest.fixture
+def ctx(make_context, tiny_entry):
+    """An AppContext on a temporary data folder whose ModelSession already holds a tiny GPT."""
+    return make_context(tiny_entry)

@@ -39,12 +39,13 @@ def _no_leftovers(qapp):
 
 
 @pytest.fixture
-def make_widget(qtbot, ctx):
-    """Build ``widget_class(ctx)`` for qtbot to close; each one is shut down after the test."""
+def make_widget(qtbot, request):
+    """Build ``widget_class(context)`` (the ``ctx`` fixture's context unless given) for qtbot to
+    close; each one is shut down after the test."""
     made = []
 
-    def make(widget_class):
-        widget = widget_class(ctx)
+    def make(widget_class, context=None):
+        widget = widget_class(context if context is not None else request.getfixturevalue("ctx"))
         qtbot.addWidget(widget)
         made.append(widget)
         return widget

@@ -19,16 +19,9 @@ def bundled_entry():
 
 
 @pytest.fixture
-def bctx(tmp_path, qapp, bundled_entry):
+def bctx(make_context, bundled_entry):
     """An AppContext whose model session holds the bundled model."""
-    from studyapp.shell.app import build_context
-
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    context = build_context(data_dir)
-    context.models.add(bundled_entry, make_current=True)
-    yield context
-    context.settings.sync()
+    return make_context(bundled_entry)
 
 
 def _settle(qtbot, area, timeout=30000):
@@ -36,14 +29,12 @@ def _settle(qtbot, area, timeout=30000):
 
 
 @pytest.fixture
-def area(bctx, qtbot):
-    widget = create_area(bctx)
-    qtbot.addWidget(widget)
+def area(bctx, make_widget, qtbot):
+    widget = make_widget(create_area, bctx)
     widget.resize(1150, 760)
     widget.show()
     _settle(qtbot, widget)
-    yield widget
-    widget.shutdown()
+    return widget
 
 
 def test_book_numbers_are_on_screen(area):

@@ -18,14 +18,12 @@ def _wait_run(qtbot, tab, timeout=10000):
 
 
 @pytest.fixture
-def area(ctx, qtbot):
-    widget = create_area(ctx)
-    qtbot.addWidget(widget)
+def area(make_widget, qtbot):
+    widget = make_widget(create_area)
     widget.resize(1100, 760)
     widget.show()
     _wait_run(qtbot, widget.model_tab)
-    yield widget
-    widget.shutdown()
+    return widget
 
 
 def test_text_runs_through_the_model_and_the_heatmap_shows_one_head(area, ctx):
