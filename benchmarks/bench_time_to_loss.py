@@ -49,7 +49,7 @@ def _worker_engine(target: float, threads: int | None, preset: str) -> dict:
 
     from model.resources import read_the_verdict
     from model.train import Trainer
-    from model.train_presets import get_training_preset
+    from model.train.presets import get_training_preset
 
     p = get_training_preset(preset)
     trainer = Trainer(p.model, p.train.replace(target_val_loss=target, num_threads=threads),

@@ -1,4 +1,4 @@
-"""Training throughput: the engine (model/train.py) against the naive book reference.
+"""Training throughput: the engine (model/train/) against the naive book reference.
 
 Same model and batch for both (emb 128, 4 layers, 4 heads, context 128, batch 8, dropout 0.1
 as the book's config, The Verdict). Each measurement runs in its own process (so peak memory is

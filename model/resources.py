@@ -17,3 +17,12 @@ def the_verdict_path() -> Path:
 
 def read_the_verdict() -> str:
     return the_verdict_path().read_text(encoding="utf-8")
+
+
+NOTES_FILE = "llm-from-scratch-notes.md"
+
+
+def read_bundled_notes() -> str:
+    """The chapter notes the app ships (`studyapp.resources.notes`), as text."""
+    return resources.files("studyapp.resources.notes").joinpath(NOTES_FILE).read_text(
+        encoding="utf-8")

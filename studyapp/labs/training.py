@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
                                QWidget)
 
 from model.config import GPTConfig
-from model.train_config import TrainConfig, TrainingError, check_output_dir
-from model.train_presets import TRAINING_PRESETS
+from model.train.config import TrainConfig, TrainingError, check_output_dir
+from model.train.presets import TRAINING_PRESETS
 from studyapp.labs import training_core as core
 from studyapp.widgets.loss_plot import LossPlot
 from studyapp.workers import JobThread

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from model.config import GPTConfig
-from model.train_config import (TrainConfig, TrainingError, estimate_training_memory,
+from model.train.config import (TrainConfig, TrainingError, estimate_training_memory,
                                 parameter_count)
 from studyapp.labs.models_core import human_bytes
 
@@ -43,7 +43,7 @@ class CorpusChoice:
 
 def load_corpus_text(choice: CorpusChoice) -> tuple[str, str]:
     """(label, text) for the lab's corpus choice; TrainingError says what is wrong."""
-    from model.train import builtin_corpus, read_corpus
+    from model.train.corpus import builtin_corpus, read_corpus
 
     if choice.kind == VERDICT:
         return builtin_corpus("the-verdict")

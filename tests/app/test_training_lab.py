@@ -49,7 +49,7 @@ def make_tiny(lab, corpus, epochs=2, batch=4):
 
 
 def test_presets_fill_the_fields_and_the_size_is_shown_before_training(lab):
-    from model.train_presets import TRAINING_PRESETS
+    from model.train.presets import TRAINING_PRESETS
 
     default = TRAINING_PRESETS["default"]
     assert lab.emb_dim.value() == default.model.emb_dim

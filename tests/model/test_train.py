@@ -1,4 +1,4 @@
-"""The training engine (model/train.py): records, loss, schedule, stop/pause, bad input, CLI."""
+"""The training engine (model/train/): records, loss, schedule, stop/pause, bad input, CLI."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from model.config import GPTConfig
 from model.loss import calc_loss_batch, linear_cross_entropy
 from model.resources import read_the_verdict
-from model.train import (StopFlag, TrainConfig, Trainer, TrainingError, check_output_dir, main,
-                         read_corpus)
+from model.stopping import StopToken
+from model.train import TrainConfig, Trainer, TrainingError, check_output_dir, main, read_corpus
 
 TINY = GPTConfig(context_length=16, emb_dim=16, n_heads=2, n_layers=1, drop_rate=0.0)
 QUICK = TrainConfig(lr=3e-3, batch_size=2, epochs=1, max_steps=6, eval_every=3, seed=123,
@@ -69,14 +69,14 @@ def test_linear_cross_entropy_matches_the_book_loss_and_gradients(chunk):
 
 def test_fused_loss_equals_calc_loss_batch_on_the_model():
     from model.gpt import GPTModel
-    from model.train import _GPTWithLoss
+    from model.train.trainer import GPTWithLoss
 
     torch.manual_seed(123)
     model = GPTModel(TINY).eval()
     x = torch.randint(0, TINY.vocab_size, (2, 16))
     y = torch.randint(0, TINY.vocab_size, (2, 16))
     book = calc_loss_batch(x, y, model)
-    fused = _GPTWithLoss(model, fused=True, chunk_rows=7)(x, y)
+    fused = GPTWithLoss(model, fused=True, chunk_rows=7)(x, y)
     assert abs(float(book.detach()) - float(fused.detach())) < 1e-5
     assert float(book.detach()) == pytest.approx(math.log(TINY.vocab_size), abs=0.6)  # untrained: ~10.8
 
@@ -169,7 +169,7 @@ def test_nan_loss_stops_with_the_step_and_a_learning_rate_hint(verdict):
 
 
 def test_stop_is_checked_every_step(verdict):
-    flag = StopFlag()
+    flag = StopToken()
     records = []
     for record in Trainer(TINY, QUICK.replace(max_steps=50), verdict).run(flag):
         records.append(record)
@@ -191,7 +191,7 @@ def test_a_consumer_that_stops_pulling_leaves_a_stopped_run_that_can_be_saved(ve
 
 
 def test_pause_blocks_the_loop_and_is_not_counted_as_training_time(verdict):
-    flag = StopFlag()
+    flag = StopToken()
     trainer = Trainer(TINY, QUICK.replace(max_steps=3, eval_every=0, sample_tokens=0), verdict)
     it = trainer.run(flag)
     assert next(it)["step"] == 1
@@ -323,7 +323,7 @@ def test_cli_lists_presets_with_the_books_settings(capsys):
     assert main(["--list-presets"]) == 0
     out = capsys.readouterr().out
     assert "gpt2-124m" in out and "default" in out
-    from model.train_presets import get_training_preset
+    from model.train.presets import get_training_preset
 
     book = get_training_preset("gpt2-124m")
     assert (book.train.lr, book.train.weight_decay, book.train.batch_size, book.train.epochs,

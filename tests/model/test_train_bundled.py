@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from model.checkpoint import bundled_path, load_bundled
-from model.train_presets import get_training_preset
+from model.train.presets import get_training_preset
 
 
 def test_bundled_checkpoint_is_small_trained_and_documented():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.config import PRESETS, GPTConfig
-from model.train_config import TrainConfig, TrainingError, parameter_count
+from model.train.config import TrainConfig, TrainingError, parameter_count
 
 
 @dataclass(frozen=True)
