@@ -88,18 +88,19 @@ def _load_model(spec: str, n_heads: int | None):
 
 
 def run(args: argparse.Namespace, out: _Output) -> int:
-    import torch
-
     from model.instruct.data import load_entries
-    from model.instruct.finetune import BOOK_RECIPE, InstructFineTune, InstructOptions
-    from model.instruct.respond import iter_responses, save_responses, with_responses
-    from model.instruct.score import rouge_l
     from model.train.config import check_output_dir
 
-    out_dir = check_output_dir(args.out)
     loaded = load_entries(args.data)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    out_dir = check_output_dir(args.out)
+
+    import torch
+
+    from model.instruct.finetune import BOOK_RECIPE, InstructFineTune, InstructOptions
+    from model.instruct.respond import iter_responses, save_responses, with_responses
+    from model.instruct.score import rouge_l
     config = BOOK_RECIPE.replace(epochs=args.epochs, max_steps=args.max_steps,
                                  batch_size=args.batch_size, lr=args.lr,
                                  weight_decay=args.weight_decay, eval_every=args.eval_every,
@@ -140,7 +141,8 @@ def run(args: argparse.Namespace, out: _Output) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from model.checkpoint import CheckpointError
+    # Torch-free imports: bad data is refused before torch loads. CheckpointError is a
+    # ValueError, so it needs no import here.
     from model.instruct.data import InstructDataError
     from model.train.config import TrainingError
 
@@ -149,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         out = _Output(args.jsonl, args.quiet)
         return run(args, out)
-    except (InstructDataError, CheckpointError, TrainingError, ValueError, OSError) as exc:
+    except (InstructDataError, TrainingError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -218,7 +218,10 @@ class InstructFineTune:
         if options.lora_rank:
             from model import lora
 
-            lora.apply_lora(model, rank=options.lora_rank, alpha=options.lora_alpha)
+            # As the book: freeze every weight, then only the adapters train.
+            model.requires_grad_(False)
+            lora.replace_linear_with_lora(model, rank=options.lora_rank,
+                                          alpha=options.lora_alpha)
         self.model = model.to(self.device)
         self.task = InstructTask(self.model, self.train_data, self.val_data, config.batch_size,
                                  self.device, options.eval_batches, options.mask_prompt)
