@@ -6,6 +6,10 @@ metadata is written beside it. Writes go to a temporary file that is renamed int
 crash mid-save leaves the previous file intact. State dicts saved by the book's code (`.pth`)
 load with `weights_only=True`, never unpickling code. Every failure raises `CheckpointError`
 naming what is wrong; the caller's current model is untouched.
+
+A file also says what kind of model it holds (`KIND_LANGUAGE_MODEL`, or `KIND_CLASSIFIER` for
+chapter 6's classifiers, saved by `model.classify`): `checkpoint_kind` reads it from the header
+alone, and `load_checkpoint` refuses a classifier, whose head predicts classes, not tokens.
 """
 
 from __future__ import annotations
@@ -25,10 +29,16 @@ from model.gpt import GPTModel
 
 FORMAT = "studyapp-gpt/1"
 BUNDLED_NAME = "bundled.safetensors"
+KIND_LANGUAGE_MODEL = "language-model"
+KIND_CLASSIFIER = "classifier"
 
 
 class CheckpointError(ValueError):
     """A checkpoint could not be read or does not fit; the message says why."""
+
+
+class NotALanguageModelError(CheckpointError):
+    """The file holds a classifier (chapter 6), which cannot generate text."""
 
 
 @dataclass
@@ -62,8 +72,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def save_checkpoint(model: GPTModel, path: str | os.PathLike, meta: Mapping[str, Any] | None = None
-                    ) -> Path:
+def save_checkpoint(model: GPTModel, path: str | os.PathLike, meta: Mapping[str, Any] | None = None,
+                    kind: str = KIND_LANGUAGE_MODEL) -> Path:
     """Save weights + config + meta to `path` (.safetensors) atomically; returns the path."""
     from safetensors.torch import save
 
@@ -78,9 +88,11 @@ def save_checkpoint(model: GPTModel, path: str | os.PathLike, meta: Mapping[str,
                for k, v in model.state_dict().items() if not _is_mask_key(k)}
     header = {"format": FORMAT, "config": json.dumps(model.cfg.to_dict()),
               "meta": json.dumps(dict(meta or {}))}
+    sidecar = {"format": FORMAT, "config": model.cfg.to_dict(), "meta": dict(meta or {})}
+    if kind != KIND_LANGUAGE_MODEL:  # language models keep the header they always had
+        header["kind"] = sidecar["kind"] = kind
     try:
         atomic_write_bytes(path, save(tensors, metadata=header))
-        sidecar = {"format": FORMAT, "config": model.cfg.to_dict(), "meta": dict(meta or {})}
         atomic_write_bytes(path.with_suffix(".json"),
                            json.dumps(sidecar, indent=2).encode("utf-8"))
     except OSError as exc:
@@ -154,6 +166,46 @@ def _read_safetensors(path: Path):
     return tensors, header
 
 
+def read_header(path: str | os.PathLike) -> dict[str, str]:
+    """The metadata of a .safetensors file, without reading its tensors ({} if it has none)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            header_len = int.from_bytes(fh.read(8), "little")
+            if not 0 < header_len < 100_000_000:
+                raise ValueError("bad header length")
+            header = json.loads(fh.read(header_len))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path.name} is not a readable safetensors file ({exc})") from None
+    return header.get("__metadata__", {}) or {}
+
+
+def checkpoint_kind(path: str | os.PathLike) -> str:
+    """KIND_CLASSIFIER or KIND_LANGUAGE_MODEL (anything without a kind is a language model)."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        return KIND_LANGUAGE_MODEL
+    return read_header(path).get("kind", KIND_LANGUAGE_MODEL)
+
+
+def _refuse_classifier(path: Path, header: Mapping[str, str], state_dict: Mapping) -> None:
+    if header.get("kind") == KIND_CLASSIFIER:
+        try:
+            labels = json.loads(header.get("meta", "{}")).get("classifier", {}).get("labels", [])
+        except (ValueError, AttributeError):
+            labels = []
+        named = f" ({', '.join(map(str, labels))})" if labels else ""
+        raise NotALanguageModelError(
+            f"{path.name} is a classifier{named}: its head predicts classes, not the next "
+            "token, so it cannot generate text; open it in the Classify lab")
+    head, emb = state_dict.get("out_head.weight"), state_dict.get("tok_emb.weight")
+    if head is not None and emb is not None and head.shape[0] < emb.shape[0]:
+        raise NotALanguageModelError(
+            f"{path.name} looks like a classifier (its output head has {head.shape[0]} "
+            f"outputs, not one per token of the {emb.shape[0]:,}-token vocabulary), so it "
+            "cannot generate text; open it in the Classify lab")
+
+
 def _read_pth(path: Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
@@ -205,7 +257,8 @@ def load_checkpoint(path: str | os.PathLike, config: GPTConfig | Mapping[str, An
             except (KeyError, ValueError) as exc:
                 raise CheckpointError(f"{path.name} has a damaged config header: {exc}") from None
     else:
-        state_dict = _read_pth(path)
+        state_dict, header = _read_pth(path), {}
+    _refuse_classifier(path, header, state_dict)
     state_dict = _from_hf_layout(path, state_dict, meta)
     cfg = GPTConfig.coerce(config) if config is not None else infer_config(state_dict, n_heads)
     model = GPTModel(cfg)

@@ -17,7 +17,9 @@ batches, the loss on one batch and the evaluation. A task is any object with
   ``val_loss`` (a classifier adds ``train_acc``, ``val_acc``); None when `stop` was set while
   it ran. The loop puts the model in eval mode (and autograd off) around it;
 - optionally ``sample(stop) -> dict | None`` -- ``{"prompt": ..., "text": ...}`` shown after
-  each evaluation (chapter 5's `generate_and_print_sample`).
+  each evaluation (chapter 5's `generate_and_print_sample`);
+- optionally ``finish(stop) -> dict`` -- fields added to the done record of a run that ended by
+  itself (not when the consumer stopped pulling), e.g. a classifier's accuracies after training.
 
 The loop yields plain records (dicts), the same for every task:
 
@@ -315,8 +317,13 @@ class TrainingLoop:
                 yield from self._evaluate(stop)
         self.model.eval()
         self.elapsed_s = self._elapsed()
-        self.last_done = self._done_record(*self.end)
-        yield self.last_done
+        done = self._done_record(*self.end)
+        finish = getattr(self.task, "finish", None)
+        if finish is not None:
+            with torch.no_grad():
+                done.update(finish(stop))
+        self.last_done = done
+        yield done
 
     def _completed(self) -> tuple[str, str]:
         cfg = self.config
