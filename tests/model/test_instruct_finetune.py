@@ -108,3 +108,34 @@ def test_cli_fine_tunes_answers_and_saves(tmp_path):
     from model.checkpoint import load_checkpoint
 
     assert load_checkpoint(done["checkpoint"]).config.context_length == 128
+
+
+def test_lora_trains_only_adapters_and_saves_a_plain_language_model(entries, tmp_path):
+    from model.checkpoint import load_checkpoint
+
+    model = _bundled()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    split = Split(train=entries[:8], test=[], val=entries[1045:1049])
+    run = InstructFineTune(model, split, BOOK_RECIPE.replace(batch_size=4, max_steps=2, lr=1e-2,
+                                                             eval_every=0, device="cpu"),
+                           InstructOptions(eval_batches=1, lora_rank=4, lora_alpha=8))
+    # rank x (in + out) for every linear layer: 4 blocks of 4 attention (64 -> 64) and 2
+    # feed-forward (64 <-> 256) layers, and the output head (64 -> 50,257).
+    assert run.trainable_parameters() == 4 * (4 * 4 * (64 + 64) + 2 * 4 * (64 + 256)) + 4 * (
+        64 + 50257) == 219_716
+    list(run.run())
+    # The frozen base weights are untouched; the merged copy computes what the adapted model does.
+    state = run.model.state_dict()
+    assert torch.equal(state["tok_emb.weight"], before["tok_emb.weight"])
+    assert torch.equal(state["trf_blocks.0.att.W_query.linear.weight"],
+                       before["trf_blocks.0.att.W_query.weight"])
+    ids = torch.tensor([[15496, 11, 466, 345, 588, 8887, 30]])
+    plain = run.plain_model()
+    with torch.no_grad():
+        assert torch.allclose(plain(ids), run.model.eval()(ids), atol=1e-4)
+    assert not torch.equal(plain.state_dict()["trf_blocks.0.att.W_query.weight"],
+                           before["trf_blocks.0.att.W_query.weight"])
+    reloaded = load_checkpoint(run.save(tmp_path / "lora.safetensors"))
+    assert reloaded.meta["instruct"]["lora_rank"] == 4
+    with torch.no_grad():
+        assert torch.allclose(reloaded.model(ids), plain(ids), atol=1e-5)
