@@ -29,13 +29,15 @@ from model.instruct.data import (
 )
 
 _LAZY = {
-    "custom_collate_fn": "batches", "batch_view": "batches", "BatchView": "batches",
+    "custom_collate_fn": "batches", "batch_view": "batches", "view_entries": "batches",
+    "BatchView": "batches",
     "BatchCell": "batches",
     "generate_response": "respond", "iter_responses": "respond", "save_responses": "respond",
     "with_responses": "respond", "Response": "respond",
     "rouge_l": "score", "score_responses": "score", "OllamaJudge": "score",
     "ScoreReport": "score", "JudgeError": "score",
-    "InstructRecipe": "finetune", "InstructTask": "finetune", "finetune": "finetune",
+    "BOOK_RECIPE": "finetune", "InstructOptions": "finetune", "InstructTask": "finetune",
+    "InstructFineTune": "finetune", "instruct_loss": "finetune",
 }
 
 __all__ = sorted([

@@ -160,3 +160,29 @@ def batch_view(batch: Sequence[Sequence[int]], tokenizer=None, pad_token_id: int
     if allowed_max_length is not None and any(n > allowed_max_length for n in lengths):
         view.notes.append(f"examples longer than {allowed_max_length} tokens are cut to it")
     return view
+
+
+def view_entries(entries, tokenizer=None, context_length: int | None = None,
+                 mask_prompt: bool = False, too_long: str = "truncate") -> BatchView:
+    """The batch view of instruction entries as fine-tuning collates them (the lab's grid).
+
+    Tokenizes each entry's training text (`encode_entries`, fitted to `context_length`) and
+    collates the lot as one batch; `mask_prompt` ignores the prompt's targets (exercise 7.2).
+    """
+    from model.instruct.data import encode_entries
+
+    if tokenizer is None:
+        from model.tokenizer import get_tokenizer
+
+        tokenizer = get_tokenizer()
+    enc = encode_entries(entries, tokenizer, context_length, too_long)
+    if not enc.token_ids:
+        raise ValueError(f"no entry fits a context of {context_length} tokens")
+    view = batch_view(enc.token_ids, tokenizer, allowed_max_length=context_length,
+                      mask_prompt_lengths=enc.prompt_lengths if mask_prompt else None)
+    if enc.truncated:
+        view.notes.append(f"{enc.truncated} example(s) cut to the context of {context_length}")
+    if enc.left_out:
+        view.notes.append(f"{enc.left_out} example(s) left out: longer than the context of "
+                          f"{context_length}")
+    return view

@@ -91,6 +91,20 @@ def test_batch_view_marks_padding_ignored_and_the_counted_end_token():
     assert json.loads(json.dumps(view.to_dict()))["inputs"] == view.inputs
 
 
+def test_view_of_real_entries_with_the_prompt_masked():
+    from model.instruct.batches import view_entries
+
+    entries = load_entries().entries[:2]
+    enc = encode_entries(entries)
+    view = view_entries(entries, context_length=128, mask_prompt=True)
+    assert view.lengths == [len(ids) for ids in enc.token_ids]
+    for row, prompt_len in zip(view.rows, enc.prompt_lengths):
+        assert all(c.prompt_masked and c.ignored for c in row[:prompt_len - 1])
+        assert not row[prompt_len - 1].ignored  # the first token after the prompt counts
+    # Every row predicts its own end token exactly once.
+    assert [sum(c.end_target for c in row) for row in view.rows] == [1, 1]
+
+
 def test_encoded_examples_fit_the_context_by_truncating_or_leaving_out():
     entries = [{"instruction": "Say hi.", "input": "", "output": "Hi."},
                {"instruction": "Repeat. " * 40, "input": "word " * 40, "output": "No."}]
