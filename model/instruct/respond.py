@@ -4,7 +4,8 @@
 Generate lab's decoding (`model.generate.iter_generate`, key/value cache on) until the end token
 50256; the text after the prompt, with the `### Response:` header removed and stripped, is
 the response, as section 7.7 extracts it. `iter_responses` does that for many entries, one
-plain record at a time, and `save_responses` writes them as the book's
+plain record at a time (prompts of equal length decoded side by side with one cache: the same
+tokens, fewer steps), and `save_responses` writes them as the book's
 `instruction-data-with-response.json` (a JSON list indented by 4, each entry with a
 `model_response`).
 """
@@ -93,19 +94,122 @@ def generate_response(model, entry: Mapping[str, Any], tokenizer=None,
                     prompt_tokens=len(ids), prompt_truncated=truncated)
 
 
+def _prefill(model, ids: list[int], device) -> tuple[torch.Tensor, "object"]:
+    """Run one prompt through the model with a fresh cache: (last-position logits, cache)."""
+    from model.kv_cache import KVCache, forward_cached
+
+    cache = KVCache(len(model.trf_blocks))
+    idx = torch.tensor([ids], dtype=torch.long, device=device)  # (1, prompt_tokens)
+    return forward_cached(model, idx, cache, last_only=True)[:, -1, :], cache  # (1, vocab)
+
+
+def _greedy_group(model, prompts: list[list[int]], budget: int, stop) -> list[list[int]]:
+    """Greedy tokens for prompts of equal length, decoded side by side with one cache.
+
+    The same decoding as `iter_generate` at temperature 0 with the cache: each prompt is run
+    on its own, then each step feeds every unfinished row's newest token at the same position.
+    A row ends at the end token (not kept); finished rows leave the batch.
+    """
+    from model.kv_cache import KVCache, forward_cached
+
+    device = next(model.parameters()).device
+    firsts = [_prefill(model, ids, device) for ids in prompts]
+    logits = torch.cat([f[0] for f in firsts])  # (b, vocab)
+    cache = KVCache(len(model.trf_blocks))
+    for layer in range(len(cache.keys)):
+        cache.keys[layer] = torch.cat([f[1].keys[layer] for f in firsts])  # (b, heads, T, hd)
+        cache.values[layer] = torch.cat([f[1].values[layer] for f in firsts])
+    cache.length = len(prompts[0])
+    out: list[list[int]] = [[] for _ in prompts]
+    rows = list(range(len(prompts)))  # which prompt each batch row belongs to
+    for step in range(budget):
+        if stop is not None and stop.stopped:
+            break
+        tokens = logits.argmax(dim=-1)  # (b,)
+        keep = []
+        for pos, token in enumerate(tokens.tolist()):
+            if token != END_TOKEN_ID:
+                out[rows[pos]].append(token)
+                keep.append(pos)
+        if not keep or step + 1 == budget:
+            break
+        if len(keep) < len(rows):
+            index = torch.tensor(keep, device=device)
+            cache.keys = [k.index_select(0, index) for k in cache.keys]
+            cache.values = [v.index_select(0, index) for v in cache.values]
+            tokens = tokens.index_select(0, index)
+            rows = [rows[pos] for pos in keep]
+        logits = forward_cached(model, tokens[:, None], cache)[:, -1, :]  # (b, vocab)
+    return out
+
+
 def iter_responses(model, entries: Sequence[Mapping[str, Any]], tokenizer=None,
                    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, use_cache: bool = True,
-                   stop_at_context: bool = True, stop=None) -> Iterator[Response]:
-    """Yield the greedy `Response` of each entry in turn; ends early when `stop` is set."""
+                   stop_at_context: bool = True, stop=None, batch_size: int = 16
+                   ) -> Iterator[Response]:
+    """Yield the greedy `Response` of every entry; `Response.index` says which entry.
+
+    With the cache (the default), entries whose prompts have the same number of tokens are
+    answered side by side, up to `batch_size` at a time, and their responses come out as each
+    group finishes, ordered by prompt length then by entry. The tokens are those
+    `generate_response` gives one entry at a time. Without the cache, entries are answered one by
+    one with the book's loop. Ends early when `stop` is set.
+    """
     if tokenizer is None:
         from model.tokenizer import get_tokenizer
 
         tokenizer = get_tokenizer()
+    if not use_cache or batch_size <= 1:
+        for index, entry in enumerate(entries):
+            if stop is not None and stop.stopped:
+                return
+            yield generate_response(model, entry, tokenizer, max_new_tokens, use_cache,
+                                    stop_at_context, stop=stop, index=index)
+        return
+    context = model.cfg.context_length
+    groups: dict[int, list[tuple[int, list[int], bool]]] = {}
     for index, entry in enumerate(entries):
-        if stop is not None and stop.stopped:
-            return
-        yield generate_response(model, entry, tokenizer, max_new_tokens, use_cache,
-                                stop_at_context, stop=stop, index=index)
+        ids, truncated = fit_prompt(tokenizer.encode(format_input(entry)), context,
+                                    room=min(64, context // 4))
+        groups.setdefault(len(ids), []).append((index, ids, truncated))
+    was_training = model.training
+    model.eval()
+    try:
+        for length in sorted(groups):
+            budget = min(max_new_tokens, context - length) if stop_at_context else max_new_tokens
+            if length + budget > context:  # a sliding window: the book's loop, one by one
+                for index, _, _ in groups[length]:
+                    yield generate_response(model, entries[index], tokenizer, max_new_tokens,
+                                            True, stop_at_context, stop=stop, index=index)
+                continue
+            members = groups[length]
+            for start in range(0, len(members), batch_size):
+                chunk = members[start:start + batch_size]
+                if stop is not None and stop.stopped:
+                    return
+                with torch.no_grad():
+                    new = _greedy_group(model, [ids for _, ids, _ in chunk], budget, stop)
+                for (index, _, truncated), tokens in zip(chunk, new):
+                    if stop is not None and stop.stopped:
+                        how = "stopped"
+                    elif len(tokens) < budget:
+                        how = "end"
+                    else:
+                        how = "max_new_tokens" if budget == max_new_tokens else "context"
+                    yield Response(index=index, text=clean_response(tokenizer.decode(tokens)),
+                                   new_tokens=len(tokens), stopped_by=how, prompt_tokens=length,
+                                   prompt_truncated=truncated)
+    finally:
+        model.train(was_training)
+
+
+def generate_responses(model, entries: Sequence[Mapping[str, Any]], tokenizer=None,
+                       max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, use_cache: bool = True,
+                       stop_at_context: bool = True, stop=None) -> list[Response]:
+    """Every entry's `Response`, in entry order (fewer when stopped)."""
+    responses = list(iter_responses(model, entries, tokenizer, max_new_tokens, use_cache,
+                                    stop_at_context, stop))
+    return sorted(responses, key=lambda r: r.index)
 
 
 def with_responses(entries: Sequence[Mapping[str, Any]], responses: Sequence[Response | str],

@@ -86,16 +86,23 @@ def test_generation_stops_at_the_end_token_and_strips_the_prompt():
     assert short.new_tokens == (prompt_len + 3) // 4 == model.cfg.context_length - short.prompt_tokens
 
 
-def test_bundled_model_answers_every_entry_with_the_cache_as_without():
+def test_test_entries_answered_side_by_side_as_one_by_one_without_the_cache():
     from model.checkpoint import load_bundled
+    from model.instruct.data import load_entries, split_entries
+    from model.instruct.respond import generate_responses
+    from model.tokenizer import get_tokenizer
 
+    tok = get_tokenizer()
+    test = split_entries(load_entries().entries).test[:6]
+    lengths = [len(tok.encode(format_input(e))) for e in test]
+    assert len(set(lengths)) < len(lengths)  # some prompts share a length: decoded together
     model = load_bundled().model
-    entries = [{"instruction": "Name a colour.", "input": ""},
-               {"instruction": "Rewrite the sentence.", "input": "The car is fast."}]
-    cached = list(iter_responses(model, entries, max_new_tokens=8))
-    plain = list(iter_responses(model, entries, max_new_tokens=8, use_cache=False))
-    assert [r.text for r in cached] == [r.text for r in plain]
-    assert all(r.new_tokens <= 8 for r in cached) and [r.index for r in cached] == [0, 1]
+    batched = generate_responses(model, test, tok, max_new_tokens=8)
+    plain = generate_responses(model, test, tok, max_new_tokens=8, use_cache=False)
+    assert [r.index for r in batched] == list(range(6))
+    assert [r.text for r in batched] == [r.text for r in plain]
+    assert [r.new_tokens for r in batched] == [r.new_tokens for r in plain]
+    assert [r.stopped_by for r in batched] == [r.stopped_by for r in plain]
 
 
 # -- the opt-in judge, against a stub Ollama on 127.0.0.1 ----------------------------------------
