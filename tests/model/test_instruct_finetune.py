@@ -103,6 +103,12 @@ def test_cli_fine_tunes_answers_and_saves(tmp_path):
     done = records[-1]
     saved = json.loads(open(done["responses"], encoding="utf-8").read())
     assert len(saved) == 2 and all("model_response" in e for e in saved)
+    from model.instruct.data import split_entries
+
+    expected = split_entries(load_entries().entries[:60]).test[:2]
+    assert [e["instruction"] for e in saved] == [e["instruction"] for e in expected]
+    by_index = {r["index"]: r["text"] for r in records if r["event"] == "response"}
+    assert [e["model_response"] for e in saved] == [by_index[0], by_index[1]]
     assert done["rouge_l_average"] == pytest.approx(
         sum(r["rouge_l"] for r in records if r["event"] == "response") / 2)
     from model.checkpoint import load_checkpoint
