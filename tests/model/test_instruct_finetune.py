@@ -38,7 +38,10 @@ def test_loss_equals_the_books_cross_entropy_with_ignored_targets(entries):
         with torch.no_grad():
             book = F.cross_entropy(model(inputs).flatten(0, 1), targets.flatten())
             ours = instruct_loss(model, inputs, targets)
+            chunked = instruct_loss(model, inputs, targets, chunk_rows=16,
+                                    buffer=torch.empty(16, model.cfg.vocab_size))
         assert float(ours) == pytest.approx(float(book), rel=1e-5)
+        assert float(chunked) == pytest.approx(float(book), rel=1e-5)
 
 
 def test_short_fine_tuning_lowers_the_validation_loss(entries, tmp_path):
