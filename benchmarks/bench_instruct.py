@@ -14,7 +14,12 @@ Responses: greedy responses for the 110 test entries on the bundled model with t
 cache (until the end token or the context is full), and the first `--uncached` of them without
 it, for comparison.
 
-    .venv/bin/python benchmarks/bench_instruct.py [--rounds 2] [--steps 20] [--uncached 10]
+    .venv/bin/python benchmarks/bench_instruct.py [--rounds 3] [--steps 15] [--uncached 5]
+        [--threads 1]
+
+On a shared machine `--threads 1` keeps torch's second thread from spinning on every small
+operation while another process holds the core (generation is hundreds of small operations per
+token); the figures then track the work rather than the neighbours.
 """
 
 from __future__ import annotations
@@ -60,6 +65,13 @@ def naive_collate(batch, pad_token_id=50256, ignore_index=-100, allowed_max_leng
         inputs.append(x)
         targets.append(y)
     return torch.stack(inputs).to(device), torch.stack(targets).to(device)
+
+
+def _set_threads(threads: int | None) -> None:
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
 
 
 def _worker_reference(steps: int) -> dict:
@@ -161,12 +173,14 @@ def _worker_responses(uncached: int) -> dict:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--uncached", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--steps", type=int, default=15)
+    p.add_argument("--uncached", type=int, default=5)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--worker", choices=["reference", "engine", "responses"])
     args = p.parse_args(argv)
     if args.worker:
+        _set_threads(args.threads)
         if args.worker == "responses":
             result = _worker_responses(args.uncached)
         else:
@@ -176,10 +190,12 @@ def main(argv=None) -> None:
         return
 
     script = Path(__file__)
+    threads = ["--threads", str(args.threads)] if args.threads else []
     runs = {"reference": [], "engine": []}
     for _ in range(args.rounds):
         for variant in ("reference", "engine"):  # alternate: both see the same machine load
-            runs[variant].append(run_worker(script, [variant, "--steps", str(args.steps)]))
+            runs[variant].append(run_worker(script, [variant, "--steps", str(args.steps),
+                                                     *threads]))
     report = {"benchmark": "instruct", "model": "bundled", "batch_size": BATCH, "lr": LR,
               "eval_every": EVAL_FREQ, "eval_batches": EVAL_ITER, "steps": args.steps,
               "rounds": args.rounds, "machine": load_info()}
@@ -200,7 +216,7 @@ def main(argv=None) -> None:
                                        3) for r, e in zip(runs["reference"], runs["engine"])]
     report["target_ratio"] = 1.3
 
-    responses = run_worker(script, ["responses", "--uncached", str(args.uncached)])
+    responses = run_worker(script, ["responses", "--uncached", str(args.uncached), *threads])
     cached = responses["cached"]
     report["responses"] = {
         "test_entries": responses["entries"], "kv_cache_wall_s": round(cached["wall_s"], 2),

@@ -128,6 +128,7 @@ def run(args: argparse.Namespace, out: _Output) -> int:
             out.write({"event": "response", "index": response.index, "text": response.text,
                        "rouge_l": score, "stopped_by": response.stopped_by,
                        "new_tokens": response.new_tokens})
+    responses.sort(key=lambda r: r.index)  # they arrive grouped by prompt length
     responses_path = save_responses(with_responses(test, responses), out_dir)
     average = sum(scores) / len(scores) if scores else None
     checkpoint = run_.save(out_dir / f"{args.name}.safetensors", rouge_l_average=average,

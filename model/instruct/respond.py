@@ -214,7 +214,10 @@ def generate_responses(model, entries: Sequence[Mapping[str, Any]], tokenizer=No
 
 def with_responses(entries: Sequence[Mapping[str, Any]], responses: Sequence[Response | str],
                    key: str = RESPONSE_KEY) -> list[dict[str, Any]]:
-    """Copies of `entries` with each response under `key` (the book's `model_response`)."""
+    """Copies of `entries` with each response under `key` (the book's `model_response`).
+
+    `responses[i]` belongs to `entries[i]` (sort `iter_responses`'s output by index first).
+    """
     if len(responses) != len(entries):
         raise ValueError(f"{len(responses)} responses for {len(entries)} entries")
     out = []

@@ -38,7 +38,10 @@ def test_loss_equals_the_books_cross_entropy_with_ignored_targets(entries):
         with torch.no_grad():
             book = F.cross_entropy(model(inputs).flatten(0, 1), targets.flatten())
             ours = instruct_loss(model, inputs, targets)
+            chunked = instruct_loss(model, inputs, targets, chunk_rows=16,
+                                    buffer=torch.empty(16, model.cfg.vocab_size))
         assert float(ours) == pytest.approx(float(book), rel=1e-5)
+        assert float(chunked) == pytest.approx(float(book), rel=1e-5)
 
 
 def test_short_fine_tuning_lowers_the_validation_loss(entries, tmp_path):
@@ -103,6 +106,12 @@ def test_cli_fine_tunes_answers_and_saves(tmp_path):
     done = records[-1]
     saved = json.loads(open(done["responses"], encoding="utf-8").read())
     assert len(saved) == 2 and all("model_response" in e for e in saved)
+    from model.instruct.data import split_entries
+
+    expected = split_entries(load_entries().entries[:60]).test[:2]
+    assert [e["instruction"] for e in saved] == [e["instruction"] for e in expected]
+    by_index = {r["index"]: r["text"] for r in records if r["event"] == "response"}
+    assert [e["model_response"] for e in saved] == [by_index[0], by_index[1]]
     assert done["rouge_l_average"] == pytest.approx(
         sum(r["rouge_l"] for r in records if r["event"] == "response") / 2)
     from model.checkpoint import load_checkpoint
