@@ -549,16 +549,16 @@ class InstructLab(AreaWidget):
             self._read(choice)
 
     def prepare_screenshot(self) -> None:
-        """A finished short run on the bundled data: 30 steps at a rate the small model learns
-        at, 12 test entries answered before and after (about 30 s on one core; stopped, and
-        labelled so, at one minute)."""
+        """A finished short run on the bundled data: 10 steps at a rate the small model learns
+        at, 4 test entries answered before and after (about 30 s on one core; stopped, and
+        labelled so, at 90 seconds)."""
         self._wait(lambda: self.loaded is not None or self.message.isVisible(), 60_000)
         if self.loaded is not None and self.done is None:
-            self.recipe.set_values({"max_steps": 30, "lr": 5e-4, "answer": 12})
+            self.recipe.set_values({"max_steps": 10, "lr": 5e-4, "answer": 4})
             self._reset_rows()
             if self.start_training():
-                QTimer.singleShot(60_000, self.stop_training)
-                self._wait(lambda: not self.running and self._side is None, 120_000)
+                QTimer.singleShot(90_000, self.stop_training)
+                self._wait(lambda: not self.running and self._side is None, 150_000)
         self.tabs.setCurrentIndex(TABS.index("responses"))
 
     def _wait(self, ready, timeout_ms: int) -> None:

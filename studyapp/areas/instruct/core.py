@@ -29,9 +29,9 @@ BOOK_START = {"train": 3.83, "val": 3.76}
 BOOK_END = {"train": 0.30, "val": 0.66}
 BOOK_MODEL = "GPT-2 medium (355M)"
 SIZE_NOTE = (
-    "Be honest about size: the bundled model (a few million parameters, trained on one short "
-    "story) learns the prompt's format, where the response starts and when to stop, and "
-    "little else; its answers stay nonsense. The book fine-tunes {book} and its loss goes from "
+    "The bundled model (a few million parameters, trained on some 9,000 tokens of a short "
+    "story and the chapter notes) learns the prompt's format, where the response starts and "
+    "when to stop, and little else; its answers stay nonsense. The book fine-tunes {book} and its loss goes from "
     "{s_train:.2f} (training) / {s_val:.2f} (validation) to {e_train:.2f} / {e_val:.2f} in 2 "
     "epochs, with answers a Llama 3 judge scores about 50 of 100. GPT-2 124M or 355M opened "
     "from file (File \u2192 Open model) does the same here, more slowly.").format(

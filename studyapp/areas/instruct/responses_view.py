@@ -54,7 +54,7 @@ class ResponsesView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setDefaultSectionSize(130)
+        header.setDefaultSectionSize(112)
         for col, (key, _) in enumerate(COLUMNS):
             if key.startswith("rouge") or key == "judge":
                 header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)

@@ -51,7 +51,9 @@ class TryItView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
-        layout.addLayout(button_row(self.button, self.which))
+        row = button_row(self.button, self.which, stretch=False)
+        row.setStretch(1, 1)
+        layout.addLayout(row)
         layout.addWidget(self.response, 1)
         layout.addWidget(self.status)
         for key in ("Ctrl+Return", "Ctrl+Enter"):
