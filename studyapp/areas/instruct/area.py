@@ -27,15 +27,16 @@ from model.stopping import StopToken
 from studyapp.areas.instruct import core
 from studyapp.areas.instruct.batch_view import BatchGrid
 from studyapp.areas.instruct.data_view import DataBox, DataView
+from studyapp.areas.instruct.files import RunFiles
 from studyapp.areas.instruct.recipe_view import RecipeBox
 from studyapp.areas.instruct.responses_view import ResponsesView
+from studyapp.areas.instruct.training_view import TrainingView
 from studyapp.areas.instruct.try_view import TryItView
 from studyapp.shell import style
 from studyapp.shell.area import AreaWidget
-from studyapp.shell.jobs import JobThread, LatestJob
+from studyapp.shell.jobs import LatestJob
 from studyapp.shell.runs import FAILED, TrainingRun
 from studyapp.widgets.forms import button_row, push_button
-from studyapp.widgets.loss_plot import LossPlot
 
 TABS = ("data", "batch", "training", "responses", "try")
 MODEL_FILTER = "Models (*.safetensors);;All files (*)"
@@ -67,7 +68,10 @@ class InstructLab(AreaWidget):
         self.last_eval: dict | None = None
         self.finetuned = None  # ModelEntry of the last fine-tuned model
         self.run_dir: Path | None = None
-        self._side: JobThread | None = None
+        self.files = RunFiles(self)
+        self.files.saved.connect(self._on_saved)
+        self.files.failed.connect(self._on_save_failed)
+        self.files.busy_changed.connect(lambda _b: self._update_buttons())
         self._message = ("", "text")
         self._shown = self._closing = False
         self._build()
@@ -133,25 +137,8 @@ class InstructLab(AreaWidget):
 
         self.data_view = DataView()
         self.batch_grid = BatchGrid(lambda: self.ctx.models.tokenizer)
-        self.loss_plot = LossPlot(empty_message="No loss yet: press Fine-tune, and the loss on "
-                                                "the training batches\nand the validation "
-                                                "loss are drawn here.")
-        self.loss_plot.setToolTip("Cross-entropy over the targets that are not -100 (section "
-                                  "7.6, figure 7.17)")
-        self.loss_plot.setMinimumSize(160, 120)
-        self.losses = QLabel(core.losses_line(None, None))
-        self.losses.setWordWrap(True)
-        self.losses.setToolTip("The book's figures: section 7.6, GPT-2 medium, 2 epochs")
-        self.size_note = QLabel(core.SIZE_NOTE)
-        self.size_note.setWordWrap(True)
-        style.on_change(self.size_note,
-                        lambda c: self.size_note.setStyleSheet(f"color: {c.muted};"))
-        training = QWidget()
-        training_layout = QVBoxLayout(training)
-        training_layout.setContentsMargins(4, 4, 4, 4)
-        training_layout.addWidget(self.losses)
-        training_layout.addWidget(self.loss_plot, 1)
-        training_layout.addWidget(self.size_note)
+        training = TrainingView()
+        self.loss_plot, self.losses = training.loss_plot, training.losses
         self.responses = ResponsesView()
         self.responses.save_requested.connect(self.save_responses_dialog)
         self.try_it = TryItView(self._answering_model, lambda: self.ctx.models.tokenizer)
@@ -271,7 +258,7 @@ class InstructLab(AreaWidget):
 
     def start_training(self) -> bool:
         entry = self.ctx.models.current
-        if (self.running or self._side is not None or entry is None or self.loaded is None
+        if (self.running or self.files.busy or entry is None or self.loaded is None
                 or self._load.is_busy()):
             return False
         settings = core.run_settings(self.recipe.values())
@@ -281,23 +268,8 @@ class InstructLab(AreaWidget):
         self._answer_stop = answer_stop
 
         def job(stop):
-            import copy
-
-            from model.instruct.finetune import BOOK_RECIPE, InstructFineTune, InstructOptions
-
-            finetune = InstructFineTune(copy.deepcopy(base), split,
-                                        BOOK_RECIPE.replace(**settings["config"]),
-                                        InstructOptions(**settings["options"]), tokenizer)
-            yield {"event": "ready", "run": finetune, "total_steps": finetune.loop.total_steps,
-                   "data": finetune.data, "trainable": finetune.trainable_parameters()}
-            if settings["answer_before"]:
-                yield from _answers(finetune.model, test, tokenizer, stop, "before")
-            yield from finetune.run(stop)
-            done = finetune.loop.last_done or {}
-            if done.get("step", 0) > 0:
-                model = finetune.plain_model()
-                yield {"event": "finetuned", "model": model}
-                yield from _answers(model, test, tokenizer, answer_stop, "after")
+            yield from core.run_records(base, split, test, tokenizer, settings, stop,
+                                        answer_stop)
 
         self._finetune = self.done = self.first_eval = self.last_eval = None
         self._phase = ""
@@ -404,22 +376,10 @@ class InstructLab(AreaWidget):
     # -- saving, using -----------------------------------------------------------------------
     def _save_run(self) -> None:
         """The run's model and responses file, under data_dir/instruct/<run>/."""
-        folder, entry, finetune = self.run_dir, self.finetuned, self._finetune
-        answered = core.answered_entries(self._test, self.responses.rows)
-        meta = finetune.checkpoint_meta(rouge_l_average=core.average(self.responses.rows,
-                                                                     "rouge_after"))
-
-        def job(token):
-            from model.checkpoint import save_checkpoint
-            from model.instruct.respond import save_responses
-
-            path = save_checkpoint(entry.model, folder / "model.safetensors", meta)
-            entry.meta["checkpoint"] = str(path)
-            if answered:
-                save_responses(answered, folder / core.RESPONSES_FILE)
-            yield str(folder)
-
-        self._side_job(job, self._on_saved, f"The run could not be saved in {folder}")
+        rows = self.responses.rows
+        meta = self._finetune.checkpoint_meta(rouge_l_average=core.average(rows, "rouge_after"))
+        self.files.save_run(self.run_dir, self.finetuned, meta,
+                            core.answered_entries(self._test, rows))
 
     def save_model_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save fine-tuned model", str(
@@ -428,18 +388,9 @@ class InstructLab(AreaWidget):
             self.save_model_to(path if path.endswith(".safetensors") else path + ".safetensors")
 
     def save_model_to(self, path) -> bool:
-        entry = self.finetuned
-        if entry is None or self.running or self._side is not None:
+        if self.finetuned is None or self.running:
             return False
-        meta = {k: v for k, v in entry.meta.items() if k != "checkpoint"}
-
-        def job(token):
-            from model.checkpoint import save_checkpoint
-
-            yield str(save_checkpoint(entry.model, path, meta))
-
-        self._side_job(job, self._on_saved, f"The model could not be saved to {path}")
-        return True
+        return self.files.save_model(path, self.finetuned)
 
     def save_responses_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save responses", str(
@@ -450,21 +401,18 @@ class InstructLab(AreaWidget):
 
     def save_responses_to(self, path) -> bool:
         answered = core.answered_entries(self._test, self.responses.rows)
-        if not answered or self.running or self._side is not None:
+        if not answered or self.running:
             return False
-
-        def job(token):
-            from model.instruct.respond import save_responses
-
-            yield str(save_responses(answered, path))
-
-        self._side_job(job, self._on_saved, f"The responses could not be saved to {path}")
-        return True
+        return self.files.save_responses(path, answered)
 
     def _on_saved(self, path: str) -> None:
         self.say(f"Saved {path}." if Path(path).suffix else
                  f"Saved the model and the responses in {path}.")
         self.saved.emit(path)
+
+    def _on_save_failed(self, message: str) -> None:
+        self.say(message, error=True)
+        self.saved.emit("")
 
     def use_in_labs(self) -> bool:
         if self.finetuned is None or self.running:
@@ -474,28 +422,8 @@ class InstructLab(AreaWidget):
         self._update_buttons()
         return True
 
-    def _side_job(self, fn, on_result, failure: str) -> None:
-        if self._closing:
-            return
-        job = JobThread(fn, name="instruct-save", parent=self)
-
-        def finished(_reason: str) -> None:
-            self._side = None
-            self._update_buttons()
-            if job.error is not None:
-                self.say(f"{failure}: {job.error.rstrip('.')}. Nothing else was lost.",
-                         error=True)
-                self.saved.emit("")
-            elif job.has_result:
-                on_result(job.result)
-
-        job.finished.connect(finished)
-        self._side = job
-        self._update_buttons()
-        job.start()
-
     def _update_buttons(self) -> None:
-        running, side = self.running, self._side is not None
+        running, side = self.running, self.files.busy
         ready = (self.loaded is not None and self.ctx.models.current is not None
                  and not self._load.is_busy())
         self.train_button.setEnabled(ready and not running and not side)
@@ -549,16 +477,16 @@ class InstructLab(AreaWidget):
             self._read(choice)
 
     def prepare_screenshot(self) -> None:
-        """A finished short run on the bundled data: 10 steps at a rate the small model learns
-        at, 4 test entries answered before and after (about 30 s on one core; stopped, and
-        labelled so, at 90 seconds)."""
+        """A finished short run on the bundled data: 5 steps at a rate the small model learns
+        at, 3 test entries answered before and after (about 15 s on one core; stopped, and
+        labelled so, at 45 seconds)."""
         self._wait(lambda: self.loaded is not None or self.message.isVisible(), 60_000)
         if self.loaded is not None and self.done is None:
-            self.recipe.set_values({"max_steps": 10, "lr": 5e-4, "answer": 4})
+            self.recipe.set_values({"max_steps": 5, "lr": 5e-4, "answer": 3})
             self._reset_rows()
             if self.start_training():
-                QTimer.singleShot(90_000, self.stop_training)
-                self._wait(lambda: not self.running and self._side is None, 150_000)
+                QTimer.singleShot(45_000, self.stop_training)
+                self._wait(lambda: not self.running and not self.files.busy, 90_000)
         self.tabs.setCurrentIndex(TABS.index("responses"))
 
     def _wait(self, ready, timeout_ms: int) -> None:
@@ -583,25 +511,5 @@ class InstructLab(AreaWidget):
         self._answer_stop.stop()
         if self._run is not None:
             self._run.shutdown()
-        if self._side is not None:
-            self._side.request_stop()
-            self._side.wait(600_000)
+        self.files.shutdown()
 
-
-def _answers(model, test, tokenizer, stop, phase: str):
-    """Records of the test entries' responses (one per entry) with their ROUGE-L."""
-    import torch
-
-    from model.instruct.respond import iter_responses
-    from model.instruct.score import rouge_l
-
-    yield {"event": "answering", "phase": phase, "n": len(test)}
-    responses = iter_responses(model, test, tokenizer, stop=stop)
-    while True:
-        with torch.no_grad():  # not around the yield: the training after it needs gradients
-            response = next(responses, None)
-        if response is None:
-            return
-        yield {"event": "response", "phase": phase, "index": response.index,
-               "text": response.text,
-               "rouge_l": rouge_l(response.text, test[response.index]["output"])}

@@ -311,6 +311,57 @@ def answered_entries(test: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[s
     return out
 
 
+# -- the run -------------------------------------------------------------------------------------
+
+def run_records(base, split, test: Sequence[Mapping[str, Any]], tokenizer,
+                settings: Mapping[str, Any], stop, answer_stop) -> Iterator[dict]:
+    """The lab's run, on the worker: fine-tune a copy of `base` on `split` and answer `test`.
+
+    Records: ``ready`` (carrying the `InstructFineTune` as ``run``), ``answering`` and one
+    ``response`` per entry before fine-tuning (when `settings["answer_before"]`), the loop's
+    ``eval``/``step``/``done``, then, when a step was made, ``finetuned`` (the plain model) and
+    the answers after. `stop` ends the training (and the answers before it); the answers after
+    it listen to `answer_stop`, so a stopped run is still answered.
+    """
+    import copy
+
+    from model.instruct.finetune import BOOK_RECIPE, InstructFineTune, InstructOptions
+
+    finetune = InstructFineTune(copy.deepcopy(base), split,
+                                BOOK_RECIPE.replace(**settings["config"]),
+                                InstructOptions(**settings["options"]), tokenizer)
+    yield {"event": "ready", "run": finetune, "total_steps": finetune.loop.total_steps,
+           "data": finetune.data, "trainable": finetune.trainable_parameters()}
+    if settings["answer_before"]:
+        yield from answer_records(finetune.model, test, tokenizer, stop, "before")
+    yield from finetune.run(stop)
+    done = finetune.loop.last_done or {}
+    if done.get("step", 0) > 0:
+        model = finetune.plain_model()
+        yield {"event": "finetuned", "model": model}
+        yield from answer_records(model, test, tokenizer, answer_stop, "after")
+
+
+def answer_records(model, test: Sequence[Mapping[str, Any]], tokenizer, stop, phase: str
+                   ) -> Iterator[dict]:
+    """An ``answering`` record, then a ``response`` per test entry with its ROUGE-L."""
+    import torch
+
+    from model.instruct.respond import iter_responses
+    from model.instruct.score import rouge_l
+
+    yield {"event": "answering", "phase": phase, "n": len(test)}
+    responses = iter_responses(model, test, tokenizer, stop=stop)
+    while True:
+        with torch.no_grad():  # not around the yield: the training after it needs gradients
+            response = next(responses, None)
+        if response is None:
+            return
+        yield {"event": "response", "phase": phase, "index": response.index,
+               "text": response.text,
+               "rouge_l": rouge_l(response.text, test[response.index]["output"])}
+
+
 # -- summaries -------------------------------------------------------------------------------------
 
 def human_duration(seconds: float | None) -> str:
