@@ -37,10 +37,13 @@ def _heads(t: torch.Tensor, num_heads: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def forward_cached(model, idx_new: torch.Tensor, cache: KVCache) -> torch.Tensor:
+def forward_cached(model, idx_new: torch.Tensor, cache: KVCache,
+                   last_only: bool = False) -> torch.Tensor:
     """Logits for `idx_new` (b, t_new) given the tokens already in `cache`: (b, t_new, vocab).
 
     The new tokens take positions cache.length .. cache.length + t_new - 1; the cache grows.
+    With `last_only`, only the last position goes through the output head: (b, 1, vocab), the
+    same numbers, without a vocabulary-wide row for every prompt token.
     """
     start = cache.length
     t_new = idx_new.shape[1]
@@ -73,6 +76,8 @@ def forward_cached(model, idx_new: torch.Tensor, cache: KVCache) -> torch.Tensor
         shortcut = x
         x = block.drop_shortcut(block.ff(block.norm2(x))) + shortcut
     cache.length = start + t_new
+    if last_only:
+        x = x[:, -1:, :]  # (b, 1, emb_dim)
     return model.out_head(model.final_norm(x))
 
 
@@ -94,7 +99,7 @@ class CachedStepper:
     def _rebuild(self) -> torch.Tensor:
         self.cache.reset()
         window = self.tokens[:, -self.context_size:]
-        return forward_cached(self.model, window, self.cache)[:, -1, :]
+        return forward_cached(self.model, window, self.cache, last_only=True)[:, -1, :]
 
     def first(self, idx: torch.Tensor) -> torch.Tensor:
         self.tokens = idx

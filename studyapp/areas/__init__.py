@@ -41,6 +41,8 @@ AREAS: tuple[Area, ...] = (
          (("Ctrl+Enter", "generate from the prompt"), ("Esc", "stop generating"))),
     Area("training", "Training", "Chapter 5: pretraining on unlabeled data"),
     Area("classify", "Classify", "Chapter 6 and appendix E: fine-tuning for classification, LoRA"),
+    Area("instruct", "Instruct", "Chapter 7: fine-tuning to follow instructions",
+         (("Ctrl+Enter", "Try it: respond to the instruction"),)),
 )
 
 

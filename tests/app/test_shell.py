@@ -10,7 +10,7 @@ import pytest
 from studyapp.areas import AREAS
 
 AREA_KEYS = ["flashcards", "tokenizer", "embeddings", "attention", "architecture", "generate",
-             "training", "classify"]
+             "training", "classify", "instruct"]
 
 
 def test_labs_are_built_after_the_first_paint_and_on_first_visit(qtbot, ctx):

@@ -15,7 +15,7 @@ from studyapp.areas import area_by_key
 
 # Areas whose every control must have a tooltip: adding a key here is all another area needs.
 TOOLTIP_AREAS = ["flashcards", "tokenizer", "embeddings", "generate", "attention", "training",
-                 "classify"]
+                 "classify", "instruct"]
 
 # What the learner clicks, types into or drags.
 CONTROL_TYPES = (QAbstractButton, QAbstractSpinBox, QAbstractSlider, QComboBox, QLineEdit,

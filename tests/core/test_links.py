@@ -24,6 +24,8 @@ def test_keyword_fallback_for_new_cards():
     assert links.link_for("What does the causal mask hide?").state == {"step": 3}
     assert links.link_for("Why does the loss fall slower later?").area == "training"
     assert links.link_for("Who wrote the book?") is None
+    assert links.link_for("What is instruction fine-tuning?").area == "instruct"
+    assert links.link_for("Why ignore_index -100?").state == {"tab": "batch"}
     assert links.link_for("A question", answer="uses multi-head attention").state == {"step": 5}
 
 

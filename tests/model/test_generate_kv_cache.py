@@ -55,3 +55,12 @@ def test_steps_carry_the_raw_logits_each_token_came_from(tiny_model):
     steps = list(iter_generate_steps(tiny_model, idx, 3, temperature=0.0, use_cache=True))
     assert [s.token for s in steps] == generate(tiny_model, idx, 3)[0, 2:].tolist()
     assert all(s.logits.shape == (50257,) and int(s.logits.argmax()) == s.token for s in steps)
+
+
+def test_last_only_gives_the_last_positions_logits(tiny_model):
+    idx = torch.randint(0, 50257, (2, 7), generator=torch.Generator().manual_seed(2))
+    full = forward_cached(tiny_model, idx, KVCache(len(tiny_model.trf_blocks)))
+    last_cache = KVCache(len(tiny_model.trf_blocks))
+    last = forward_cached(tiny_model, idx, last_cache, last_only=True)
+    assert last.shape == (2, 1, 50257) and last_cache.length == 7
+    torch.testing.assert_close(last, full[:, -1:, :])

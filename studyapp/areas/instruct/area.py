@@ -1,0 +1,515 @@
+"""The Instruct lab (chapter 7): fine-tune the labs' GPT to follow instructions.
+
+Left: the data (`data_view.DataBox`), the recipe (`recipe_view.RecipeBox`), Fine-tune / Stop,
+Save model / Use in labs. Right, in tabs: the data's split and any entry's prompt; a real batch
+cell by cell (`batch_view`); the run (live loss curves beside the book's figures, and what the
+model's size allows); the responses before and after with ROUGE-L (`responses_view`); Try it.
+
+The entries are read on a `LatestJob` when the lab is first shown and whenever the source, the
+model's context or the long-entry rule change; a file that cannot be used shows the engine's
+message and the lab keeps the data it had. A run is `model.instruct.InstructFineTune` on the
+shared loop, driven by a `studyapp.shell.runs.TrainingRun`: the test entries are answered
+before (optional), the model is fine-tuned, and they are answered again. Stop during training
+ends after the current step and still answers; Stop while answering ends the answers. A run
+that made a step leaves its model and its `instruction-data-with-response.json` under the data
+folder's `instruct/`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QProgressBar, QScrollArea,
+                               QTabWidget, QVBoxLayout, QWidget, QHBoxLayout)
+
+from model.stopping import StopToken
+from studyapp.areas.instruct import core
+from studyapp.areas.instruct.batch_view import BatchGrid
+from studyapp.areas.instruct.data_view import DataBox, DataView
+from studyapp.areas.instruct.files import RunFiles
+from studyapp.areas.instruct.recipe_view import RecipeBox
+from studyapp.areas.instruct.responses_view import ResponsesView
+from studyapp.areas.instruct.training_view import TrainingView
+from studyapp.areas.instruct.try_view import TryItView
+from studyapp.shell import style
+from studyapp.shell.area import AreaWidget
+from studyapp.shell.jobs import LatestJob
+from studyapp.shell.runs import FAILED, TrainingRun
+from studyapp.widgets.forms import button_row, push_button
+
+TABS = ("data", "batch", "training", "responses", "try")
+MODEL_FILTER = "Models (*.safetensors);;All files (*)"
+
+
+def create_area(ctx) -> AreaWidget:
+    return InstructLab(ctx)
+
+
+class InstructLab(AreaWidget):
+    data_ready = Signal()
+    data_failed = Signal(str)
+    run_finished = Signal(str)  # completed / stopped / failed
+    saved = Signal(str)  # what a save wrote ("" when it failed)
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.choice = core.DataChoice()
+        self.loaded: dict | None = None  # the `loaded` record of the data in use
+        self._pending: core.DataChoice | None = None
+        self._run: TrainingRun | None = None
+        self._finetune = None
+        self._answer_stop = StopToken()
+        self._phase = ""
+        self._test: list[dict] = []
+        self.done: dict | None = None
+        self.first_eval: dict | None = None
+        self.last_eval: dict | None = None
+        self.finetuned = None  # ModelEntry of the last fine-tuned model
+        self.run_dir: Path | None = None
+        self.files = RunFiles(self)
+        self.files.saved.connect(self._on_saved)
+        self.files.failed.connect(self._on_save_failed)
+        self.files.busy_changed.connect(lambda _b: self._update_buttons())
+        self._message = ("", "text")
+        self._shown = self._closing = False
+        self._build()
+        self._load = LatestJob(self, delay_ms=150, name="instruct-data")
+        self._load.result.connect(self._on_loaded)
+        self._load.failed.connect(self._on_load_failed)
+        self._load.busy_changed.connect(lambda _b: self._update_buttons())
+        ctx.models.current_changed.connect(self._model_changed)
+        self._update_buttons()
+
+    def _build(self) -> None:
+        self.data_box = DataBox()
+        self.data_box.chosen.connect(self.set_data)
+        self.recipe = RecipeBox()
+        self.recipe.changed.connect(self._recipe_changed)
+        self.train_button = push_button("Fine-tune", "Fine-tune a copy of the model in the labs "
+                                        "on the training entries, then answer the test "
+                                        "entries (sections 7.6 and 7.7)", self.start_training)
+        self.train_button.setDefault(True)
+        self.stop_button = push_button("Stop", "Stop after the current step (the test entries "
+                                       "are still answered); while answering, stop answering",
+                                       self.stop_training)
+        self.save_button = push_button("Save model\u2026", "Save the fine-tuned model as a "
+                                       "language-model checkpoint (LoRA merged in) that every "
+                                       "lab and File \u2192 Open model can open",
+                                       self.save_model_dialog)
+        self.use_button = push_button("Use in labs", "Make the fine-tuned model the one every "
+                                      "lab uses: it is still a GPT that predicts the next "
+                                      "token", self.use_in_labs)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(6, 6, 6, 6)
+        left_layout.addWidget(self.data_box)
+        left_layout.addWidget(self.recipe)
+        left_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 6)
+        side_layout.addWidget(scroll, 1)
+        for pair in ((self.train_button, self.stop_button), (self.save_button, self.use_button)):
+            row = button_row(*pair, stretch=False)
+            row.setContentsMargins(6, 0, 6, 0)
+            side_layout.addLayout(row)
+        side.setMinimumWidth(max(250, left.minimumSizeHint().width()
+                                 + scroll.verticalScrollBar().sizeHint().width()))
+        side.setMaximumWidth(380)
+
+        self.status = QLabel("Reading the instruction data\u2026")
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setVisible(False)
+        style.on_change(self.message, lambda c: self._style_message())
+
+        self.data_view = DataView()
+        self.batch_grid = BatchGrid(lambda: self.ctx.models.tokenizer)
+        training = TrainingView()
+        self.loss_plot, self.losses = training.loss_plot, training.losses
+        self.responses = ResponsesView()
+        self.responses.save_requested.connect(self.save_responses_dialog)
+        self.try_it = TryItView(self._answering_model, lambda: self.ctx.models.tokenizer)
+        self.tabs = QTabWidget()
+        for widget, title, tip in (
+                (self.data_view, "Data", "Section 7.2: the entries, the split and the prompt"),
+                (self.batch_grid, "Batches", "Sections 7.3 and 7.4: a real batch as the loss "
+                                             "sees it"),
+                (training, "Fine-tuning", "Sections 7.5 and 7.6: the loss as the model learns"),
+                (self.responses, "Responses", "Sections 7.7 and 7.8: answers, and scoring them"),
+                (self.try_it, "Try it", "Section 7.7: an instruction of your own")):
+            self.tabs.addTab(widget, title)
+            self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(6, 6, 6, 6)
+        for widget in (self.status, self.progress, self.message):
+            right_layout.addWidget(widget)
+        right_layout.addWidget(self.tabs, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(side)
+        layout.addWidget(right, 1)
+
+    # -- data ------------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._shown:
+            self._shown = True
+            if self.loaded is None and self._pending is None:
+                self._read(self.choice)
+
+    def set_data(self, choice: core.DataChoice) -> None:
+        """Read `choice`; it replaces the data in use once it is read."""
+        if not self.running:
+            self._read(choice)
+
+    def _read(self, choice: core.DataChoice) -> None:
+        self._pending = choice
+        entry = self.ctx.models.current
+        if entry is None or self._closing:
+            return  # read when the model is there
+        context = entry.config.context_length
+        too_long = core.run_settings(self.recipe.values())["options"]["too_long"]
+        self.data_box.show_choice(choice, pending=True)
+        self.data_view.show_loading(choice)
+
+        def job(token):
+            yield from core.load_records(choice, context, too_long, token)
+
+        self._load.request(job)
+
+    def _on_loaded(self, record: dict) -> None:
+        self._pending = None
+        self.choice, self.loaded = record["choice"], record
+        self.data_box.show_choice(self.choice)
+        self.data_view.show_loaded(record)
+        self.batch_grid.set_data(record["split"], record["context_length"], record["too_long"],
+                                 self.recipe.values()["batch_size"])
+        if self.done is None and not self.running:
+            sizes = record["split"].sizes()
+            self.status.setText(f"Ready: {sizes['train']:,} training entries, {sizes['test']:,} "
+                                f"test, {sizes['val']:,} validation. Press Fine-tune.")
+            self._reset_rows()
+        warnings = record["warnings"]
+        if warnings:
+            self.say(f"{len(warnings)} malformed entr{'y' if len(warnings) == 1 else 'ies'} "
+                     f"skipped: {warnings[0]}" + (" (all are listed in the Data tab)."
+                                                  if len(warnings) > 1 else "."), warning=True)
+        else:
+            self.say("")
+        self._update_buttons()
+        self.data_ready.emit()
+
+    def _on_load_failed(self, message: str) -> None:
+        failed, self._pending = self._pending, None
+        what = Path(failed.path).name if failed and failed.path else "the data"
+        keep = f" The lab keeps {self.choice.describe()}." if self.loaded is not None else ""
+        self.say(f"Could not use {what}: {message.rstrip('.')}.{keep}", error=True)
+        self.data_box.show_choice(self.choice)
+        if self.loaded is not None:
+            self.data_view.show_loaded(self.loaded)
+        self._update_buttons()
+        self.data_failed.emit(message)
+
+    def _model_changed(self, entry) -> None:
+        self.try_it.refresh_model()
+        if entry is None or self.running:
+            return
+        if self._pending is not None and not self._load.is_busy():
+            self._read(self._pending)
+        elif self.loaded is not None and entry.config.context_length != \
+                self.loaded["context_length"]:
+            self._read(self.choice)
+
+    def _recipe_changed(self, key: str) -> None:
+        if key == "batch_size":
+            self.batch_grid.set_batch_size(self.recipe.values()["batch_size"])
+        elif key == "drop_too_long" and self.loaded is not None:
+            self._read(self.choice)
+        elif key == "mask_prompt":
+            self.batch_grid.mask_prompt.setChecked(self.recipe.values()["mask_prompt"])
+
+    def _reset_rows(self) -> None:
+        settings = core.run_settings(self.recipe.values())
+        test = self.loaded["split"].test
+        self._test = test[:settings["answer"]] if settings["answer"] else list(test)
+        rows = core.response_rows(self._test, self.loaded["book"])
+        core.score_book(rows)
+        self.responses.set_rows(rows)
+
+    # -- fine-tuning ---------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._run is not None
+
+    def start_training(self) -> bool:
+        entry = self.ctx.models.current
+        if (self.running or self.files.busy or entry is None or self.loaded is None
+                or self._load.is_busy()):
+            return False
+        settings = core.run_settings(self.recipe.values())
+        self._reset_rows()
+        split, test, base = self.loaded["split"], self._test, entry.model
+        tokenizer, answer_stop = self.ctx.models.tokenizer, StopToken()
+        self._answer_stop = answer_stop
+
+        def job(stop):
+            yield from core.run_records(base, split, test, tokenizer, settings, stop,
+                                        answer_stop)
+
+        self._finetune = self.done = self.first_eval = self.last_eval = None
+        self._phase = ""
+        self.loss_plot.clear()
+        self.losses.setText(core.losses_line(None, None))
+        self.progress.setRange(0, 0)
+        self.status.setText(f"Preparing: copying {entry.name} and tokenizing the entries\u2026")
+        self.say("")
+        self.run_dir = core.run_dir(self.ctx.data_dir, self.choice)
+        self._run = TrainingRun(job, name="instruct", parent=self)
+        self._run.record.connect(self._on_record)
+        self._run.failed.connect(lambda m: self.say(f"Fine-tuning could not run: {m}",
+                                                    error=True))
+        self._run.finished.connect(self._on_finished)
+        self._run.start()
+        self.tabs.setCurrentIndex(TABS.index("training"))
+        self._update_buttons()
+        return True
+
+    def stop_training(self) -> None:
+        if self._run is None:
+            return
+        self._run.stop()
+        if self._phase == "after":
+            self._answer_stop.stop()
+            self.status.setText("Stopping the answers\u2026")
+        else:
+            self.status.setText("Stopping after this step; then answering the test entries"
+                                "\u2026")
+
+    def _on_record(self, record: dict) -> None:
+        event = record.get("event")
+        if event == "ready":
+            self._finetune = record["run"]
+            data = record["data"]
+            self.progress.setRange(0, max(1, record["total_steps"]))
+            self.status.setText(f"{record['trainable']:,} parameters train. "
+                                + core.fit_line(data, data["too_long"]))
+        elif event == "answering":
+            self._phase = record["phase"]
+            self.progress.setRange(0, max(1, record["n"]))
+            self.progress.setValue(0)
+            self.status.setText(f"Answering {record['n']} test entries "
+                                f"{'before' if self._phase == 'before' else 'after'} "
+                                "fine-tuning (greedy, KV cache)\u2026")
+        elif event == "response":
+            row = self.responses.rows[record["index"]]
+            row[record["phase"]] = record["text"]
+            row[f"rouge_{record['phase']}"] = record["rouge_l"]
+            self.responses.update_row(record["index"])
+            self.progress.setValue(self.progress.value() + 1)
+        elif event == "step":
+            self._phase = "training"
+            self.loss_plot.add_step(record["step"], record["tokens_seen"], record["train_loss"])
+            self.progress.setRange(0, max(1, record["total_steps"]))
+            self.progress.setValue(record["step"])
+            self.status.setText(
+                f"step {record['step']:,} / {record['total_steps']:,} \u00b7 epoch "
+                f"{record['epoch']} \u00b7 {record['examples_seen']:,} examples \u00b7 "
+                f"loss {record['train_loss']:.3f} \u00b7 ETA "
+                f"{core.human_duration(record.get('eta_s'))}")
+        elif event == "eval":
+            self.loss_plot.add_eval(record["step"], record["tokens_seen"], record["val_loss"])
+            if record["step"] == 0:
+                self.first_eval = record
+            self.last_eval = record
+            self.losses.setText(core.losses_line(self.first_eval, self.last_eval))
+        elif event == "done":
+            self.done = record
+        elif event == "finetuned":
+            taken = [e.name for e in self.ctx.models.entries]
+            name = core.unique_name(f"instruct {self.choice.short_name()} "
+                                    f"({core.describe_recipe(self.recipe.values())})", taken)
+            self.finetuned = core.model_entry(record["model"], name,
+                                              {"done": self.done, "task": "instruct"})
+            self.try_it.refresh_model()
+
+    def _on_finished(self, reason: str) -> None:
+        run, self._run = self._run, None
+        self._phase = ""
+        self.loss_plot.refresh()
+        self.responses.refresh_averages()
+        done = self.done or run.done_record
+        self.progress.setRange(0, max(1, self.progress.maximum()))
+        if done is None or reason == FAILED:
+            self.status.setText("Not fine-tuned: see the message above." if reason == FAILED
+                                else "Stopped before the first step.")
+        else:
+            self.progress.setValue(self.progress.maximum())
+            self.status.setText(core.done_summary(done) + " "
+                                + core.averages_line(self.responses.rows) + ".")
+            if done.get("reason") == "nan":
+                self.say(done["message"][0].upper() + done["message"][1:] + ".", error=True)
+        self._update_buttons()
+        if self.finetuned is not None and done and done.get("step", 0) > 0 \
+                and not self._closing and self._finetune is not None:
+            self._save_run()
+        self.run_finished.emit(reason)
+
+    def _answering_model(self):
+        entry = self.finetuned or self.ctx.models.current
+        return None if entry is None else (entry.name, entry.model)
+
+    # -- saving, using -----------------------------------------------------------------------
+    def _save_run(self) -> None:
+        """The run's model and responses file, under data_dir/instruct/<run>/."""
+        rows = self.responses.rows
+        meta = self._finetune.checkpoint_meta(rouge_l_average=core.average(rows, "rouge_after"))
+        self.files.save_run(self.run_dir, self.finetuned, meta,
+                            core.answered_entries(self._test, rows))
+
+    def save_model_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save fine-tuned model", str(
+            (self.run_dir or Path(self.ctx.data_dir)) / "model.safetensors"), MODEL_FILTER)
+        if path:
+            self.save_model_to(path if path.endswith(".safetensors") else path + ".safetensors")
+
+    def save_model_to(self, path) -> bool:
+        if self.finetuned is None or self.running:
+            return False
+        return self.files.save_model(path, self.finetuned)
+
+    def save_responses_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save responses", str(
+            (self.run_dir or Path(self.ctx.data_dir)) / core.RESPONSES_FILE),
+            "JSON (*.json);;All files (*)")
+        if path:
+            self.save_responses_to(path)
+
+    def save_responses_to(self, path) -> bool:
+        answered = core.answered_entries(self._test, self.responses.rows)
+        if not answered or self.running:
+            return False
+        return self.files.save_responses(path, answered)
+
+    def _on_saved(self, path: str) -> None:
+        self.say(f"Saved {path}." if Path(path).suffix else
+                 f"Saved the model and the responses in {path}.")
+        self.saved.emit(path)
+
+    def _on_save_failed(self, message: str) -> None:
+        self.say(message, error=True)
+        self.saved.emit("")
+
+    def use_in_labs(self) -> bool:
+        if self.finetuned is None or self.running:
+            return False
+        self.ctx.models.add(self.finetuned, make_current=True)
+        self.say(f"The labs now use \u201c{self.finetuned.name}\u201d.")
+        self._update_buttons()
+        return True
+
+    def _update_buttons(self) -> None:
+        running, side = self.running, self.files.busy
+        ready = (self.loaded is not None and self.ctx.models.current is not None
+                 and not self._load.is_busy())
+        self.train_button.setEnabled(ready and not running and not side)
+        self.stop_button.setEnabled(running)
+        have = self.finetuned is not None and not running and not side
+        self.save_button.setEnabled(have)
+        self.use_button.setEnabled(have and self.ctx.models.current is not self.finetuned)
+        self.recipe.set_editable(not running)
+        self.data_box.set_enabled(not running)
+        self.responses.update_buttons(busy=running or side)
+
+    # -- messages, state, screenshot, shutdown ----------------------------------------------
+    def say(self, text: str, error: bool = False, warning: bool = False) -> None:
+        self._message = (text, "error" if error else "warning" if warning else "text")
+        self._style_message()
+
+    def _style_message(self) -> None:
+        text, role = self._message
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self.message.setStyleSheet(style.css_color(role))
+
+    def save_state(self) -> dict:
+        part, index = self.data_view.selection()
+        return {"data": self.choice.to_state(), "recipe": self.recipe.values(),
+                "tab": TABS[max(0, self.tabs.currentIndex())], "entry": [part, index],
+                "batch": self.batch_grid.batch.value(),
+                "show_ids": self.batch_grid.show_ids.isChecked(),
+                "instruction": self.try_it.instruction.text(),
+                "input": self.try_it.input.text()}
+
+    def apply_state(self, state: dict) -> None:
+        if not isinstance(state, dict):
+            return
+        if isinstance(state.get("recipe"), dict):
+            self.recipe.set_values(state["recipe"])
+        if state.get("tab") in TABS:
+            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        entry = state.get("entry")
+        if (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
+                and isinstance(entry[1], int) and not isinstance(entry[1], bool)):
+            self.data_view.select(*entry)
+        if isinstance(state.get("batch"), int) and not isinstance(state["batch"], bool):
+            self.batch_grid.batch.setValue(state["batch"])
+        if isinstance(state.get("show_ids"), bool):
+            self.batch_grid.show_ids.setChecked(state["show_ids"])
+        if isinstance(state.get("instruction"), str) and isinstance(state.get("input", ""), str):
+            self.try_it.set_texts(state["instruction"], state.get("input", ""))
+        choice = core.DataChoice.from_state(state.get("data"))
+        if choice is not None and choice != self.choice and not self.running:
+            self._read(choice)
+
+    def prepare_screenshot(self) -> None:
+        """A finished short run on the bundled data: 5 steps at a rate the small model learns
+        at, 3 test entries answered before and after (about 15 s on one core; stopped, and
+        labelled so, at 45 seconds)."""
+        self._wait(lambda: self.loaded is not None or self.message.isVisible(), 60_000)
+        if self.loaded is not None and self.done is None:
+            self.recipe.set_values({"max_steps": 5, "lr": 5e-4, "answer": 3})
+            self._reset_rows()
+            if self.start_training():
+                QTimer.singleShot(45_000, self.stop_training)
+                self._wait(lambda: not self.running and not self.files.busy, 90_000)
+        self.tabs.setCurrentIndex(TABS.index("responses"))
+
+    def _wait(self, ready, timeout_ms: int) -> None:
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setInterval(50)
+        timer.timeout.connect(lambda: loop.quit() if ready() else None)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        timer.start()
+        if not ready():
+            loop.exec()
+        timer.stop()
+
+    def shutdown(self) -> None:
+        """Stop (the window is closing): a run ends at its step, answers stop at once."""
+        self._closing = True
+        self.loss_plot.stop_timer()
+        self._load.shutdown()
+        self.batch_grid.shutdown()
+        self.try_it.shutdown()
+        self.responses.shutdown()
+        self._answer_stop.stop()
+        if self._run is not None:
+            self._run.shutdown()
+        self.files.shutdown()
+
