@@ -1,9 +1,11 @@
 """The book's GPT as a package: pure PyTorch and tiktoken, never Qt.
 
-Chapters 2 to 5 of "Build a Large Language Model (From Scratch)": the tokenizers
+Chapters 2 to 6 of "Build a Large Language Model (From Scratch)": the tokenizers
 (`model.tokenizer`), the sliding-window data (`model.data`), the attention progression
 (`model.attention`), the GPT itself (`model.gpt`), generation (`model.generate`), training
-(`model.train`), checkpoints (`model.checkpoint`) and inspection (`model.inspect`).
+(`model.train`, whose loop fine-tuning shares), classification fine-tuning (`model.classify`)
+with appendix E's LoRA (`model.lora`), checkpoints (`model.checkpoint`) and inspection
+(`model.inspect`).
 
 Only the light modules are imported here; torch loads when `GPTModel` is first asked for, so
 that `import model` stays cheap for the app's fast start.
