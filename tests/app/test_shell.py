@@ -181,10 +181,12 @@ def test_version_and_bad_arguments():
     assert result.returncode == 2 and "no such notes file" in result.stderr
 
 
+@pytest.mark.timeout(1200)  # ten whole runs, each with the Classify and Instruct labs' short runs
 def test_screenshot_writes_every_area_and_exits_zero_every_time(tmp_path):
     # PySide6 + pyqtgraph can segfault at exit when widgets outlive the QApplication: run the
-    # whole app ten times, two at a time, and require exit code 0 from each.
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    # whole app ten times, two at a time, and require exit code 0 from each. One torch thread
+    # each: two runs share the cores, and more threads would only wait on each other.
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", OMP_NUM_THREADS="1")
     codes = []
     for pair in range(5):
         procs = []
