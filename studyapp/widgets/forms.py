@@ -1,5 +1,6 @@
 """Small builders for the widgets every lab's form is made of: a push button that explains
-itself, a row of buttons, a number box from a field's range, a splitter with its stretch.
+itself, a row of buttons, a number box from a field's range, a splitter with its stretch, a
+long run's status lines and a scrolled settings column's width.
 
 They know no area; each does what a form otherwise repeats line by line for every widget.
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox, QSplitter, QWidget
+from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QSpinBox, QSplitter, QWidget)
 
 
 def push_button(text: str, tip: str, on_click: Callable | None = None) -> QPushButton:
@@ -59,3 +61,26 @@ def splitter(orientation: Qt.Orientation, widgets: Sequence[QWidget],
     if sizes:
         split.setSizes(list(sizes))
     return split
+
+
+def run_status(first_line: str) -> tuple[QLabel, QProgressBar, QLabel]:
+    """What a lab that runs long jobs shows above its results: a status line, a progress bar
+    (empty until a run starts) and a message line for errors and notices, hidden until used."""
+    status = QLabel(first_line)
+    status.setWordWrap(True)
+    progress = QProgressBar()
+    progress.setRange(0, 1)
+    progress.setValue(0)
+    message = QLabel()
+    message.setWordWrap(True)
+    message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    message.setVisible(False)
+    return status, progress, message
+
+
+def fit_side_panel(side: QWidget, content: QWidget, scroll, low: int, high: int) -> None:
+    """Make a scrolled settings column wide enough for its content and a vertical scroll bar
+    (with horizontal scrolling off, anything narrower clips the group boxes' right edge)."""
+    side.setMinimumWidth(max(low, content.minimumSizeHint().width()
+                             + scroll.verticalScrollBar().sizeHint().width()))
+    side.setMaximumWidth(high)

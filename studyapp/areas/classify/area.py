@@ -19,8 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from studyapp.areas.classify import core
@@ -34,6 +33,7 @@ from studyapp.shell.area import AreaWidget
 from studyapp.shell.jobs import JobThread, LatestJob
 from studyapp.shell.runs import FAILED, TrainingRun
 from studyapp.widgets.accuracy_plot import AccuracyPlot
+from studyapp.widgets.forms import fit_side_panel, run_status
 from studyapp.widgets.loss_plot import LossPlot
 
 TABS = ("data", "training", "results", "try")
@@ -133,19 +133,9 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
             for button in pair:
                 row.addWidget(button)
             side_layout.addLayout(row)
-        side.setMinimumWidth(max(280, left.minimumSizeHint().width()
-                                 + scroll.verticalScrollBar().sizeHint().width()))
-        side.setMaximumWidth(420)
+        fit_side_panel(side, left, scroll, 280, 420)
 
-        self.status = QLabel("Preparing the data\u2026")
-        self.status.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setVisible(False)
+        self.status, self.progress, self.message = run_status("Preparing the data\u2026")
         style.on_change(self.message, lambda c: self._style_message())
 
         self.preparation = PreparationView()

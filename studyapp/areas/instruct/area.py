@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QProgressBar, QScrollArea,
+from PySide6.QtWidgets import (QFileDialog, QFrame, QScrollArea,
                                QTabWidget, QVBoxLayout, QWidget, QHBoxLayout)
 
 from model.stopping import StopToken
@@ -36,7 +36,7 @@ from studyapp.shell import style
 from studyapp.shell.area import AreaWidget
 from studyapp.shell.jobs import LatestJob
 from studyapp.shell.runs import FAILED, TrainingRun
-from studyapp.widgets.forms import button_row, push_button
+from studyapp.widgets.forms import button_row, fit_side_panel, push_button, run_status
 
 TABS = ("data", "batch", "training", "responses", "try")
 MODEL_FILTER = "Models (*.safetensors);;All files (*)"
@@ -120,19 +120,9 @@ class InstructLab(AreaWidget):
             row = button_row(*pair, stretch=False)
             row.setContentsMargins(6, 0, 6, 0)
             side_layout.addLayout(row)
-        side.setMinimumWidth(max(250, left.minimumSizeHint().width()
-                                 + scroll.verticalScrollBar().sizeHint().width()))
-        side.setMaximumWidth(380)
+        fit_side_panel(side, left, scroll, 250, 380)
 
-        self.status = QLabel("Reading the instruction data\u2026")
-        self.status.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setVisible(False)
+        self.status, self.progress, self.message = run_status("Reading the instruction data\u2026")
         style.on_change(self.message, lambda c: self._style_message())
 
         self.data_view = DataView()

@@ -26,7 +26,7 @@ from model.config import GPTConfig
 from model.train.config import TrainingError, check_output_dir
 from studyapp.areas.training import core
 from studyapp.areas.training.form import SettingsForm
-from studyapp.widgets.forms import push_button, splitter
+from studyapp.widgets.forms import fit_side_panel, push_button, splitter
 from studyapp.widgets.loss_plot import LossPlot
 from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
@@ -124,11 +124,7 @@ class TrainingLab(AreaWidget):
         buttons.addLayout(run_row)
         buttons.addLayout(result_row)
         side_layout.addLayout(buttons)
-        # wide enough for the settings and a vertical scroll bar: with horizontal scrolling
-        # off, anything narrower clips the group boxes' right edge
-        side.setMinimumWidth(max(290, left.minimumSizeHint().width()
-                                 + scroll.verticalScrollBar().sizeHint().width()))
-        side.setMaximumWidth(440)
+        fit_side_panel(side, left, scroll, 290, 440)
 
         # -- right: progress, plot, samples --
         self.status = QLabel("Not started. Choose a corpus and settings, then Train.")
