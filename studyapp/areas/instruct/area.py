@@ -20,8 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QFrame, QScrollArea,
-                               QTabWidget, QVBoxLayout, QWidget, QHBoxLayout)
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QScrollArea, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from model.stopping import StopToken
 from studyapp.areas.instruct import core
