@@ -13,10 +13,10 @@ status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 from typing import Sequence
+
+from model.cli_common import RecordWriter
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,24 +61,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-class _Output:
-    def __init__(self, jsonl: str | None, quiet: bool):
-        self.quiet = quiet
-        self.file = open(jsonl, "w", encoding="utf-8") if jsonl else None
-
-    def write(self, record: dict) -> None:
-        line = json.dumps(record)
-        if not self.quiet:
-            print(line, flush=True)
-        if self.file is not None:
-            self.file.write(line + "\n")
-            self.file.flush()
-
-    def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-
-
 def _load_model(spec: str, n_heads: int | None):
     from model.checkpoint import load_bundled, load_checkpoint
 
@@ -87,7 +69,7 @@ def _load_model(spec: str, n_heads: int | None):
     return load_checkpoint(spec, n_heads=n_heads).model
 
 
-def run(args: argparse.Namespace, out: _Output) -> int:
+def run(args: argparse.Namespace, out: RecordWriter) -> int:
     from model.instruct.data import load_entries
     from model.train.config import check_output_dir
 
@@ -114,7 +96,7 @@ def run(args: argparse.Namespace, out: _Output) -> int:
     run_ = InstructFineTune(model, loaded.entries, config, options)
     for record in run_.run():
         if record["event"] != "done":
-            out.write(record)
+            out.emit(record)
     done = dict(run_.loop.last_done or {})
 
     test = run_.split.test[:args.test_limit] if args.test_limit else run_.split.test
@@ -125,7 +107,7 @@ def run(args: argparse.Namespace, out: _Output) -> int:
             score = rouge_l(response.text, test[response.index]["output"])
             responses.append(response)
             scores.append(score)
-            out.write({"event": "response", "index": response.index, "text": response.text,
+            out.emit({"event": "response", "index": response.index, "text": response.text,
                        "rouge_l": score, "stopped_by": response.stopped_by,
                        "new_tokens": response.new_tokens})
     responses.sort(key=lambda r: r.index)  # they arrive grouped by prompt length
@@ -137,7 +119,7 @@ def run(args: argparse.Namespace, out: _Output) -> int:
                  "test_entries": len(test), "checkpoint": str(checkpoint),
                  "trainable_parameters": run_.trainable_parameters(), "data": run_.data,
                  "skipped_entries": loaded.skipped})
-    out.write(done)
+    out.emit(done)
     return 0 if done.get("reason") != "nan" else 3
 
 
@@ -150,7 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = None
     try:
-        out = _Output(args.jsonl, args.quiet)
+        out = RecordWriter(args.quiet)
+        if args.jsonl:
+            out.open(args.jsonl)
         return run(args, out)
     except (InstructDataError, TrainingError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
