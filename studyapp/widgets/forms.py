@@ -1,17 +1,24 @@
 """Small builders for the widgets every lab's form is made of: a push button that explains
-itself, a row of buttons, a number box from a field's range, a splitter with its stretch, a
-long run's status lines and a scrolled settings column's width.
+itself, a row of buttons, a number box from a field's range, a column or row of widgets, a
+splitter with its stretch, a scroll area, a long run's status lines and a scrolled settings
+column's width.
 
 They know no area; each does what a form otherwise repeats line by line for every widget.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Sequence, Union
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QSpinBox, QSplitter, QWidget)
+from PySide6.QtWidgets import (QBoxLayout, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QLayout,
+                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
+                               QVBoxLayout, QWidget)
+
+STRETCH = 1  # in `column`/`row`: an empty stretch that takes the space left
+
+# a widget or a layout, or (widget or layout, stretch factor), or STRETCH
+Item = Union[QWidget, QLayout, tuple, int]
 
 
 def push_button(text: str, tip: str, on_click: Callable | None = None) -> QPushButton:
@@ -47,6 +54,50 @@ def button_row(*widgets: QWidget, stretch: bool = True) -> QHBoxLayout:
     if stretch:
         row.addStretch(1)
     return row
+
+
+def column(*items: Item, parent: QWidget | None = None,
+           margins: int | Sequence[int] | None = None, spacing: int | None = None) -> QVBoxLayout:
+    """The items one under another: `column(title, (plot, 1), parent=self, margins=4)`."""
+    return _box(QVBoxLayout(parent) if parent is not None else QVBoxLayout(), items, margins,
+                spacing)
+
+
+def row(*items: Item, parent: QWidget | None = None,
+        margins: int | Sequence[int] | None = None, spacing: int | None = None) -> QHBoxLayout:
+    """The items side by side, as `column` lays them out."""
+    return _box(QHBoxLayout(parent) if parent is not None else QHBoxLayout(), items, margins,
+                spacing)
+
+
+def _box(layout: QBoxLayout, items: Sequence[Item], margins, spacing) -> QBoxLayout:
+    if margins is not None:
+        layout.setContentsMargins(*((margins,) * 4 if isinstance(margins, int) else margins))
+    if spacing is not None:
+        layout.setSpacing(spacing)
+    for item in items:
+        item, factor = item if isinstance(item, tuple) else (item, 0)
+        if isinstance(item, QWidget):
+            layout.addWidget(item, factor)
+        elif isinstance(item, QLayout):
+            layout.addLayout(item, factor)
+        elif item is STRETCH:
+            layout.addStretch(1)
+        else:
+            raise TypeError(f"not a widget, a layout or STRETCH: {item!r}")
+    return layout
+
+
+def scrolled(widget: QWidget, horizontal: bool = True) -> QScrollArea:
+    """`widget` in a frameless scroll area that resizes it; `horizontal=False` for a column
+    that scrolls only down (its content then keeps the area's width)."""
+    scroll = QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    if not horizontal:
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return scroll
 
 
 def splitter(orientation: Qt.Orientation, widgets: Sequence[QWidget],
