@@ -18,35 +18,31 @@ DEFAULT_FONT_PT = 10
 
 
 _R = QPalette.ColorRole
-# Each mode's colours: "all" for every colour group, then the "disabled" group's own (greyed
-# text of disabled controls).
-PALETTES = {
-    "dark": {"all": {
-        _R.Window: "#26282c", _R.WindowText: "#e6e6e6", _R.Base: "#1d1f22",
-        _R.AlternateBase: "#2b2e33", _R.ToolTipBase: "#33363b", _R.ToolTipText: "#f0f0f0",
-        _R.Text: "#e6e6e6", _R.Button: "#303338", _R.ButtonText: "#e6e6e6",
-        _R.BrightText: "#ff6b6b", _R.Highlight: "#3d7fd9", _R.HighlightedText: "#ffffff",
-        _R.Link: "#7fb2ff", _R.PlaceholderText: "#8a8d91"},
-        "disabled": {_R.Text: "#75787c", _R.ButtonText: "#75787c", _R.WindowText: "#75787c"},
-    },
-    "light": {"all": {
-        _R.Window: "#f3f3f4", _R.WindowText: "#1c1c1e", _R.Base: "#ffffff",
-        _R.AlternateBase: "#f5f6f8", _R.ToolTipBase: "#ffffdc", _R.ToolTipText: "#1c1c1e",
-        _R.Text: "#1c1c1e", _R.Button: "#e9e9eb", _R.ButtonText: "#1c1c1e",
-        _R.BrightText: "#c62828", _R.Highlight: "#2f6fd0", _R.HighlightedText: "#ffffff",
-        _R.Link: "#1f5fbf", _R.PlaceholderText: "#8a8a8e"},
-        "disabled": {_R.Text: "#a0a0a4", _R.ButtonText: "#a0a0a4", _R.WindowText: "#a0a0a4",
-                     _R.Button: "#f0f0f1"},
-    },
+# role: (light, dark), for every colour group; the disabled group's own colours follow (the
+# greyed text of disabled controls), set after the others since those set it too.
+ROLES = {
+    _R.Window: ("#f3f3f4", "#26282c"), _R.WindowText: ("#1c1c1e", "#e6e6e6"),
+    _R.Base: ("#ffffff", "#1d1f22"), _R.AlternateBase: ("#f5f6f8", "#2b2e33"),
+    _R.ToolTipBase: ("#ffffdc", "#33363b"), _R.ToolTipText: ("#1c1c1e", "#f0f0f0"),
+    _R.Text: ("#1c1c1e", "#e6e6e6"), _R.Button: ("#e9e9eb", "#303338"),
+    _R.ButtonText: ("#1c1c1e", "#e6e6e6"), _R.BrightText: ("#c62828", "#ff6b6b"),
+    _R.Highlight: ("#2f6fd0", "#3d7fd9"), _R.HighlightedText: ("#ffffff", "#ffffff"),
+    _R.Link: ("#1f5fbf", "#7fb2ff"), _R.PlaceholderText: ("#8a8a8e", "#8a8d91"),
+}
+DISABLED = {
+    _R.Text: ("#a0a0a4", "#75787c"), _R.ButtonText: ("#a0a0a4", "#75787c"),
+    _R.WindowText: ("#a0a0a4", "#75787c"), _R.Button: ("#f0f0f1", None),
 }
 
 
 def _palette(mode: str) -> QPalette:
+    side = ("light", "dark").index(mode)
     p = QPalette()
-    for role, colour in PALETTES[mode]["all"].items():
-        p.setColor(role, QColor(colour))
-    for role, colour in PALETTES[mode]["disabled"].items():  # after "all", which sets it too
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(colour))
+    for role, pair in ROLES.items():
+        p.setColor(role, QColor(pair[side]))
+    for role, pair in DISABLED.items():
+        if pair[side] is not None:
+            p.setColor(QPalette.ColorGroup.Disabled, role, QColor(pair[side]))
     return p
 
 

@@ -92,10 +92,10 @@ def test_no_colour_literal_outside_the_style_module():
 
 def test_every_text_role_reads_on_the_window_and_the_panel_in_both_modes():
     from studyapp.shell.style import DARK, LIGHT, contrast_ratio
-    from studyapp.shell.theme import PALETTES, _R
+    from studyapp.shell.theme import ROLES, _R
 
     for c in (LIGHT, DARK):
-        window = PALETTES[c.mode]["all"][_R.Window]
+        window = ROLES[_R.Window][0 if c.mode == "light" else 1]
         for role in ("text", "muted", "error", "warning", "success", "accent", "emphasis",
                      "count_new", "count_learning", "count_review", "count_cram"):
             for background in (window, c.panel):
