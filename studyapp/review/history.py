@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from studyapp.review.scheduler import CardState
+from studyapp.review.sqlite_file import narrowed
 
 _STATE_COLS = ("state", "step", "stability", "difficulty", "due", "last_review", "reps",
                "lapses", "suspended", "buried_until")
@@ -102,12 +103,8 @@ def earlier_questions(con, deck_id: int, key: str | None = None
     """Each card's earlier questions, newest first (only `key`'s when given)."""
     if not con.execute("SELECT 1 FROM sqlite_master WHERE name='card_history'").fetchone():
         return {}  # a read-only database from before card history existed
-    sql = ("SELECT id, key, old_key, old_question, old_section, how, ts FROM card_history "
-           "WHERE deck_id=? AND undone=0")
-    args: tuple = (deck_id,)
-    if key is not None:
-        sql += " AND key=?"
-        args += (key,)
+    sql, args = narrowed("SELECT id, key, old_key, old_question, old_section, how, ts FROM "
+                         "card_history WHERE deck_id=? AND undone=0", (deck_id,), "key", key)
     out: dict[str, list[EarlierQuestion]] = {}
     for row in con.execute(sql + " ORDER BY id DESC", args):
         entries = out.setdefault(row[1], [])

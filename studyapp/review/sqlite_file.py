@@ -3,7 +3,8 @@ report it truthfully.
 
 `check_database_file` tells, without writing, whether a file can be used read-write (not SQLite,
 damaged, read-only, newer, a WAL left in a read-only folder); `Autocommit` runs explicit,
-nestable transactions and turns a full disk into `StoreError` kind "full" without masking it.
+nestable transactions and turns a full disk into `StoreError` kind "full" without masking it;
+`narrowed` adds an optional filter to a query.
 """
 
 from __future__ import annotations
@@ -192,3 +193,12 @@ class Autocommit:
 
     def close(self):
         self._con.close()
+
+
+def narrowed(sql: str, args: tuple, column: str, value) -> tuple[str, tuple]:
+    """`sql` (ending in a WHERE clause) and its `args`, narrowed to rows whose `column` is
+    `value` when a value is given. A separate clause rather than `(? IS NULL OR col=?)`, which
+    keeps SQLite from using the index on that column."""
+    if value is None:
+        return sql, args
+    return f"{sql} AND {column}=?", (*args, value)

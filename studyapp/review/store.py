@@ -37,7 +37,7 @@ from studyapp.review.matching import MatchResult, changes_summary, match_cards
 from studyapp.review.scheduler import NEW, CardState, now_ms
 from studyapp.review.sqlite_file import (Autocommit, StoreError, copy_with_wal,
                                          wal_without_shm, check_database_file,
-                                         disk_full_error, is_disk_full)
+                                         disk_full_error, is_disk_full, narrowed)
 
 # 2: cards remember their answer (to recognise a renamed question), card_history.
 SCHEMA_VERSION = 2
@@ -432,12 +432,9 @@ class ReviewStore:
     def review_log(self, deck_id: int, key: str | None = None) -> list[tuple]:
         """(ts, card_key, rating, state_before, state_after, interval_before, interval_after,
         duration_ms) rows, oldest first."""
-        sql = ("SELECT ts, card_key, rating, state_before, state_after, interval_before, "
-               "interval_after, duration_ms FROM revlog WHERE deck_id=?")
-        args: tuple = (deck_id,)
-        if key is not None:
-            sql += " AND card_key=?"
-            args += (key,)
+        sql, args = narrowed("SELECT ts, card_key, rating, state_before, state_after, "
+                             "interval_before, interval_after, duration_ms FROM revlog "
+                             "WHERE deck_id=?", (deck_id,), "card_key", key)
         return list(self.con.execute(sql + " ORDER BY ts, id", args))
 
 

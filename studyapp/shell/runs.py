@@ -63,19 +63,9 @@ class TrainingRun(QObject):
     def running(self) -> bool:
         return self._job.is_running()
 
-    @property
-    def paused(self) -> bool:
-        return self.token.paused
-
     def stop(self) -> None:
         """End after the current step, keeping what the run measured."""
         self.token.stop()
-
-    def pause(self) -> None:
-        self.token.pause()
-
-    def resume(self) -> None:
-        self.token.resume()
 
     def wait(self, ms: int) -> bool:
         return self._job.wait(ms)
