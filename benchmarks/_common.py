@@ -1,8 +1,9 @@
-"""Shared helpers for the benchmarks: timing repeated calls, subprocess workers, peak memory,
-matmul peak."""
+"""Shared helpers for the benchmarks: timing repeated calls, subprocess workers run side by side,
+peak memory, matmul peak, and the book's loader loss for the naive baselines."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -92,6 +93,51 @@ def run_worker(script: Path, args: list[str], timeout: float = 1800) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"worker {args} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def worker_parser(*workers: str, rounds: int = 3) -> argparse.ArgumentParser:
+    """The options of a benchmark that runs its variants as `--worker` subprocesses."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's)")
+    parser.add_argument("--worker", choices=list(workers or ("reference", "engine")))
+    return parser
+
+
+def side_by_side(script: Path, args, workers: dict, worker_args: list[str]
+                 ) -> dict[str, list[dict]] | None:
+    """In a `--worker` process, run that worker (`workers[name]()`), print its JSON result and
+    return None; otherwise run the workers alternately with `worker_args` and return
+    their results (`alternate_workers`)."""
+    if args.worker:
+        print(json.dumps(workers[args.worker]()))
+        return None
+    return alternate_workers(script, args.rounds, worker_args, args.threads, tuple(workers))
+
+
+def alternate_workers(script: Path, rounds: int, args: list[str], threads: int | None = None,
+                      variants=("reference", "engine")) -> dict[str, list[dict]]:
+    """Each variant's worker once a round, alternating, so that both see the same machine
+    load; the results by variant, in round order."""
+    extra = [*args, *(["--threads", str(threads)] if threads else [])]
+    runs: dict[str, list[dict]] = {variant: [] for variant in variants}
+    for _ in range(rounds):
+        for variant in variants:
+            runs[variant].append(run_worker(script, [variant, *extra]))
+    return runs
+
+
+def book_loader_loss(loader, num_batches: int, batch_loss) -> float:
+    """The book's calc_loss_loader: the mean of `batch_loss(x, y)` over the first
+    `num_batches` batches (all of them when the loader is shorter)."""
+    num_batches = min(num_batches, len(loader))
+    total = 0.0
+    for i, (x, y) in enumerate(loader):
+        if i >= num_batches:
+            break
+        total += batch_loss(x, y).item()
+    return total / num_batches
 
 
 def median(values):

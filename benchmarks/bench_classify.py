@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import load_info, median, print_report_and_exit, time_calls  # noqa: E402
+from benchmarks._common import (book_loader_loss, load_info, median,  # noqa: E402
+                               print_report_and_exit, time_calls)
 
 BATCH = 8
 RECIPES = {
@@ -53,12 +54,7 @@ def naive_train_classifier_simple(base, data, recipe: dict, epochs: int) -> tupl
         return torch.nn.functional.cross_entropy(model(x)[:, -1, :], y)
 
     def calc_loss_loader(loader, num_batches):
-        total = 0.0
-        for i, (x, y) in enumerate(loader):
-            if i >= num_batches:
-                break
-            total += calc_loss_batch(x, y).item()
-        return total / num_batches
+        return book_loader_loss(loader, num_batches, calc_loss_batch)
 
     def calc_accuracy_loader(loader, num_batches=None):
         model.eval()

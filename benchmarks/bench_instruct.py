@@ -24,14 +24,14 @@ token); the figures then track the work rather than the neighbours.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import load_info, median, print_report_and_exit, run_worker  # noqa: E402
+from benchmarks._common import (alternate_workers, book_loader_loss, load_info,  # noqa: E402
+                               median, print_report_and_exit, run_worker, worker_parser)
 
 BATCH, LR, WEIGHT_DECAY, EVAL_FREQ, EVAL_ITER, SEED = 8, 5e-5, 0.1, 5, 5, 123
 
@@ -95,12 +95,7 @@ def _worker_reference(steps: int) -> dict:
         return F.cross_entropy(model(x).flatten(0, 1), y.flatten())
 
     def loader_loss(loader, n):
-        total = 0.0
-        for i, (x, y) in enumerate(loader):
-            if i >= n:
-                break
-            total += batch_loss(x, y).item()
-        return total / min(n, len(loader))
+        return book_loader_loss(loader, n, batch_loss)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
     tokens_seen, step = 0, 0
@@ -172,12 +167,9 @@ def _worker_responses(uncached: int) -> dict:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--rounds", type=int, default=3)
+    p = worker_parser("reference", "engine", "responses")
     p.add_argument("--steps", type=int, default=15)
     p.add_argument("--uncached", type=int, default=5)
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    p.add_argument("--worker", choices=["reference", "engine", "responses"])
     args = p.parse_args(argv)
     if args.worker:
         _set_threads(args.threads)
@@ -191,11 +183,7 @@ def main(argv=None) -> None:
 
     script = Path(__file__)
     threads = ["--threads", str(args.threads)] if args.threads else []
-    runs = {"reference": [], "engine": []}
-    for _ in range(args.rounds):
-        for variant in ("reference", "engine"):  # alternate: both see the same machine load
-            runs[variant].append(run_worker(script, [variant, "--steps", str(args.steps),
-                                                     *threads]))
+    runs = alternate_workers(script, args.rounds, ["--steps", str(args.steps)], args.threads)
     report = {"benchmark": "instruct", "model": "bundled", "batch_size": BATCH, "lr": LR,
               "eval_every": EVAL_FREQ, "eval_batches": EVAL_ITER, "steps": args.steps,
               "rounds": args.rounds, "machine": load_info()}

@@ -14,13 +14,13 @@ samples included. Runs alternate, each in its own process; medians and their rat
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import load_info, median, peak_rss_mb, run_worker  # noqa: E402
+from benchmarks._common import (load_info, median, peak_rss_mb,  # noqa: E402
+                               side_by_side, worker_parser)
 
 
 def _worker_reference(target: float, threads: int | None, preset: str) -> dict:
@@ -69,24 +69,16 @@ def _worker_engine(target: float, threads: int | None, preset: str) -> dict:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--rounds", type=int, default=3)
+    p = worker_parser()
     p.add_argument("--target", type=float, default=6.3)
     p.add_argument("--preset", default="default", help="the engine's training preset")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    p.add_argument("--worker", choices=["reference", "engine"])
     args = p.parse_args(argv)
-    if args.worker:
-        fn = _worker_reference if args.worker == "reference" else _worker_engine
-        print(json.dumps(fn(args.target, args.threads, args.preset)))
+    runs = side_by_side(Path(__file__), args, {
+        "reference": lambda: _worker_reference(args.target, args.threads, args.preset),
+        "engine": lambda: _worker_engine(args.target, args.threads, args.preset)},
+        ["--target", str(args.target), "--preset", args.preset])
+    if runs is None:
         return
-    extra = ["--target", str(args.target), "--preset", args.preset]
-    if args.threads:
-        extra += ["--threads", str(args.threads)]
-    runs = {"reference": [], "engine": []}
-    for _ in range(args.rounds):
-        for variant in ("reference", "engine"):
-            runs[variant].append(run_worker(Path(__file__), [variant, *extra]))
     out = {"benchmark": "time_to_val_loss", "target_val_loss": args.target,
            "engine_preset": args.preset, "rounds": args.rounds, "machine": load_info()}
     for variant, results in runs.items():

@@ -11,7 +11,6 @@ tokens/s, MFU against a matmul peak measured in the same process, peak RSS; and 
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import (current_rss_mb, load_info, matmul_peak_gflops, median,  # noqa: E402
-                                peak_rss_mb, run_worker)
+                                peak_rss_mb, side_by_side, worker_parser)
 
 CONFIG = {"emb_dim": 128, "n_layers": 4, "n_heads": 4, "context_length": 128, "drop_rate": 0.1}
 BATCH = 8
@@ -91,26 +90,16 @@ def _worker_engine(steps: int, warmup: int, threads: int | None) -> dict:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--rounds", type=int, default=3)
+    p = worker_parser()
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    p.add_argument("--worker", choices=["reference", "engine"])
     args = p.parse_args(argv)
-    if args.worker:
-        fn = _worker_reference if args.worker == "reference" else _worker_engine
-        print(json.dumps(fn(args.steps, args.warmup, args.threads)))
+    runs = side_by_side(Path(__file__), args, {
+        "reference": lambda: _worker_reference(args.steps, args.warmup, args.threads),
+        "engine": lambda: _worker_engine(args.steps, args.warmup, args.threads)},
+        ["--steps", str(args.steps), "--warmup", str(args.warmup)])
+    if runs is None:
         return
-
-    script = Path(__file__)
-    extra = ["--steps", str(args.steps), "--warmup", str(args.warmup)]
-    if args.threads:
-        extra += ["--threads", str(args.threads)]
-    runs = {"reference": [], "engine": []}
-    for _ in range(args.rounds):
-        for variant in ("reference", "engine"):  # alternate: both see the same machine load
-            runs[variant].append(run_worker(script, [variant, *extra]))
     tokens_per_step = BATCH * CONFIG["context_length"]
     fpt = flops_per_token(CONFIG)
     out = {"benchmark": "train_throughput", "config": {**CONFIG, "batch_size": BATCH},

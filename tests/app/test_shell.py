@@ -61,15 +61,23 @@ def test_geometry_and_last_area_are_restored(qtbot, ctx):
     assert (second.width(), second.height()) == size
 
 
+def _load_models(qtbot, ctx):
+    """Start the labs' model session and wait for it: the model it made current, and the
+    notices it gave on the way."""
+    notices = []
+    ctx.models.notice.connect(notices.append)
+    with qtbot.waitSignal(ctx.models.current_changed, timeout=60000) as blocker:
+        ctx.models.start_loading()
+    qtbot.waitUntil(lambda: not ctx.models.is_loading, timeout=10000)
+    return blocker.args[0], notices
+
+
 def test_model_session_loads_a_model_in_the_background(qtbot, tmp_path):
     from studyapp.shell.app import build_context
 
     ctx = build_context(tmp_path)
-    with qtbot.waitSignal(ctx.models.current_changed, timeout=60000) as blocker:
-        ctx.models.start_loading()
-    entry = blocker.args[0]
+    entry, _ = _load_models(qtbot, ctx)
     assert ctx.models.current is entry and entry.model.cfg.vocab_size == 50257
-    qtbot.waitUntil(lambda: not ctx.models.is_loading, timeout=10000)
 
 
 def test_the_model_left_in_the_labs_is_loaded_again_at_the_next_start(qtbot, tmp_path,
@@ -89,10 +97,7 @@ def test_the_model_left_in_the_labs_is_loaded_again_at_the_next_start(qtbot, tmp
 
     # Next start: the bundled model is there and the trained one is current again.
     second = build_context(tmp_path)
-    with qtbot.waitSignal(second.models.current_changed, timeout=60000) as blocker:
-        second.models.start_loading()
-    qtbot.waitUntil(lambda: not second.models.is_loading, timeout=10000)
-    entry = blocker.args[0]
+    entry, _ = _load_models(qtbot, second)
     assert entry.file_path == str(path) and entry.config == tiny_entry.config
     assert [e.name for e in second.models.entries][0] == "bundled"
 
@@ -101,12 +106,8 @@ def test_the_model_left_in_the_labs_is_loaded_again_at_the_next_start(qtbot, tmp
     second.settings.sync()
     path.unlink()
     third = build_context(tmp_path)
-    notices = []
-    third.models.notice.connect(notices.append)
-    with qtbot.waitSignal(third.models.current_changed, timeout=60000) as blocker:
-        third.models.start_loading()
-    qtbot.waitUntil(lambda: not third.models.is_loading, timeout=10000)
-    assert blocker.args[0].name == "bundled"
+    entry, notices = _load_models(qtbot, third)
+    assert entry.name == "bundled"
     assert notices and "could not be loaded again" in notices[0]
     assert not third.settings.contains(third.models.REMEMBERED)
 
@@ -125,12 +126,8 @@ def test_a_remembered_model_failing_with_any_error_falls_back_to_the_bundled_one
         raise TypeError("'list' object is not a mapping")
 
     monkeypatch.setattr(loading, "load_model_file", broken)
-    notices = []
-    ctx.models.notice.connect(notices.append)
-    with qtbot.waitSignal(ctx.models.current_changed, timeout=60000) as blocker:
-        ctx.models.start_loading()
-    qtbot.waitUntil(lambda: not ctx.models.is_loading, timeout=10000)
-    assert blocker.args[0].name == "bundled"
+    entry, notices = _load_models(qtbot, ctx)
+    assert entry.name == "bundled"
     assert notices and "not a mapping" in notices[0] and "will not try that file" in notices[0]
     assert not ctx.settings.contains(ctx.models.REMEMBERED)
 

@@ -31,18 +31,17 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_sigkill_right_after_grades_loses_nothing(tmp_path):
-    notes = bundled_notes_path()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), str(notes)],
+def _kill_after_lines(child: str, tmp_path, notes, n: int) -> list[str]:
+    """Run `child` with the data folder and notes file, read `n` lines (each says a write was
+    committed), then SIGKILL it: the lines it printed."""
+    proc = subprocess.Popen([sys.executable, "-c", child, str(tmp_path), str(notes)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    graded = []
+    lines = []
     try:
-        for _ in range(3):
+        for _ in range(n):
             line = proc.stdout.readline()
             assert line, proc.stderr.read()
-            key, rating = line.split()
-            graded.append((key, int(rating)))
+            lines.append(line)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
@@ -50,6 +49,14 @@ def test_sigkill_right_after_grades_loses_nothing(tmp_path):
         proc.stdout.close()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
+    return lines
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_sigkill_right_after_grades_loses_nothing(tmp_path):
+    notes = bundled_notes_path()
+    graded = [(key, int(rating)) for key, rating in
+              (line.split() for line in _kill_after_lines(CHILD, tmp_path, notes, 3))]
 
     store = ReviewStore.open_in(tmp_path)
     od = open_deck(store, notes)
@@ -92,19 +99,7 @@ RELOAD_CHILD = textwrap.dedent("""
 def test_sigkill_after_a_reload_with_a_renamed_card_keeps_its_history(tmp_path):
     notes = tmp_path / "notes.md"
     notes.write_bytes(bundled_notes_path().read_bytes())
-    proc = subprocess.Popen([sys.executable, "-c", RELOAD_CHILD, str(tmp_path), str(notes)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        first = proc.stdout.readline()
-        assert first, proc.stderr.read()
-        second = proc.stdout.readline()
-        assert second, proc.stderr.read()
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
-        proc.stdout.close()
-        proc.stderr.close()
+    first, second = _kill_after_lines(RELOAD_CHILD, tmp_path, notes, 2)
     old_key, renamed = first.split()
     assert renamed == "1"
 
