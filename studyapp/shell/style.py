@@ -161,14 +161,10 @@ _PALETTES = {
     "bar_masked": ("#d0d0d0", "#4a4d52"),
     "reference_line": ("#c03030", "#ff7b72"),
     "marker": ("#ff2020", "#ff5c5c"),
-    "series": (
-        ("#4878cf", "#e07b39", "#59a14f", "#9c6fb6"),
-        ("#7aa2f0", "#f0a060", "#7fc873", "#c49ae0"),
-    ),
-    "series_cells": (
-        ("#d9e6ff", "#ffece0", "#b3ffa8", "#f8edff"),
-        ("#22355c", "#5a3418", "#1f4a1c", "#42305a"),
-    ),
+    "series": (("#4878cf", "#e07b39", "#59a14f", "#9c6fb6"),
+              ("#7aa2f0", "#f0a060", "#7fc873", "#c49ae0")),
+    "series_cells": (("#d9e6ff", "#ffece0", "#b3ffa8", "#f8edff"),
+                    ("#22355c", "#5a3418", "#1f4a1c", "#42305a")),
     "kept_cell": ("#e3f0dc", "#1f3a1f"),
     "dropped_cell": ("#f4f4f4", "#2b2e33"),
     "head_colours": (
