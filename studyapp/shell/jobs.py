@@ -11,7 +11,7 @@ from __future__ import annotations
 import traceback
 from typing import Callable, Iterable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from model.stopping import StopToken  # noqa: F401  (jobs receive one; re-exported)
 
@@ -75,7 +75,7 @@ class JobThread(QObject):
         self._worker.record.connect(self.record)
         self._worker.failed.connect(self.failed)
         # The worker ends its thread's event loop from inside the thread; JobThread.finished is
-        # emitted only once the thread has really stopped, so dropping the JobThread is safe.
+        # emitted only once the thread has really stopped (see _on_thread_finished).
         self._worker.finished.connect(self._remember_reason, Qt.ConnectionType.DirectConnection)
         self._thread.started.connect(self._worker.run)
         self._thread.finished.connect(self._on_thread_finished)
@@ -105,8 +105,15 @@ class JobThread(QObject):
         self._thread.quit()
 
     def _on_thread_finished(self) -> None:
-        JobThread._live.discard(self)
+        # Qt emits QThread.finished from the worker thread just before the thread ends; wait
+        # for its real end (a moment) so that whoever drops this object on `finished` may.
+        self._thread.wait()
         self.finished.emit(self._reason)
+        # Let go of the strong reference only after this dispatch has returned: a JobThread
+        # freed by the garbage collector inside its own signal's delivery crashes Qt.
+        # (A plain function, not a slot of this object: it must run even if a parent deletes
+        # this object first.)
+        QTimer.singleShot(0, lambda: JobThread._live.discard(self))
 
     def is_running(self) -> bool:
         return self._thread.isRunning()
@@ -155,8 +162,6 @@ class LatestJob(QObject):
 
     def __init__(self, parent: QObject | None = None, delay_ms: int = 0, name: str = "job"):
         super().__init__(parent)
-        from PySide6.QtCore import QTimer
-
         self._name = name
         self._delay_ms = delay_ms
         self._timer = QTimer(self, singleShot=True)
