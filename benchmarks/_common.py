@@ -95,6 +95,13 @@ def run_worker(script: Path, args: list[str], timeout: float = 1800) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def number_options(parser: argparse.ArgumentParser, **defaults: float) -> argparse.ArgumentParser:
+    """Add `--name N` options, each typed by its default (`max_steps=8` gives `--max-steps`)."""
+    for name, default in defaults.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
+    return parser
+
+
 def worker_parser(*workers: str, rounds: int = 3) -> argparse.ArgumentParser:
     """The options of a benchmark that runs its variants as `--worker` subprocesses."""
     parser = argparse.ArgumentParser()

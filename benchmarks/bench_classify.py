@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import (book_loader_loss, load_info, median,  # noqa: E402
-                               print_report_and_exit, time_calls)
+                               number_options, print_report_and_exit, time_calls)
 
 BATCH = 8
 RECIPES = {
@@ -101,9 +101,7 @@ def engine(base, data, recipe: dict, epochs: int) -> tuple[float, int, dict]:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--epochs", type=int, default=5)
+    p = number_options(argparse.ArgumentParser(), rounds=3, epochs=5)
     args = p.parse_args(argv)
     import torch
 

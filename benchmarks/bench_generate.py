@@ -21,6 +21,11 @@ import os
 import statistics
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import number_options  # noqa: E402
 
 
 def _model(which: str):
@@ -72,7 +77,6 @@ def bench_tokens_per_second(which: str, prompt_ids: list[int], tokens: int, repe
 def bench_chart(moves: int, which: str):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import tempfile
-    from pathlib import Path
 
     from studyapp.shell.app import build_context, ensure_qapplication
 
@@ -135,11 +139,8 @@ def bench_chart(moves: int, which: str):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, default=40)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--moves", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=1)
+    parser = number_options(argparse.ArgumentParser(description=__doc__.splitlines()[0]),
+                            tokens=40, repeats=3, moves=30, threads=1)
     parser.add_argument("--quick", action="store_true", help="skip GPT-2 124M")
     args = parser.parse_args(argv)
     import torch

@@ -31,7 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import (alternate_workers, book_loader_loss, load_info,  # noqa: E402
-                               median, print_report_and_exit, run_worker, worker_parser)
+                               median, number_options, print_report_and_exit, run_worker,
+                               worker_parser)
 
 BATCH, LR, WEIGHT_DECAY, EVAL_FREQ, EVAL_ITER, SEED = 8, 5e-5, 0.1, 5, 5, 123
 
@@ -167,9 +168,7 @@ def _worker_responses(uncached: int) -> dict:
 
 
 def main(argv=None) -> None:
-    p = worker_parser("reference", "engine", "responses")
-    p.add_argument("--steps", type=int, default=15)
-    p.add_argument("--uncached", type=int, default=5)
+    p = number_options(worker_parser("reference", "engine", "responses"), steps=15, uncached=5)
     args = p.parse_args(argv)
     if args.worker:
         _set_threads(args.threads)

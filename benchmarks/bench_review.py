@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._common import number_options  # noqa: E402
 from studyapp.notes.parser import parse_file  # noqa: E402
 from studyapp.notes.render import Renderer  # noqa: E402
 from studyapp.review.deck import open_deck  # noqa: E402
@@ -187,11 +188,8 @@ def bench_qt(data_dir: Path, notes: Path, grades: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cards", type=int, default=10_000)
-    ap.add_argument("--log", type=int, default=100_000)
-    ap.add_argument("--grades", type=int, default=200)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap = number_options(argparse.ArgumentParser(description=__doc__.splitlines()[0]),
+                        cards=10_000, log=100_000, grades=200, repeats=5)
     ap.add_argument("--qt", action="store_true", help="also time the Qt area (offscreen)")
     args = ap.parse_args()
     report: dict = {"python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version}

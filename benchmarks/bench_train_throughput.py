@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import (current_rss_mb, load_info, matmul_peak_gflops, median,  # noqa: E402
-                                peak_rss_mb, side_by_side, worker_parser)
+                                number_options, peak_rss_mb, side_by_side, worker_parser)
 
 CONFIG = {"emb_dim": 128, "n_layers": 4, "n_heads": 4, "context_length": 128, "drop_rate": 0.1}
 BATCH = 8
@@ -90,9 +90,7 @@ def _worker_engine(steps: int, warmup: int, threads: int | None) -> dict:
 
 
 def main(argv=None) -> None:
-    p = worker_parser()
-    p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--warmup", type=int, default=2)
+    p = number_options(worker_parser(), steps=8, warmup=2)
     args = p.parse_args(argv)
     runs = side_by_side(Path(__file__), args, {
         "reference": lambda: _worker_reference(args.steps, args.warmup, args.threads),

@@ -86,9 +86,12 @@ PRESETS: dict[str, GPTConfig] = {
 
 
 def get_preset(name: str) -> GPTConfig:
+    return choose(PRESETS, name)
+
+
+def choose(presets: Mapping, name: str, error: type[Exception] = ValueError):
+    """`presets[name]`, or `error` with a message that lists the names there are."""
     try:
-        return PRESETS[name]
+        return presets[name]
     except KeyError:
-        raise ValueError(
-            f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}"
-        ) from None
+        raise error(f"unknown preset {name!r}; choose one of: {', '.join(presets)}") from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.config import PRESETS, GPTConfig
+from model.config import PRESETS, GPTConfig, choose
 from model.train.config import TrainConfig, TrainingError, parameter_count
 
 
@@ -71,12 +71,7 @@ TRAINING_PRESETS: dict[str, TrainingPreset] = {
 
 
 def get_training_preset(name: str) -> TrainingPreset:
-    try:
-        return TRAINING_PRESETS[name]
-    except KeyError:
-        raise TrainingError(
-            f"unknown preset {name!r}; choose one of: {', '.join(TRAINING_PRESETS)}"
-        ) from None
+    return choose(TRAINING_PRESETS, name, TrainingError)
 
 
 def describe_presets() -> str:

@@ -109,17 +109,9 @@ class MatchResult:
 def changes_summary(added: int, renamed: int, moved: int, removed: int,
                     returned: int = 0) -> str:
     """"3 new cards, 1 renamed, 1 moved; history kept" (what a reload did to the cards)."""
-    parts = []
-    if added:
-        parts.append(f"{added} new card{'s' if added != 1 else ''}")
-    if renamed:
-        parts.append(f"{renamed} renamed")
-    if moved:
-        parts.append(f"{moved} moved")
-    if returned:
-        parts.append(f"{returned} back")
-    if removed:
-        parts.append(f"{removed} no longer in the file")
+    counted = ((added, f"new card{'s' if added != 1 else ''}"), (renamed, "renamed"),
+               (moved, "moved"), (returned, "back"), (removed, "no longer in the file"))
+    parts = [f"{count} {what}" for count, what in counted if count]
     if not parts:
         return "No card changed"
     return ", ".join(parts) + ("; history kept" if renamed or moved or removed or returned else "")
