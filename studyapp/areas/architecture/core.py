@@ -391,6 +391,12 @@ class StatPlot:
     log_y: bool = False
 
 
+def _norm_series(statistic: str) -> tuple[tuple[str, str], ...]:
+    """One statistic of what enters and leaves both LayerNorms of a block."""
+    return tuple((f"{norm}_{side}_{statistic}", f"{norm} {side}")
+                 for norm in ("norm1", "norm2") for side in ("in", "out"))
+
+
 # The small plots of "Your text through the blocks", as data: what each shows and where the book
 # explains the thing measured.
 STAT_PLOTS: tuple[StatPlot, ...] = (
@@ -403,14 +409,12 @@ STAT_PLOTS: tuple[StatPlot, ...] = (
              "Variance over the embedding dimension of what enters each LayerNorm and of what "
              "leaves it (chapter 4, section 4.2). Normalising gives variance 1; the learned "
              "scale and shift then move it.",
-             (("norm1_in_var", "norm1 in"), ("norm1_out_var", "norm1 out"),
-              ("norm2_in_var", "norm2 in"), ("norm2_out_var", "norm2 out")), log_y=True),
+             _norm_series("var"), log_y=True),
     StatPlot("ln_mean", "LayerNorm mean in and out", "mean",
              "Mean over the embedding dimension of what enters each LayerNorm and of what "
              "leaves it (chapter 4, section 4.2): about 0 after normalising, then moved by "
              "the learned shift.",
-             (("norm1_in_mean", "norm1 in"), ("norm1_out_mean", "norm1 out"),
-              ("norm2_in_mean", "norm2 in"), ("norm2_out_mean", "norm2 out"))),
+             _norm_series("mean")),
     StatPlot("ratio", "Update against shortcut", "|output| / |shortcut|",
              "How large the attention output and the feed-forward output are against the "
              "shortcut they are added to (chapter 4, sections 4.4 and 4.5): below 1, the "
