@@ -1,7 +1,7 @@
 """Small builders for the widgets every lab's form is made of: a push button that explains
 itself, a row of buttons, a number box from a field's range, a column or row of widgets, a
 splitter with its stretch, a scroll area, a long run's status lines, a scrolled settings
-column's width, a form of labelled rows and tabs with their tooltips.
+column's width, a form of labelled rows, tabs with their tooltips and a label for rich text.
 
 They know no area; each does what a form otherwise repeats line by line for every widget.
 """
@@ -150,3 +150,14 @@ def add_tabs(tabs: QTabWidget, pages: Iterable[tuple[QWidget, str, str]]) -> QTa
     for page, title, tip in pages:
         tabs.setTabToolTip(tabs.addTab(page, title), tip)
     return tabs
+
+
+def rich_label() -> QLabel:
+    """A label for rich text (tables of numbers, coloured notes) that wraps, sits at the top
+    left and can be selected and copied."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label

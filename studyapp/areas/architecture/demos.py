@@ -20,20 +20,11 @@ from studyapp.areas.architecture.plots import LinePlot, LogBarPlot
 from studyapp.shell import style
 from studyapp.shell.jobs import LatestJob
 from studyapp.widgets.forms import (add_tabs, button_row, column, form_rows, number_box,
-                                    push_button, row, scrolled, splitter)
+                                    push_button, rich_label, row, scrolled, splitter)
 
 DEMO_KEYS = ("layernorm", "gelu", "feedforward", "shortcut")
 DEBOUNCE_MS = 150
 CHECK = "\u2713"
-
-
-def _result_label() -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.RichText)
-    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
 
 
 def _row(values, fmt="{:.4f}") -> str:
@@ -50,7 +41,7 @@ class _Demo(QWidget):
         self.job.failed.connect(self._failed)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
-        self.result = _result_label()
+        self.result = rich_label()
         self.last = None
         style.on_change(self, self._restyle)
 
