@@ -66,6 +66,21 @@ class PlotFrame:
         layout.addLayout(bar)
         self.show_message("Nothing to show yet.")
 
+    @property
+    def title(self) -> str:
+        return self._title
+
+    def _set_title(self, title: str) -> None:
+        """The title above the plot item `self.plot`, in the palette's plot colour."""
+        self._title = title
+        if title:
+            self.plot.setTitle(title, color=self._colours.plot_foreground, size="10pt")
+        else:
+            self.plot.setTitle(None)
+        # A long title must not widen the plot past its widget (it would push a colour bar out
+        # of view); let it overflow instead.
+        self.plot.titleLabel.setMinimumWidth(0)
+
     def show_message(self, text: str) -> None:
         """Replace the plot with a plain message (loading, empty input, an error)."""
         self.message.setText(text)
