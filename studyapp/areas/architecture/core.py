@@ -389,6 +389,7 @@ class StatPlot:
     tip: str
     series: tuple[tuple[str, str], ...]  # (statistic key, legend name)
     log_y: bool = False
+    from_embeddings: bool = False  # starts at block 0: the input embeddings, before block 1
 
 
 def _norm_series(statistic: str) -> tuple[tuple[str, str], ...]:
@@ -404,7 +405,8 @@ STAT_PLOTS: tuple[StatPlot, ...] = (
              "The length of each token's vector in the residual stream after every block "
              "(block 0: the input embeddings). Each shortcut adds the block's work to the "
              "stream (chapter 4, sections 4.4 and 4.5), so it tends to grow.",
-             (("resid_norm", "mean over tokens"), ("resid_norm_max", "largest token"))),
+             (("resid_norm", "mean over tokens"), ("resid_norm_max", "largest token")),
+             from_embeddings=True),
     StatPlot("ln_var", "LayerNorm variance in and out", "variance (log)",
              "Variance over the embedding dimension of what enters each LayerNorm and of what "
              "leaves it (chapter 4, section 4.2). Normalising gives variance 1; the learned "
@@ -431,14 +433,11 @@ STAT_PLOTS: tuple[StatPlot, ...] = (
 def stat_series(run: BlocksRun, plot: StatPlot) -> tuple[list[int], list[tuple[str, list[float]]]]:
     """x (block numbers) and the named series of one of the small plots."""
     blocks = list(range(1, run.n_layers + 1))
-    series = []
-    if plot.key == "resid":  # starts at the embeddings, before block 1
-        return ([0] + blocks,
-                [("mean over tokens", [run.embed_norm] + run.stats["resid_norm"]),
-                 ("largest token", [run.embed_norm] + run.resid_norm_max)])
-    for key, name in plot.series:
-        series.append((name, list(run.stats[key])))
-    return blocks, series
+    values = dict(run.stats, resid_norm_max=run.resid_norm_max)
+    if plot.from_embeddings:  # block 0: the stream before block 1, the input embeddings
+        return [0] + blocks, [(name, [run.embed_norm] + list(values[key]))
+                              for key, name in plot.series]
+    return blocks, [(name, list(values[key])) for key, name in plot.series]
 
 
 def run_summary(run: BlocksRun) -> str:
