@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -233,11 +234,18 @@ def parse_batch(cells: Sequence[Sequence[str]]) -> list[list[float]]:
     return rows
 
 
+# The demos draw from torch's global generator after torch.manual_seed, as the book does. Each
+# demo computes on its own worker thread; two at once would interleave their draws and neither
+# would get the book's numbers, so they take turns.
+_SEEDED_DRAWS = threading.Lock()
+
+
 def book_batch() -> list[list[float]]:
     """Section 4.2's `batch_example = torch.randn(2, 5)` under `torch.manual_seed(123)`."""
     from model.chapter4 import layer_norm_demo
 
-    return layer_norm_demo()["batch"]
+    with _SEEDED_DRAWS:
+        return layer_norm_demo()["batch"]
 
 
 def _matches(values: Sequence[float], book: Sequence[float], places: int = 4) -> bool:
@@ -250,7 +258,8 @@ def layer_norm_view(batch: Sequence[Sequence[float]] | None, seed: int = BOOK_SE
     `matches_book` (mean and variance as the book prints them, to 4 decimals)."""
     from model.chapter4 import layer_norm_demo
 
-    out = layer_norm_demo(batch, seed=int(seed))
+    with _SEEDED_DRAWS:
+        out = layer_norm_demo(batch, seed=int(seed))
     out["matches_book"] = (_matches(out["mean"], BOOK_LN_MEAN)
                            and _matches(out["var"], BOOK_LN_VAR))
     return out
@@ -263,8 +272,9 @@ def shortcut_view(sizes: Sequence[int], sample_input: Sequence[float], target: f
 
     kwargs = dict(layer_sizes=list(sizes), sample_input=list(sample_input),
                   target=float(target), seed=int(seed))
-    without = shortcut_gradients(False, **kwargs)
-    with_ = shortcut_gradients(True, **kwargs)
+    with _SEEDED_DRAWS:
+        without = shortcut_gradients(False, **kwargs)
+        with_ = shortcut_gradients(True, **kwargs)
     book = (tuple(sizes) == BOOK_LAYER_SIZES and tuple(sample_input) == BOOK_SAMPLE_INPUT
             and float(target) == 0.0 and int(seed) == BOOK_SEED)
     return {"without": without, "with": with_, "is_book_setup": book,
