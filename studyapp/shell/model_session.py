@@ -11,11 +11,31 @@ next start; the bundled model is the default and the fallback.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from studyapp.models.entry import ClassifierEntry, ModelEntry
 from studyapp.models.loading import load_start_entries
 from studyapp.shell.jobs import JobThread
+
+
+class _Listing:
+    """Entries in the order they came, each once, handed out as a tuple (a snapshot the caller
+    cannot change); `changed` is emitted after each change."""
+
+    def __init__(self, changed: SignalInstance):
+        self.items: tuple = ()
+        self._changed = changed
+
+    def add(self, entry) -> None:
+        if entry not in self.items:
+            self.items += (entry,)
+            self._changed.emit()
+
+    def remove(self, entry) -> None:
+        if entry in self.items:
+            i = self.items.index(entry)
+            self.items = self.items[:i] + self.items[i + 1:]
+            self._changed.emit()
 
 
 class ModelSession(QObject):
@@ -31,8 +51,8 @@ class ModelSession(QObject):
     def __init__(self, settings=None, parent=None):
         super().__init__(parent)
         self._settings = settings
-        self._entries: list[ModelEntry] = []
-        self._classifiers: list[ClassifierEntry] = []
+        self._models = _Listing(self.entries_changed)  # ModelEntry, never a classifier
+        self._classifiers = _Listing(self.classifiers_changed)  # ClassifierEntry
         self._current: ModelEntry | None = None
         self._loader: JobThread | None = None
         self._tokenizer = None
@@ -42,24 +62,20 @@ class ModelSession(QObject):
         return self._current
 
     @property
-    def entries(self) -> list[ModelEntry]:
-        return list(self._entries)
+    def entries(self) -> tuple[ModelEntry, ...]:
+        return self._models.items
 
     @property
-    def classifiers(self) -> list[ClassifierEntry]:
-        return list(self._classifiers)
+    def classifiers(self) -> tuple[ClassifierEntry, ...]:
+        return self._classifiers.items
 
     def add_classifier(self, entry: ClassifierEntry) -> None:
         if not isinstance(entry, ClassifierEntry):
             raise TypeError("add_classifier takes a ClassifierEntry")
-        if entry not in self._classifiers:
-            self._classifiers.append(entry)
-            self.classifiers_changed.emit()
+        self._classifiers.add(entry)
 
     def remove_classifier(self, entry: ClassifierEntry) -> None:
-        if entry in self._classifiers:
-            self._classifiers.remove(entry)
-            self.classifiers_changed.emit()
+        self._classifiers.remove(entry)
 
     @property
     def is_loading(self) -> bool:
@@ -77,26 +93,20 @@ class ModelSession(QObject):
     def add(self, entry: ModelEntry, make_current: bool = True) -> None:
         if isinstance(entry, ClassifierEntry):
             raise ValueError(f"{entry.name} is a classifier; use add_classifier")
-        if entry not in self._entries:
-            self._entries.append(entry)
-            self.entries_changed.emit()
+        self._models.add(entry)
         if make_current:
             self.set_current(entry)
 
     def remove(self, entry: ModelEntry) -> None:
         if entry is self._current:
             raise ValueError("the model in use cannot be removed; switch to another first")
-        if entry in self._entries:
-            self._entries.remove(entry)
-            self.entries_changed.emit()
+        self._models.remove(entry)
 
     def set_current(self, entry: ModelEntry) -> None:
         if isinstance(entry, ClassifierEntry):
             raise ValueError(f"{entry.name} is a classifier: it predicts classes, not the next "
                              "token, so the labs cannot use it; it stays in the Classify lab")
-        if entry not in self._entries:
-            self._entries.append(entry)
-            self.entries_changed.emit()
+        self._models.add(entry)
         self._current = entry
         self._remember(entry)
         self.current_changed.emit(entry)

@@ -10,11 +10,13 @@ second and only when something changed. Colours follow the palette (`studyapp.sh
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 import pyqtgraph as pg  # isort: skip  (after PySide6, so pyqtgraph binds to it)
 from studyapp.shell import style
+from studyapp.widgets.plot_style import follow_palette
+from studyapp.widgets.step_plot import redraw_timer, steps_plot
 
 
 class AccuracyPlot(QWidget):
@@ -34,17 +36,9 @@ class AccuracyPlot(QWidget):
         self._dirty = False
         self._references: list[tuple[pg.InfiniteLine, str]] = []
 
-        self.plot = pg.PlotWidget()
+        self.plot = steps_plot("accuracy (%)", top_label)
         self.plot.setMenuEnabled(False)
         item = self.plot.getPlotItem()
-        item.showGrid(x=True, y=True, alpha=0.25)
-        for axis in ("left", "bottom", "top"):
-            item.getAxis(axis).setStyle(maxTickLevel=0)
-        item.setLabel("left", "accuracy (%)")
-        item.setLabel("bottom", "step")
-        item.showAxis("top")
-        item.setLabel("top", top_label)
-        item.getAxis("top").setGrid(False)
         item.setYRange(0, 100, padding=0.02)
         item.getViewBox().setLimits(yMin=-5, yMax=105)
         item.getViewBox().enableAutoRange(axis="y", enable=False)
@@ -58,12 +52,8 @@ class AccuracyPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
-        style.on_change(self, self._restyle)
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(max(10, int(1000 / refresh_hz)))
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        follow_palette(self, self.plot, extra=self._restyle)
+        self._timer = redraw_timer(self, refresh_hz, self.refresh)
 
     # -- data --
 
@@ -128,14 +118,7 @@ class AccuracyPlot(QWidget):
         self.refreshed.emit()
 
     def _restyle(self, c: style.Colours) -> None:
-        self.plot.setBackground(c.plot_background)
-        item = self.plot.getPlotItem()
-        for axis in ("left", "bottom", "top"):
-            item.getAxis(axis).setPen(c.plot_foreground)
-            item.getAxis(axis).setTextPen(c.plot_foreground)
-        legend = item.legend
-        if legend is not None:
-            legend.setLabelTextColor(c.plot_foreground)
+        """The curves, the empty text and the reference lines (follow_palette does the axes)."""
         for curve, colour in ((self.train_curve, c.train_curve), (self.val_curve, c.val_curve)):
             curve.setPen(pg.mkPen(colour, width=2))
             curve.setSymbolBrush(pg.mkBrush(colour))

@@ -101,7 +101,48 @@ def weights_to_image(weights: np.ndarray, lut: np.ndarray, log_scale: bool,
     return image.copy()  # own the pixels: the numpy buffer goes away
 
 
-class HeadGrid(QWidget):
+class _PaintedView(QWidget):
+    """What the two painted views share: the palette's colours, kept current, and a message
+    painted in place of the weights until there are some."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._weights: np.ndarray | None = None
+        self._labels: list[str] = []
+        self._message = "Nothing to show yet."
+        self._colours = style.colours()
+        self.setMouseTracking(True)
+        style.on_change(self, self._restyle, now=False)
+
+    def _restyle(self, c: style.Colours) -> None:
+        self._colours = c
+        self.update()
+
+    def show_message(self, text: str) -> None:
+        self._message = text
+        self._weights = None
+        self._forget()
+        self.update()
+
+    def _forget(self) -> None:
+        """Drop what was drawn from the weights (they are gone)."""
+
+    def _painter(self, has_data: bool, font: QFont | None = None) -> QPainter | None:
+        """A painter on the plot background, in `font`; None when there is nothing to draw
+        and the message has been painted instead."""
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(self._colours.plot_background))
+        if font is not None:
+            p.setFont(font)
+        if has_data:
+            return p
+        p.setPen(QColor(self._colours.muted))
+        p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                   self._message)
+        return None
+
+
+class HeadGrid(_PaintedView):
     """Layers as rows, heads as columns, one thumbnail each; click one to open it."""
 
     head_clicked = Signal(int, int)  # layer, head
@@ -113,23 +154,17 @@ class HeadGrid(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._images: list[list[QImage]] = []
-        self._weights: np.ndarray | None = None
-        self._labels: list[str] = []
         self._log = False
         self._selected: tuple[int, int] | None = None
-        self._message = "Nothing to show yet."
-        self._colours = style.colours()
         self._lut = _lut(self._colours.heat_map)
-        self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 160)
-        style.on_change(self, self._restyle)
 
     def _restyle(self, c: style.Colours) -> None:
         self._colours = c
         self._lut = _lut(c.heat_map)
         if self._weights is not None:
-            self._render_images()
+            self._render_images()  # the thumbnails are pixels in the old map's colours
         self.update()
 
     # -- data -----------------------------------------------------------------------------------
@@ -155,11 +190,8 @@ class HeadGrid(QWidget):
         self._selected = None if layer is None or head is None else (layer, head)
         self.update()
 
-    def show_message(self, text: str) -> None:
-        self._message = text
-        self._weights = None
+    def _forget(self) -> None:
         self._images = []
-        self.update()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -210,12 +242,8 @@ class HeadGrid(QWidget):
     # -- painting -------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802
         c = self._colours
-        p = QPainter(self)
-        p.fillRect(self.rect(), QColor(c.plot_background))
-        if not self._images:
-            p.setPen(QColor(c.muted))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                       self._message)
+        p = self._painter(bool(self._images))
+        if p is None:
             return
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         font = QFont(self.font())
@@ -279,7 +307,7 @@ class HeadGrid(QWidget):
             self.head_clicked.emit(*cell)
 
 
-class HeadView(QWidget):
+class HeadView(_PaintedView):
     """bertviz-style head view: a query's attention over earlier tokens as weighted lines."""
 
     query_changed = Signal(int)  # the query shown (hovered, else pinned)
@@ -290,27 +318,17 @@ class HeadView(QWidget):
     GAP = 190  # room for the lines between the two columns
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self._labels: list[str] = []
-        self._weights: np.ndarray | None = None  # (heads, T, T)
+        super().__init__(parent)  # its _weights: (heads, T, T)
         self._head: int | None = 0  # None: all heads in colours
         self._head_names: list[str] = []
         self._pinned = 0
         self._hover: int | None = None
-        self._message = "Nothing to show yet."
         font = QFont(self.font())
         font.setPointSize(9)
         self._font = font
         self._metrics = QFontMetrics(font)
         self._col_w = 80
-        self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        self._colours = style.colours()
-        style.on_change(self, self._restyle)
-
-    def _restyle(self, c: style.Colours) -> None:
-        self._colours = c
-        self.update()
 
     # -- data -----------------------------------------------------------------------------------
     def set_data(self, labels: Sequence[str], weights: np.ndarray, head: int | None,
@@ -333,12 +351,9 @@ class HeadView(QWidget):
         self.adjustSize()
         self.update()
 
-    def show_message(self, text: str) -> None:
-        self._message = text
-        self._weights = None
+    def _forget(self) -> None:
         self._labels = []
         self.updateGeometry()
-        self.update()
 
     @property
     def query(self) -> int:
@@ -369,13 +384,8 @@ class HeadView(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         c = self._colours
-        p = QPainter(self)
-        p.fillRect(self.rect(), QColor(c.plot_background))
-        p.setFont(self._font)
-        if self._weights is None:
-            p.setPen(QColor(c.muted))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                       self._message)
+        p = self._painter(self._weights is not None, self._font)
+        if p is None:
             return
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         left_x, right_x = self._columns()

@@ -20,10 +20,11 @@ from typing import Sequence
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
 from studyapp.shell import style
+from studyapp.widgets.forms import column
 from studyapp.widgets.plot_style import follow_palette
 
 
@@ -75,10 +76,7 @@ class BarChart(QWidget):
         self._stack = QStackedLayout(page)
         self._stack.addWidget(self.plot)
         self._stack.addWidget(self.message)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
-        layout.addWidget(page, 1)
+        column(self.title, (page, 1), parent=self, margins=0)
         self.labels: list[str] = []
         self.data: list[float] = []
         self._bar_args: tuple | None = None

@@ -1,19 +1,19 @@
 """Small builders for the widgets every lab's form is made of: a push button that explains
 itself, a row of buttons, a number box from a field's range, a column or row of widgets, a
-splitter with its stretch, a scroll area, a long run's status lines and a scrolled settings
-column's width.
+splitter with its stretch, a scroll area, a long run's status lines, a scrolled settings
+column's width, a form of labelled rows, tabs with their tooltips and a label for rich text.
 
 They know no area; each does what a form otherwise repeats line by line for every widget.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from typing import Callable, Iterable, Sequence, Union
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QBoxLayout, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QLayout,
-                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QBoxLayout, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout,
+                               QLabel, QLayout, QProgressBar, QPushButton, QScrollArea, QSpinBox,
+                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 STRETCH = 1  # in `column`/`row`: an empty stretch that takes the space left
 
@@ -135,3 +135,29 @@ def fit_side_panel(side: QWidget, content: QWidget, scroll, low: int, high: int)
     side.setMinimumWidth(max(low, content.minimumSizeHint().width()
                              + scroll.verticalScrollBar().sizeHint().width()))
     side.setMaximumWidth(high)
+
+
+def form_rows(*rows: tuple[str, QWidget]) -> QFormLayout:
+    """A form of (label, field) rows: `form_rows(("Seed", seed), ("Target", target))`."""
+    form = QFormLayout()
+    for label, field in rows:
+        form.addRow(label, field)
+    return form
+
+
+def add_tabs(tabs: QTabWidget, pages: Iterable[tuple[QWidget, str, str]]) -> QTabWidget:
+    """Each (page, title, tip) of `pages` as a tab of `tabs` that explains itself on hover."""
+    for page, title, tip in pages:
+        tabs.setTabToolTip(tabs.addTab(page, title), tip)
+    return tabs
+
+
+def rich_label() -> QLabel:
+    """A label for rich text (tables of numbers, coloured notes) that wraps, sits at the top
+    left and can be selected and copied."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label

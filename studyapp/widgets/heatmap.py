@@ -204,10 +204,6 @@ class HeatmapWidget(PlotFrame, QWidget):
     def col_labels(self) -> list[str]:
         return list(self._col_labels)
 
-    @property
-    def title(self) -> str:
-        return self._title
-
     def set_matrix(self, values, row_labels: Sequence[str] | None = None,
                    col_labels: Sequence[str] | None = None, title: str | None = None) -> None:
         """Show a 2-D array (anything numpy accepts: lists, arrays, CPU tensors)."""
@@ -304,16 +300,6 @@ class HeatmapWidget(PlotFrame, QWidget):
             return pg.colormap.get(self.colormap_name())
         except Exception:  # unknown name: fall back rather than fail a lab
             return pg.colormap.get(self._colours.heat_map)
-
-    def _set_title(self, title: str) -> None:
-        self._title = title
-        if title:
-            self.plot.setTitle(title, color=self._colours.plot_foreground, size="10pt")
-        else:
-            self.plot.setTitle(None)
-        # A long title must not widen the plot past its widget (it would push the colour bar
-        # out of view); let it overflow instead.
-        self.plot.titleLabel.setMinimumWidth(0)
 
     def _display_array(self) -> np.ndarray:
         arr = self._values

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 import pyqtgraph as pg  # isort: skip  (after PySide6, so pyqtgraph binds to it)
 from studyapp.shell import style
 from studyapp.widgets.plot_style import follow_palette
+from studyapp.widgets.step_plot import redraw_timer, steps_plot
 
 
 def ema(values: list[float], weight: float) -> list[float]:
@@ -91,18 +92,8 @@ class LossPlot(QWidget):
         self._dirty = False
         self.refresh_count = 0
 
-        self.plot = pg.PlotWidget()
+        self.plot = steps_plot("loss (cross-entropy)", top_label)
         item = self.plot.getPlotItem()
-        item.showGrid(x=True, y=True, alpha=0.25)
-        item.getAxis("top").setGrid(False)  # one set of vertical lines (from the step axis)
-        for axis in ("left", "bottom", "top"):
-            # grid lines at major ticks only: pyqtgraph's minor-tick grid made each repaint
-            # ~30 ms, long enough to make the window feel sticky while training
-            item.getAxis(axis).setStyle(maxTickLevel=0)
-        item.setLabel("left", "loss (cross-entropy)")
-        item.setLabel("bottom", "step")
-        item.showAxis("top")
-        item.setLabel("top", top_label)
         item.getAxis("top").enableAutoSIPrefix(True)
         item.setDownsampling(mode="peak")
         item.setClipToView(True)
@@ -143,11 +134,7 @@ class LossPlot(QWidget):
         layout.addWidget(self.plot, 1)
 
         follow_palette(self, self.plot, extra=self._restyle)
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(max(10, int(1000 / refresh_hz)))
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._timer = redraw_timer(self, refresh_hz, self.refresh)
 
     def _restyle(self, c: style.Colours) -> None:
         faint = QColor(c.train_curve)

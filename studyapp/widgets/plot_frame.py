@@ -1,5 +1,8 @@
 """What every single-plot widget of the labs has around its pyqtgraph view: a message page
-(loading, empty input, errors), a hover line and a "Save PNG..." button."""
+(loading, empty input, errors), a hover line and a "Save PNG..." button.
+
+The button and the file dialog behind it (`save_png_button`, `ask_png_path`) also serve the
+painted views that save themselves as PNG."""
 
 from __future__ import annotations
 
@@ -10,6 +13,23 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QS
                                QToolButton, QVBoxLayout, QWidget)
 
 from studyapp.shell.style import set_text_role
+
+
+def save_png_button(tip: str, on_click) -> QToolButton:
+    """The "Save PNG..." tool button."""
+    button = QToolButton()
+    button.setText("Save PNG\u2026")
+    button.setToolTip(tip)
+    button.clicked.connect(lambda: on_click())  # clicked's `checked` is no file name
+    return button
+
+
+def ask_png_path(parent: QWidget, caption: str, default_name: str) -> str | None:
+    """A file name from the save dialog, ending in .png; None when the dialog is cancelled."""
+    chosen, _ = QFileDialog.getSaveFileName(parent, caption, default_name, "PNG image (*.png)")
+    if not chosen:
+        return None
+    return chosen if chosen.lower().endswith(".png") else chosen + ".png"
 
 
 class PlotFrame:
@@ -33,10 +53,7 @@ class PlotFrame:
 
         self.hover_label = QLabel(" ")
         self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.save_button = QToolButton()
-        self.save_button.setText("Save PNG\u2026")
-        self.save_button.setToolTip(save_tooltip)
-        self.save_button.clicked.connect(lambda: self.export_png())
+        self.save_button = save_png_button(save_tooltip, self.export_png)
         bar = QHBoxLayout()
         bar.setContentsMargins(2, 0, 2, 0)
         bar.addWidget(self.hover_label, 1)
@@ -48,6 +65,21 @@ class PlotFrame:
         layout.addLayout(self._stack, 1)
         layout.addLayout(bar)
         self.show_message("Nothing to show yet.")
+
+    @property
+    def title(self) -> str:
+        return self._title
+
+    def _set_title(self, title: str) -> None:
+        """The title above the plot item `self.plot`, in the palette's plot colour."""
+        self._title = title
+        if title:
+            self.plot.setTitle(title, color=self._colours.plot_foreground, size="10pt")
+        else:
+            self.plot.setTitle(None)
+        # A long title must not widen the plot past its widget (it would push a colour bar out
+        # of view); let it overflow instead.
+        self.plot.titleLabel.setMinimumWidth(0)
 
     def show_message(self, text: str) -> None:
         """Replace the plot with a plain message (loading, empty input, an error)."""
@@ -66,11 +98,9 @@ class PlotFrame:
     def export_png(self, path: str | Path | None = None) -> bool:
         """Save what is shown as PNG; asks for a file name when none is given."""
         if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(self, f"Save {self._kind} as PNG",
-                                                    self.default_file_name(), "PNG image (*.png)")
-            if not chosen:
+            path = ask_png_path(self, f"Save {self._kind} as PNG", self.default_file_name())
+            if path is None:
                 return False
-            path = chosen if chosen.lower().endswith(".png") else chosen + ".png"
         target = self.view if self._stack.currentIndex() == 0 else self.message
         ok = target.grab().save(str(path), "PNG")
         if not ok:

@@ -71,10 +71,6 @@ class ProjectionPlot(PlotFrame, QWidget):
     def _colour(self, name: str) -> QColor:
         return QColor(getattr(self._colours, name, name))
 
-    @property
-    def title(self) -> str:
-        return self._title
-
     def groups(self) -> list[PointGroup]:
         return list(self._groups)
 
@@ -141,14 +137,6 @@ class ProjectionPlot(PlotFrame, QWidget):
             ((self._all_points[:, 1] - y) / (sy or 1)) ** 2
         i = int(np.argmin(d))
         return i if d[i] <= 12 ** 2 else -1
-
-    def _set_title(self, title: str) -> None:
-        self._title = title
-        if title:
-            self.plot.setTitle(title, color=self._colours.plot_foreground, size="10pt")
-        else:
-            self.plot.setTitle(None)
-        self.plot.titleLabel.setMinimumWidth(0)  # a long title must not squeeze the plot
 
     def _on_mouse_moved(self, scene_pos) -> None:
         vb = self.plot.getViewBox()

@@ -20,7 +20,7 @@ import html
 import time
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QTabWidget, QVBoxLayout
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QTabWidget
 
 from studyapp.areas.architecture import core
 from studyapp.areas.architecture.blocks import BlocksTab
@@ -30,6 +30,7 @@ from studyapp.areas.architecture.model_map import ModelMapTab
 from studyapp.shell import style
 from studyapp.shell.area import AreaWidget
 from studyapp.shell.jobs import LatestJob
+from studyapp.widgets.forms import add_tabs, column
 
 # A line of The Verdict: the bundled model has read it, so its later blocks know what comes next.
 DEFAULT_TEXT = ("I HAD always thought Jack Gisburn rather a cheap genius--though a good fellow "
@@ -59,7 +60,6 @@ def create_area(ctx) -> AreaWidget:
 class ArchitectureArea(AreaWidget):
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
-        self.ctx = ctx
         self.session = ctx.models
         self.run: core.BlocksRun | None = None
         self.message = ""
@@ -78,19 +78,10 @@ class ArchitectureArea(AreaWidget):
         self.demos_tab = DemosTab()
         self.blocks_tab = BlocksTab()
         self.lens_tab = LensTab()
-        self.tabs = QTabWidget()
-        for widget, title, tip in zip((self.map_tab, self.demos_tab, self.blocks_tab,
-                                       self.lens_tab), TAB_TITLES, TAB_TIPS):
-            self.tabs.addTab(widget, title)
-            self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.setSpacing(3)
-        layout.addWidget(self.model_line)
-        layout.addWidget(self.text_edit)
-        layout.addWidget(self.status)
-        layout.addWidget(self.tabs, 1)
+        self.tabs = add_tabs(QTabWidget(), zip((self.map_tab, self.demos_tab, self.blocks_tab,
+                                                self.lens_tab), TAB_TITLES, TAB_TIPS))
+        column(self.model_line, self.text_edit, self.status, (self.tabs, 1), parent=self,
+               margins=(4, 2, 4, 2), spacing=3)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
         self.job = LatestJob(self, delay_ms=TEXT_DEBOUNCE_MS, name="architecture")

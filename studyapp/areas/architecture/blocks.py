@@ -25,7 +25,7 @@ class BlocksTab(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(6)
         for i, spec in enumerate(core.STAT_PLOTS):
-            plot = LinePlot(spec.title, "block (0: the embeddings)" if spec.key == "resid"
+            plot = LinePlot(spec.title, "block (0: the embeddings)" if spec.from_embeddings
                             else "block", spec.y_label, tip=spec.tip, log_y=spec.log_y,
                             integer_x=True)
             plot.setToolTip(spec.tip)

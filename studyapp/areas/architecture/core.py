@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -233,11 +234,18 @@ def parse_batch(cells: Sequence[Sequence[str]]) -> list[list[float]]:
     return rows
 
 
+# The demos draw from torch's global generator after torch.manual_seed, as the book does. Each
+# demo computes on its own worker thread; two at once would interleave their draws and neither
+# would get the book's numbers, so they take turns.
+_SEEDED_DRAWS = threading.Lock()
+
+
 def book_batch() -> list[list[float]]:
     """Section 4.2's `batch_example = torch.randn(2, 5)` under `torch.manual_seed(123)`."""
     from model.chapter4 import layer_norm_demo
 
-    return layer_norm_demo()["batch"]
+    with _SEEDED_DRAWS:
+        return layer_norm_demo()["batch"]
 
 
 def _matches(values: Sequence[float], book: Sequence[float], places: int = 4) -> bool:
@@ -250,7 +258,8 @@ def layer_norm_view(batch: Sequence[Sequence[float]] | None, seed: int = BOOK_SE
     `matches_book` (mean and variance as the book prints them, to 4 decimals)."""
     from model.chapter4 import layer_norm_demo
 
-    out = layer_norm_demo(batch, seed=int(seed))
+    with _SEEDED_DRAWS:
+        out = layer_norm_demo(batch, seed=int(seed))
     out["matches_book"] = (_matches(out["mean"], BOOK_LN_MEAN)
                            and _matches(out["var"], BOOK_LN_VAR))
     return out
@@ -263,8 +272,9 @@ def shortcut_view(sizes: Sequence[int], sample_input: Sequence[float], target: f
 
     kwargs = dict(layer_sizes=list(sizes), sample_input=list(sample_input),
                   target=float(target), seed=int(seed))
-    without = shortcut_gradients(False, **kwargs)
-    with_ = shortcut_gradients(True, **kwargs)
+    with _SEEDED_DRAWS:
+        without = shortcut_gradients(False, **kwargs)
+        with_ = shortcut_gradients(True, **kwargs)
     book = (tuple(sizes) == BOOK_LAYER_SIZES and tuple(sample_input) == BOOK_SAMPLE_INPUT
             and float(target) == 0.0 and int(seed) == BOOK_SEED)
     return {"without": without, "with": with_, "is_book_setup": book,
@@ -389,6 +399,13 @@ class StatPlot:
     tip: str
     series: tuple[tuple[str, str], ...]  # (statistic key, legend name)
     log_y: bool = False
+    from_embeddings: bool = False  # starts at block 0: the input embeddings, before block 1
+
+
+def _norm_series(statistic: str) -> tuple[tuple[str, str], ...]:
+    """One statistic of what enters and leaves both LayerNorms of a block."""
+    return tuple((f"{norm}_{side}_{statistic}", f"{norm} {side}")
+                 for norm in ("norm1", "norm2") for side in ("in", "out"))
 
 
 # The small plots of "Your text through the blocks", as data: what each shows and where the book
@@ -398,19 +415,18 @@ STAT_PLOTS: tuple[StatPlot, ...] = (
              "The length of each token's vector in the residual stream after every block "
              "(block 0: the input embeddings). Each shortcut adds the block's work to the "
              "stream (chapter 4, sections 4.4 and 4.5), so it tends to grow.",
-             (("resid_norm", "mean over tokens"), ("resid_norm_max", "largest token"))),
+             (("resid_norm", "mean over tokens"), ("resid_norm_max", "largest token")),
+             from_embeddings=True),
     StatPlot("ln_var", "LayerNorm variance in and out", "variance (log)",
              "Variance over the embedding dimension of what enters each LayerNorm and of what "
              "leaves it (chapter 4, section 4.2). Normalising gives variance 1; the learned "
              "scale and shift then move it.",
-             (("norm1_in_var", "norm1 in"), ("norm1_out_var", "norm1 out"),
-              ("norm2_in_var", "norm2 in"), ("norm2_out_var", "norm2 out")), log_y=True),
+             _norm_series("var"), log_y=True),
     StatPlot("ln_mean", "LayerNorm mean in and out", "mean",
              "Mean over the embedding dimension of what enters each LayerNorm and of what "
              "leaves it (chapter 4, section 4.2): about 0 after normalising, then moved by "
              "the learned shift.",
-             (("norm1_in_mean", "norm1 in"), ("norm1_out_mean", "norm1 out"),
-              ("norm2_in_mean", "norm2 in"), ("norm2_out_mean", "norm2 out"))),
+             _norm_series("mean")),
     StatPlot("ratio", "Update against shortcut", "|output| / |shortcut|",
              "How large the attention output and the feed-forward output are against the "
              "shortcut they are added to (chapter 4, sections 4.4 and 4.5): below 1, the "
@@ -427,14 +443,11 @@ STAT_PLOTS: tuple[StatPlot, ...] = (
 def stat_series(run: BlocksRun, plot: StatPlot) -> tuple[list[int], list[tuple[str, list[float]]]]:
     """x (block numbers) and the named series of one of the small plots."""
     blocks = list(range(1, run.n_layers + 1))
-    series = []
-    if plot.key == "resid":  # starts at the embeddings, before block 1
-        return ([0] + blocks,
-                [("mean over tokens", [run.embed_norm] + run.stats["resid_norm"]),
-                 ("largest token", [run.embed_norm] + run.resid_norm_max)])
-    for key, name in plot.series:
-        series.append((name, list(run.stats[key])))
-    return blocks, series
+    values = dict(run.stats, resid_norm_max=run.resid_norm_max)
+    if plot.from_embeddings:  # block 0: the stream before block 1, the input embeddings
+        return [0] + blocks, [(name, [run.embed_norm] + list(values[key]))
+                              for key, name in plot.series]
+    return blocks, [(name, list(values[key])) for key, name in plot.series]
 
 
 def run_summary(run: BlocksRun) -> str:

@@ -12,43 +12,19 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QScrollArea, QSpinBox, QSplitter,
-                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QLabel, QLineEdit, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QWidget)
 
 from studyapp.areas.architecture import core
 from studyapp.areas.architecture.plots import LinePlot, LogBarPlot
 from studyapp.shell import style
 from studyapp.shell.jobs import LatestJob
+from studyapp.widgets.forms import (add_tabs, button_row, column, form_rows, number_box,
+                                    push_button, rich_label, row, scrolled, splitter)
 
 DEMO_KEYS = ("layernorm", "gelu", "feedforward", "shortcut")
 DEBOUNCE_MS = 150
 CHECK = "\u2713"
-
-
-def _spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setValue(value)
-    box.setToolTip(tip)
-    return box
-
-
-def _result_label() -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.RichText)
-    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-def _scrolled(widget: QWidget) -> QScrollArea:
-    scroll = QScrollArea()
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QFrame.Shape.NoFrame)
-    scroll.setWidget(widget)
-    return scroll
 
 
 def _row(values, fmt="{:.4f}") -> str:
@@ -65,7 +41,7 @@ class _Demo(QWidget):
         self.job.failed.connect(self._failed)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
-        self.result = _result_label()
+        self.result = rich_label()
         self.last = None
         style.on_change(self, self._restyle)
 
@@ -89,6 +65,14 @@ class _Demo(QWidget):
     def is_busy(self) -> bool:
         return self.job.is_busy()
 
+    def _controls_beside(self, plot: QWidget, *inputs, sizes=None) -> None:
+        """The demo's inputs, its problem line and its numbers in a column that scrolls, left of
+        `plot`."""
+        controls = QWidget()
+        column(*inputs, self.problem, (self.result, 1), parent=controls, margins=0)
+        column(splitter(Qt.Orientation.Horizontal, (scrolled(controls), plot), (), sizes,
+                        collapsible=False), parent=self, margins=0)
+
     def _show(self, result) -> None:
         self.last = result
         self.show_result(result)
@@ -111,36 +95,18 @@ class LayerNormDemo(_Demo):
                               "torch.manual_seed(123); edit any number")
         self.table.setMaximumHeight(96)
         self.table.horizontalHeader().setDefaultSectionSize(62)
-        self.seed = _spin(0, 2**31 - 1, core.BOOK_SEED, "torch.manual_seed before the batch and "
-                          "the layer are drawn (the book: 123)")
-        reset = QPushButton("The book's batch")
-        reset.setToolTip("Put back torch.randn(2, 5) under seed 123, as in section 4.2")
-        reset.clicked.connect(self.reset_to_book)
+        self.seed = number_box(0, 2**31 - 1, core.BOOK_SEED,
+                               tip="torch.manual_seed before the batch and the layer are drawn "
+                                   "(the book: 123)")
+        reset = push_button("The book's batch", "Put back torch.randn(2, 5) under seed 123, as "
+                            "in section 4.2", self.reset_to_book)
         self.plot = LinePlot("Before and after normalisation", "output feature", "value",
                              tip="Each row's six Linear + ReLU outputs before normalising and "
                                  "after: (x - mean) / sqrt(var) (chapter 4, section 4.2)",
                              integer_x=True)
-        controls = QWidget()
-        form = QVBoxLayout(controls)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addWidget(QLabel("<b>Input batch</b> (2 \u00d7 5) \u2192 nn.Linear(5, 6) \u2192 "
-                              "nn.ReLU()"))
-        form.addWidget(self.table)
-        line = QHBoxLayout()
-        line.addWidget(QLabel("Seed"))
-        line.addWidget(self.seed)
-        line.addWidget(reset)
-        line.addStretch(1)
-        form.addLayout(line)
-        form.addWidget(self.problem)
-        form.addWidget(self.result, 1)
-        splitter = QSplitter()
-        splitter.addWidget(_scrolled(controls))
-        splitter.addWidget(self.plot)
-        splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        self._controls_beside(self.plot, QLabel("<b>Input batch</b> (2 \u00d7 5) \u2192 "
+                                                "nn.Linear(5, 6) \u2192 nn.ReLU()"),
+                              self.table, button_row(QLabel("Seed"), self.seed, reset))
         self._filling = False
         self.reset_to_book(run=False)
         self.table.itemChanged.connect(self._edited)
@@ -226,13 +192,11 @@ class GeluDemo(_Demo):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.x_min = QDoubleSpinBox()
-        self.x_max = QDoubleSpinBox()
-        for box, value in ((self.x_min, -3.0), (self.x_max, 3.0)):
-            box.setRange(-20.0, 20.0)
-            box.setSingleStep(0.5)
-            box.setValue(value)
-            box.setToolTip("The range of x; the book plots x from -3 to 3 (figure 4.8)")
+        self.x_min, self.x_max = (
+            number_box(-20.0, 20.0, value, step=0.5, decimals=2,
+                       tip="The range of x; the book plots x from -3 to 3 (figure 4.8)")
+            for value in (-3.0, 3.0))
+        for box in (self.x_min, self.x_max):
             box.valueChanged.connect(self.schedule)
         self.curves = LinePlot("GELU and ReLU", "x", "activation",
                                tip="GELU, as GPT-2 approximates it with tanh, against ReLU "
@@ -242,21 +206,10 @@ class GeluDemo(_Demo):
                                    "GELU's is smooth and slightly negative below about -0.75, "
                                    "so a unit with a negative input still gets a gradient "
                                    "(chapter 4, section 4.3)")
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("x from"))
-        controls.addWidget(self.x_min)
-        controls.addWidget(QLabel("to"))
-        controls.addWidget(self.x_max)
-        controls.addWidget(self.problem, 1)
-        plots = QSplitter()
-        plots.addWidget(self.curves)
-        plots.addWidget(self.slopes)
-        plots.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(controls)
-        layout.addWidget(plots, 1)
-        layout.addWidget(self.result)
+        plots = splitter(Qt.Orientation.Horizontal, (self.curves, self.slopes), (),
+                         collapsible=False)
+        column(row(QLabel("x from"), self.x_min, QLabel("to"), self.x_max, (self.problem, 1)),
+               (plots, 1), self.result, parent=self, margins=0)
 
     def computation(self):
         lo, hi = self.x_min.value(), self.x_max.value()
@@ -296,26 +249,21 @@ class FeedForwardDemo(_Demo):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.emb_dim = _spin(1, core.MAX_FF_EMB, core.BOOK_FF_INPUT[2],
-                             "emb_dim: the width of each token's vector (GPT-2 small: 768)")
-        self.batch = _spin(1, 64, core.BOOK_FF_INPUT[0], "batch size (the book: 2)")
-        self.tokens = _spin(1, 4096, core.BOOK_FF_INPUT[1], "tokens per input (the book: 3)")
-        form = QFormLayout()
-        form.addRow("emb_dim", self.emb_dim)
-        form.addRow("batch", self.batch)
-        form.addRow("tokens", self.tokens)
+        self.emb_dim = number_box(1, core.MAX_FF_EMB, core.BOOK_FF_INPUT[2],
+                                  tip="emb_dim: the width of each token's vector (GPT-2 small: "
+                                      "768)")
+        self.batch = number_box(1, 64, core.BOOK_FF_INPUT[0], tip="batch size (the book: 2)")
+        self.tokens = number_box(1, 4096, core.BOOK_FF_INPUT[1],
+                                 tip="tokens per input (the book: 3)")
+        form = form_rows(("emb_dim", self.emb_dim), ("batch", self.batch),
+                         ("tokens", self.tokens))
         for box in (self.emb_dim, self.batch, self.tokens):
             box.valueChanged.connect(self.schedule)
         self.setToolTip("x = torch.rand(2, 3, 768) through FeedForward (chapter 4, section "
                         "4.3, figure 4.10): expand to 4 x emb_dim, GELU, project back")
         body = QWidget()
-        layout_body = QVBoxLayout(body)
-        layout_body.addLayout(form)
-        layout_body.addWidget(self.problem)
-        layout_body.addWidget(self.result, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(_scrolled(body))
+        column(form, self.problem, (self.result, 1), parent=body)
+        column(scrolled(body), parent=self, margins=0)
 
     def computation(self):
         emb, b, t = self.emb_dim.value(), self.batch.value(), self.tokens.value()
@@ -366,14 +314,12 @@ class ShortcutDemo(_Demo):
         self.inputs = QLineEdit(", ".join(f"{v:g}" for v in core.BOOK_SAMPLE_INPUT))
         self.inputs.setToolTip("sample_input: as many numbers as the first size (the book: "
                                "1, 0, -1)")
-        self.target = QDoubleSpinBox()
-        self.target.setRange(-100.0, 100.0)
-        self.target.setValue(0.0)
-        self.target.setToolTip("The MSE loss's target (the book: 0)")
-        self.seed = _spin(0, 2**31 - 1, core.BOOK_SEED, "torch.manual_seed before the network "
-                          "is built (the book: 123)")
-        reset = QPushButton("The book's setup")
-        reset.clicked.connect(self.reset_to_book)
+        self.target = number_box(-100.0, 100.0, 0.0, decimals=2,
+                                 tip="The MSE loss's target (the book: 0)")
+        self.seed = number_box(0, 2**31 - 1, core.BOOK_SEED,
+                               tip="torch.manual_seed before the network is built (the book: "
+                                   "123)")
+        reset = push_button("The book's setup", "", self.reset_to_book)
         for signal in (self.sizes.textChanged, self.inputs.textChanged,
                        self.target.valueChanged, self.seed.valueChanged):
             signal.connect(self.schedule)
@@ -382,26 +328,9 @@ class ShortcutDemo(_Demo):
                                tip="Without shortcuts the gradient shrinks towards the first "
                                    "layer (it vanishes); with them it stays large (chapter 4, "
                                    "section 4.4, figure 4.12)")
-        form = QFormLayout()
-        form.addRow("Layer sizes", self.sizes)
-        form.addRow("Input", self.inputs)
-        form.addRow("Target", self.target)
-        form.addRow("Seed", self.seed)
-        controls = QWidget()
-        box = QVBoxLayout(controls)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addLayout(form)
-        box.addWidget(reset)
-        box.addWidget(self.problem)
-        box.addWidget(self.result, 1)
-        splitter = QSplitter()
-        splitter.addWidget(_scrolled(controls))
-        splitter.addWidget(self.plot)
-        splitter.setChildrenCollapsible(False)
-        splitter.setSizes([330, 470])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        form = form_rows(("Layer sizes", self.sizes), ("Input", self.inputs),
+                         ("Target", self.target), ("Seed", self.seed))
+        self._controls_beside(self.plot, form, reset, sizes=(330, 470))
 
     def reset_to_book(self) -> None:
         self.sizes.setText(", ".join(str(s) for s in core.BOOK_LAYER_SIZES))
@@ -468,9 +397,7 @@ class DemosTab(QTabWidget):
         super().__init__(parent)
         self.demos = {"layernorm": LayerNormDemo(), "gelu": GeluDemo(),
                       "feedforward": FeedForwardDemo(), "shortcut": ShortcutDemo()}
-        for i, key in enumerate(DEMO_KEYS):
-            self.addTab(self.demos[key], self.TITLES[i])
-            self.setTabToolTip(i, self.TIPS[i])
+        add_tabs(self, zip((self.demos[key] for key in DEMO_KEYS), self.TITLES, self.TIPS))
 
     def start(self) -> None:
         for demo in self.demos.values():

@@ -13,12 +13,13 @@ import html
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QLinearGradient, QPainter, QPen
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QScrollArea,
-                               QSizePolicy, QToolButton, QToolTip, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QToolTip, QWidget
 
 import pyqtgraph as pg  # after PySide6; only for the theme's colour map
 from studyapp.areas.architecture import core
 from studyapp.shell import style
+from studyapp.widgets.forms import column, row
+from studyapp.widgets.plot_frame import ask_png_path, save_png_button
 
 CELL_W, CELL_H, HEAD_H, LEGEND_H = 78, 22, 24, 34
 LENS_TIP = ("What each layer predicts (the \u201clogit lens\u201d; not in the book): after every "
@@ -178,20 +179,11 @@ class LensTab(QWidget):
         self.info.setToolTip(LENS_TIP)
         self.hover_line = QLabel(" ")
         self.hover_line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.save_button = QToolButton()
-        self.save_button.setText("Save PNG\u2026")
-        self.save_button.setToolTip("Save the whole grid as a PNG image")
-        self.save_button.clicked.connect(lambda: self.export_png())
+        style.set_text_role(self.hover_line, "muted")
+        self.save_button = save_png_button("Save the whole grid as a PNG image", self.export_png)
         self.grid.hovered.connect(self._hovered)
-        bar = QHBoxLayout()
-        bar.addWidget(self.hover_line, 1)
-        bar.addWidget(self.save_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.info)
-        layout.addWidget(self.scroll, 1)
-        layout.addLayout(bar)
-        style.on_change(self, lambda _c: self.hover_line.setStyleSheet(style.css_color("muted")))
+        column(self.info, (self.scroll, 1), row((self.hover_line, 1), self.save_button),
+               parent=self, margins=4)
 
     def set_run(self, run: core.BlocksRun | None) -> None:
         self.grid.set_run(run)
@@ -217,8 +209,5 @@ class LensTab(QWidget):
 
     def export_png(self, path=None) -> bool:
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Save the logit lens grid as PNG",
-                                                  "logit-lens.png", "PNG image (*.png)")
-            if not path:
-                return False
-        return self.grid.grab().save(str(path), "PNG")
+            path = ask_png_path(self, "Save the logit lens grid as PNG", "logit-lens.png")
+        return path is not None and self.grid.grab().save(str(path), "PNG")

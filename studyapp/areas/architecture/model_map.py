@@ -13,12 +13,13 @@ import html
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QHBoxLayout, QHeaderView,
-                               QLabel, QScrollArea, QSizePolicy, QSplitter, QTableWidget,
-                               QTableWidgetItem, QToolButton, QToolTip, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSizePolicy, QTableWidget,
+                               QTableWidgetItem, QToolTip, QWidget)
 
 from studyapp.areas.architecture import core
 from studyapp.shell import style
+from studyapp.widgets.forms import column, rich_label, row, scrolled, splitter
+from studyapp.widgets.plot_frame import ask_png_path, save_png_button
 
 ROW_H, GAP, ADD_D = 22, 8, 16  # box height, gap between rows, diameter of a shortcut's "+"
 BLOCK_PAD = 26  # room above and below the transformer block's frame (its title sits on top)
@@ -193,35 +194,15 @@ class ModelMapTab(QWidget):
         self.num_tokens = 1
         self.canvas = ModelMapCanvas()
         self.canvas.component_clicked.connect(self._show_details)
-        canvas_scroll = QScrollArea()
-        canvas_scroll.setWidgetResizable(True)
-        canvas_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        canvas_scroll.setWidget(self.canvas)
+        canvas_scroll = scrolled(self.canvas)
         canvas_scroll.setMinimumWidth(240)
-        self.save_button = QToolButton()
-        self.save_button.setText("Save PNG\u2026")
-        self.save_button.setToolTip("Save the model map as a PNG image")
-        self.save_button.clicked.connect(lambda: self.export_png())
+        self.save_button = save_png_button("Save the model map as a PNG image", self.export_png)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(canvas_scroll, 1)
-        bar = QHBoxLayout()
-        bar.addWidget(self.caption, 1)
-        bar.addWidget(self.save_button)
-        left_layout.addLayout(bar)
-
-        self.details = QLabel()
-        self.details.setWordWrap(True)
-        self.details.setTextFormat(Qt.TextFormat.RichText)
-        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        details_scroll = QScrollArea()
-        details_scroll.setWidgetResizable(True)
-        details_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        details_scroll.setWidget(self.details)
+        column((canvas_scroll, 1), row((self.caption, 1), self.save_button), parent=left,
+               margins=0)
+        self.details = rich_label()
 
         self.sizes = QTableWidget(0, len(core.SIZE_COLUMNS))
         self.sizes.setHorizontalHeaderLabels(list(core.SIZE_COLUMNS))
@@ -237,25 +218,12 @@ class ModelMapTab(QWidget):
         self.tying.setWordWrap(True)
         self.tying.setToolTip("Chapter 4, section 4.6: weight tying")
         sizes_box = QWidget()
-        sizes_layout = QVBoxLayout(sizes_box)
-        sizes_layout.setContentsMargins(0, 0, 0, 0)
-        sizes_layout.addWidget(QLabel("<b>GPT-2 sizes</b> (section 4.6)"))
-        sizes_layout.addWidget(self.sizes, 1)
-        sizes_layout.addWidget(self.tying)
-
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(details_scroll)
-        right.addWidget(sizes_box)
-        right.setChildrenCollapsible(False)
-        right.setSizes([260, 300])
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setChildrenCollapsible(False)
-        splitter.setSizes([380, 620])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        column(QLabel("<b>GPT-2 sizes</b> (section 4.6)"), (self.sizes, 1), self.tying,
+               parent=sizes_box, margins=0)
+        right = splitter(Qt.Orientation.Vertical, (scrolled(self.details), sizes_box), (),
+                         (260, 300), collapsible=False)
+        column(splitter(Qt.Orientation.Horizontal, (left, right), (), (380, 620),
+                        collapsible=False), parent=self, margins=4)
         style.on_change(self, self._restyle)
 
     def _restyle(self, _c) -> None:
@@ -317,8 +285,5 @@ class ModelMapTab(QWidget):
 
     def export_png(self, path=None) -> bool:
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Save the model map as PNG",
-                                                  "model-map.png", "PNG image (*.png)")
-            if not path:
-                return False
-        return self.canvas.grab().save(str(path), "PNG")
+            path = ask_png_path(self, "Save the model map as PNG", "model-map.png")
+        return path is not None and self.canvas.grab().save(str(path), "PNG")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QSizePolicy, QTabWidget, QVBoxLayout
+from PySide6.QtWidgets import QSizePolicy, QTabWidget
 
 from studyapp.areas.attention import core
 from studyapp.areas.attention.model_tab import (DEFAULT_TEXT, LOADING,  # noqa: F401
@@ -27,6 +27,7 @@ from studyapp.areas.attention.model_tab import (DEFAULT_TEXT, LOADING,  # noqa: 
 from studyapp.areas.attention.steps_tab import StepByStepTab
 from studyapp.areas.attention.tips import AREA_TAB_TIPS
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
+from studyapp.widgets.forms import add_tabs, column
 
 
 def create_area(ctx) -> AreaWidget:
@@ -38,17 +39,12 @@ class AttentionArea(AreaWidget):
 
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
-        self.ctx = ctx
         self.model_tab = ModelAttentionTab(ctx.models)
         self.steps_tab = StepByStepTab(ctx.models)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.model_tab, "Your text through the model")
-        self.tabs.addTab(self.steps_tab, "Chapter 3 step by step")
-        for index, tip in enumerate(AREA_TAB_TIPS):
-            self.tabs.setTabToolTip(index, tip)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.tabs)
+        self.tabs = add_tabs(QTabWidget(), zip(
+            (self.model_tab, self.steps_tab),
+            ("Your text through the model", "Chapter 3 step by step"), AREA_TAB_TIPS))
+        column(self.tabs, parent=self, margins=0)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     MODEL_KEYS = ("text", "layer", "head", "view", "log")

@@ -17,6 +17,7 @@ from studyapp.areas.attention.tips import (ALL_HEADS_TIP, HEAD_TIP, HEATMAP_SAVE
                                            LOG_TIP, TEXT_TIP, VIEW_TIPS)
 from studyapp.shell.jobs import LatestJob
 from studyapp.widgets.attention_views import AttentionHeatmap, HeadGrid, HeadView
+from studyapp.widgets.forms import add_tabs
 from studyapp.widgets.heatmap import HeatmapWidget
 
 # A passage of The Verdict: the bundled model has read it, so its heads have learned something.
@@ -118,12 +119,9 @@ class ModelAttentionTab(QWidget):
 
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
-        self.views.addTab(self.heatmap, "Heatmap")
-        self.views.addTab(self.grid, "All heads")
-        self.views.addTab(head_page, "Head view")
-        self.views.addTab(pipeline_page, "Q, K, V \u2192 weights")
-        for index, tip in enumerate(VIEW_TIPS):
-            self.views.setTabToolTip(index, tip)
+        add_tabs(self.views, zip((self.heatmap, self.grid, head_page, pipeline_page),
+                                 ("Heatmap", "All heads", "Head view", "Q, K, V \u2192 weights"),
+                                 VIEW_TIPS))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

@@ -26,7 +26,7 @@ from studyapp.areas.attention.tips import (ADD_COL_TIP, ADD_ROW_TIP, D_OUT_TIP, 
                                            SEED_DROPOUT_TIP, SEED_MULTIHEAD_TIP,
                                            SEED_TRAINABLE_TIP, STEP_TIPS, TABLE_TIP, cell_tip)
 from studyapp.shell.jobs import LatestJob
-from studyapp.widgets.forms import number_box
+from studyapp.widgets.forms import add_tabs, number_box
 
 SEED_MAX = 2**31 - 1
 
@@ -176,11 +176,8 @@ class StepByStepTab(QWidget):
         # Below: one page per step, with the step's own settings.
         self.pages = [StepPage([(f.label, self.boxes[f.key]) for f in FIELDS if f.page == index])
                       for index in range(len(core.STEP_TITLES))]
-        self.step_tabs = QTabWidget()
-        for (_, _, title), page in zip(core.STEP_TITLES, self.pages):
-            self.step_tabs.addTab(page, title)
-        for index, tip in enumerate(STEP_TIPS):
-            self.step_tabs.setTabToolTip(index, tip)
+        self.step_tabs = add_tabs(QTabWidget(), zip(
+            self.pages, (title for _, _, title in core.STEP_TITLES), STEP_TIPS))
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
-                               QPlainTextEdit, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QPlainTextEdit,
+                               QTableWidget, QTableWidgetItem, QWidget)
 
 from studyapp.areas.classify import core
 from studyapp.shell import style
+from studyapp.widgets.forms import STRETCH, column, push_button, row, splitter
 from studyapp.widgets.heatmap import HeatmapWidget
 
 
@@ -109,33 +109,16 @@ class ResultsView(QWidget):
         self.inspect.setReadOnly(True)
         self.inspect.setPlaceholderText("Click a misclassified text to read it here.")
         self.inspect.setMinimumHeight(50)
-        self.try_button = QPushButton("Try it")
-        self.try_button.setToolTip("Open this text in Try it: its probability at every token, "
-                                   "and what padding does")
+        self.try_button = push_button("Try it", "Open this text in Try it: its probability at "
+                                      "every token, and what padding does", self._try_selected)
         self.try_button.setEnabled(False)
-        self.try_button.clicked.connect(self._try_selected)
-        wrong = QWidget()
-        wrong_layout = QVBoxLayout(wrong)
-        wrong_layout.setContentsMargins(0, 0, 0, 0)
         self.wrong_title = QLabel("<b>Misclassified test texts</b>")
         self.wrong_title.setWordWrap(True)
-        wrong_layout.addWidget(self.wrong_title)
-        wrong_layout.addWidget(self.table, 2)
-        wrong_layout.addWidget(self.inspect, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.try_button)
-        wrong_layout.addLayout(row)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.confusion)
-        splitter.addWidget(wrong)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.summary)
-        layout.addWidget(splitter, 1)
+        wrong = QWidget()
+        column(self.wrong_title, (self.table, 2), (self.inspect, 1), row(STRETCH, self.try_button),
+               parent=wrong, margins=0)
+        column(self.summary, (splitter(Qt.Orientation.Horizontal, (self.confusion, wrong), (2, 3),
+                                       collapsible=False), 1), parent=self, margins=4)
         self._items: list[dict] = []
         self._labels: list[str] = []
 

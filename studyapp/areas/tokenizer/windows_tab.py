@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
+                               QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
 
 from studyapp import tokens
 from studyapp.areas.tokenizer import core
@@ -15,6 +15,7 @@ from studyapp.areas.tokenizer.rich_text import MONO as _MONO
 from studyapp.areas.tokenizer.rich_text import chip_html as _chip_html
 from studyapp.shell import style
 from studyapp.tensor_text import format_tensor
+from studyapp.widgets.forms import STRETCH, column, form_rows
 
 
 class WindowTabs:
@@ -41,16 +42,10 @@ class WindowTabs:
                                "stride = max_length means no overlap (chapter 2, section 2.6)")
         self.batch_size.setToolTip("Batch size: input windows per batch of "
                                    "create_dataloader_v1 (chapter 2, section 2.6)")
-        controls = QFormLayout()
-        controls.addRow("Text:", self.window_source)
-        controls.addRow("max_length:", self.max_length)
-        controls.addRow("stride:", self.stride)
-        controls.addRow("batch size:", self.batch_size)
         left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(controls)
-        left_layout.addStretch(1)
+        column(form_rows(("Text:", self.window_source), ("max_length:", self.max_length),
+                         ("stride:", self.stride), ("batch size:", self.batch_size)),
+               STRETCH, parent=left, margins=0)
         left.setMaximumWidth(220)
         self.window_view = QTextBrowser()
         self.batch_view = QPlainTextEdit()
