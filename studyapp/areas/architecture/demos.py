@@ -319,7 +319,8 @@ class ShortcutDemo(_Demo):
         self.seed = number_box(0, 2**31 - 1, core.BOOK_SEED,
                                tip="torch.manual_seed before the network is built (the book: "
                                    "123)")
-        reset = push_button("The book's setup", "", self.reset_to_book)
+        reset = push_button("The book's setup", "Put back the book's layer sizes, input, target "
+                            "and seed (section 4.4)", self.reset_to_book)
         for signal in (self.sizes.textChanged, self.inputs.textChanged,
                        self.target.valueChanged, self.seed.valueChanged):
             signal.connect(self.schedule)
