@@ -11,7 +11,7 @@ from __future__ import annotations
 import traceback
 from typing import Callable, Iterable
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from model.stopping import StopToken  # noqa: F401  (jobs receive one; re-exported)
 
@@ -193,6 +193,26 @@ class LatestJob(QObject):
 
     def is_busy(self) -> bool:
         return self._job is not None or self._pending is not None
+
+    def wait_idle(self, timeout_ms: int = 10_000) -> bool:
+        """Spin a local event loop until no request is pending or running, so that the last
+        result has been delivered (a screenshot draws only then); False if `timeout_ms` passed
+        first."""
+        if self._closed or not self.is_busy():
+            return not self.is_busy()  # after shutdown nothing more is said: no use waiting
+        loop = QEventLoop()
+        deadline = QTimer(singleShot=True)
+        deadline.timeout.connect(loop.quit)
+
+        def settled(_busy: bool) -> None:
+            if not self.is_busy():
+                loop.quit()
+
+        self.busy_changed.connect(settled)
+        deadline.start(timeout_ms)
+        loop.exec()
+        self.busy_changed.disconnect(settled)
+        return not self.is_busy()
 
     def shutdown(self, wait_ms: int = 5000) -> None:
         """Stop for good (the window is closing): wait for the running job to end. Nothing is

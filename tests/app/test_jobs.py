@@ -98,3 +98,20 @@ def test_after_shutdown_nothing_is_emitted_even_once_its_owner_is_gone(qtbot):
     delete(owner)  # the owner and its LatestJob are gone; the thread's end is still queued
     qtbot.wait(50)
     assert busy == emitted
+
+
+def test_wait_idle_returns_once_the_latest_result_has_been_delivered(qtbot):
+    job = LatestJob(delay_ms=30)
+    results = []
+    job.result.connect(results.append)
+    assert job.wait_idle(100)  # nothing asked: idle at once
+    gate = threading.Event()
+    job.request(_answer("old", gate))
+    qtbot.waitUntil(lambda: job._job is not None)
+    job.request(_answer("new"))
+    gate.set()
+    assert job.wait_idle(5000)
+    assert results == ["new"] and not job.is_busy()
+    job.request(_answer("never", threading.Event()))  # its gate never opens
+    assert not job.wait_idle(100)
+    job.shutdown()
