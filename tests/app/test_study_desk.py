@@ -323,6 +323,7 @@ def test_a_hidden_lab_restores_its_inputs_without_computing(qtbot, ctx):
 # -- (c) cards open the labs -------------------------------------------------------------------
 
 def _check_tokenizer(qtbot, lab, state):
+    qtbot.waitUntil(lambda: not lab.is_busy(), timeout=5000)  # the text is tokenized on a job
     if "text" in state:
         assert lab.editor.toPlainText() == state["text"]
         assert lab.result is not None and lab.result.text == state["text"]

@@ -7,8 +7,9 @@ clicked word, the chapter's simple tokenizers V1/V2 next to BPE, the sliding-win
 and decoding a list of IDs (`bpe_tab`, `chapter2_tab`, `windows_tab`). The computing lives in
 `core` and `model.bpe` (no Qt).
 
-Large pastes are tokenized on a worker thread and only the first CHIP_LIMIT chips are drawn; the
-counts always cover the whole text.
+The text is tokenized on a `LatestJob` (debounced while typing; a newer text supersedes a run
+still going, so a large paste never blocks the window) and only the first CHIP_LIMIT chips are
+drawn; the counts always cover the whole text.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QSplitter, QTabWidget, QTextEdit, QVBoxLayout,
@@ -31,10 +32,11 @@ from studyapp.areas.tokenizer.windows_tab import WindowTabs
 from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
+from studyapp.shell.jobs import LatestJob
 from studyapp.widgets.token_chips import TokenChipsView
 
 CHIP_LIMIT = 5000  # chips drawn at most; the counts always cover the whole text
-WORKER_THRESHOLD = 100_000  # characters; longer texts are tokenized off the GUI thread
+LONG_TEXT = 100_000  # characters; a text this long says it is being tokenized
 DEBOUNCE_MS = 150
 TAB_NAMES = ("bpe", "chapter2", "window", "decode")
 
@@ -48,9 +50,6 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.result: core.Tokenization | None = None
-        self._generation = 0
-        self._job = None
-        self._pending = False
         self._dirty = True
         self._id_spans: list[tuple[int, int]] = []
         self._hover = -1
@@ -62,8 +61,9 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         self._decode_dirty = True
         self._pending_word: str | None = None  # apply_state's word, traced once tokenized
 
-        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._timer.timeout.connect(self._retokenize)
+        self._job = LatestJob(self, delay_ms=DEBOUNCE_MS, name="tokenize")
+        self._job.result.connect(self._show)
+        self._job.failed.connect(lambda msg: self._set_notices([f"Tokenizing failed: {msg}"]))
 
         self._build_top()
         self._build_tabs()
@@ -210,12 +210,11 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         if "text" in payload:
             self.editor.setPlainText(str(payload["text"]))  # -> _schedule
             if self.isVisible():
-                self._timer.stop()
-                self._retokenize(force=True)
+                self._retokenize(delay_ms=0)  # asked for: no typing pause to wait for
         word = payload.get("select_word")
         if word:
             self.tabs.setCurrentIndex(0)
-            if self.isVisible() and not self._dirty and self._job is None:
+            if self.isVisible() and not self._dirty and not self._job.is_busy():
                 self.select_word(str(word))
             else:
                 self._pending_word = str(word)  # traced when the text is tokenized (_show)
@@ -245,6 +244,7 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         self.apply_state({"text": "Akwirw ier: Hello, do you like tea? <|endoftext|> In the "
                                   "sunlit terraces of someunknownPlace. Caf\u00e9 \U0001F600\n",
                           "select_word": "Akwirw ier"})
+        self._job.wait_idle()
 
     def select_word(self, word: str) -> None:
         """Trace `word` (one word or several) and outline its first token in the text."""
@@ -280,13 +280,10 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         return True
 
     def shutdown(self) -> None:
-        self._timer.stop()
-        if self._job is not None:
-            self._job.request_stop()
-            self._job.wait(5000)
+        self._job.shutdown()
 
     def is_busy(self) -> bool:
-        return self._job is not None or self._timer.isActive()
+        return self._job.is_busy()
 
     # -- retokenizing --------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802
@@ -298,44 +295,16 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
 
     def _schedule(self) -> None:
         self._dirty = True
-        self._timer.start()
+        if self.isVisible():  # a hidden area stays dirty: showEvent schedules it
+            self._retokenize()
 
-    def _retokenize(self, force: bool = False) -> None:
-        if not self.isVisible() and not force:
-            return  # stays dirty; showEvent reschedules (no work for a hidden area)
+    def _retokenize(self, delay_ms: int | None = None) -> None:
+        """Ask the job for the text as it is now (after the typing pause unless `delay_ms`)."""
         self._dirty = False
         text = self.editor.toPlainText()
-        self._generation += 1
-        if len(text) < WORKER_THRESHOLD:
-            self._show(core.tokenize(text, CHIP_LIMIT))
-            return
-        if self._job is not None:
-            self._pending = True
-            return
-        from studyapp.shell.jobs import JobThread
-
-        generation = self._generation
-
-        def job(_token, text=text, generation=generation):
-            yield generation, core.tokenize(text, CHIP_LIMIT)
-
-        self._job = JobThread(job, name="tokenize", parent=self)
-        self._job.record.connect(self._on_tokenized)
-        self._job.failed.connect(lambda msg: self._set_notices([f"Tokenizing failed: {msg}"]))
-        self._job.finished.connect(self._on_job_finished)
-        self.counts.setText(f"Tokenizing {len(text):,} characters\u2026")
-        self._job.start()
-
-    def _on_tokenized(self, payload) -> None:
-        generation, result = payload
-        if generation == self._generation:
-            self._show(result)
-
-    def _on_job_finished(self, _reason: str) -> None:
-        self._job = None
-        if self._pending:
-            self._pending = False
-            self._retokenize()
+        if len(text) >= LONG_TEXT:
+            self.counts.setText(f"Tokenizing {len(text):,} characters\u2026")
+        self._job.request(lambda _token: [core.tokenize(text, CHIP_LIMIT)], delay_ms)
 
     def _set_notices(self, notices: list[str]) -> None:
         notices = [n for n in notices if n]
