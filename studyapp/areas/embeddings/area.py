@@ -8,17 +8,18 @@ between the text's tokens, the nearest neighbours of a token in the whole vocabu
 projection of the token vectors (optionally with the most frequent tokens of The Verdict), and
 the positional embeddings over the whole context as one heatmap and one projection.
 
-The computing is in `core` (no Qt); torch is imported only inside functions. The tabs are built
-and drawn by `text_tabs` and `space_tabs`; the book demo's inputs are `demo_controls`. Each
-tab is computed when it is shown; every plot saves itself to PNG ("Save all PNGs" saves them
-all).
+The computing is in `core` (no Qt); torch is imported only inside functions. The embeddings of
+the inputs are computed on a `LatestJob` (debounced while typing; newer inputs supersede a run
+still going), which hands back plain arrays that the view then draws. The tabs are built and
+drawn by `text_tabs` and `space_tabs`; the book demo's inputs are `demo_controls`. Each tab is
+drawn when it is shown; every plot saves itself to PNG ("Save all PNGs" saves them all).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QRadioButton,
                                QSizePolicy, QTabWidget, QVBoxLayout)
 
@@ -26,7 +27,7 @@ from studyapp.areas.embeddings import core
 from studyapp.areas.embeddings.demo_controls import DemoControls
 from studyapp.areas.embeddings.space_tabs import SpaceTabs
 from studyapp.areas.embeddings.text_tabs import TextTabs
-from studyapp.tokens import sanitize
+from studyapp.shell.jobs import LatestJob
 from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
@@ -59,7 +60,7 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         self.embeddings: core.TextEmbeddings | None = None
         self.source: core.EmbeddingSource | None = None
         self._dirty_tabs: set[int] = set(range(len(TAB_KEYS)))
-        self._pending = True
+        self._dirty = True  # the inputs changed since the embeddings were asked for
         self._norms_cache: tuple[int, object] | None = None
         self._positions_cache: dict = {}
         self._frequent: list[int] | None = None
@@ -69,8 +70,10 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         self._pending_panels: dict = {}  # apply_state's PANEL_KEYS, set once the tabs exist
         self._pending_token: tuple[str, object] | None = None  # ("index"|"label", value)
 
-        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._job = LatestJob(self, delay_ms=DEBOUNCE_MS, name="embeddings")
+        self._job.result.connect(self._show_answer)
+        self._job.failed.connect(lambda msg: self._show_answer(
+            (None, core.Answer(None, message=f"The embeddings could not be computed: {msg}"))))
 
         self._build()
         ctx.models.current_changed.connect(self._on_model_changed)
@@ -262,9 +265,13 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
 
     def prepare_screenshot(self) -> None:
         self.apply_state({"text": DEFAULT_TEXT, "book_demo": False, "view": "embeddings"})
+        self._job.wait_idle()
 
     def shutdown(self) -> None:
-        self._timer.stop()
+        self._job.shutdown()
+
+    def is_busy(self) -> bool:
+        return self._job.is_busy()
 
     # -- state ---------------------------------------------------------------------------------
     def _on_mode_changed(self, *_args) -> None:
@@ -292,14 +299,15 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
             self._schedule()
 
     def _schedule(self) -> None:
-        self._pending = True
-        self._timer.start()
+        self._dirty = True
+        if self.isVisible():  # a hidden lab stays dirty: showEvent schedules it
+            self.refresh(delay_ms=None)
 
     def showEvent(self, event) -> None:  # noqa: N802
         self._ensure_built()
         super().showEvent(event)
-        if self._pending:
-            self._timer.start()
+        if self._dirty:
+            self._schedule()
 
     def _mark_dirty(self, tab: int) -> None:
         self._dirty_tabs.add(tab)
@@ -327,76 +335,48 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         self.notice.setVisible(bool(notices))
 
     # -- computing -----------------------------------------------------------------------------
-    def _make_source(self) -> core.EmbeddingSource | None:
+    def refresh(self, force: bool = False, delay_ms: int | None = 0) -> None:
+        """Ask the job for the embeddings of the inputs as they are now (after the typing pause
+        if `delay_ms` is None); the visible tab is redrawn when they arrive."""
+        if not self.isVisible() and not force:
+            return  # stays dirty; showEvent schedules it
+        self._ensure_built()
+        self._dirty = False
+        self._job.request(self._answer_job(), delay_ms)
+
+    def _answer_job(self):
+        """The job for the current inputs, read here on the GUI thread; it yields (the demo's
+        sizes or None, core.Answer)."""
         if self.model_radio.isChecked():
             entry = self.ctx.models.current
             if entry is None:
                 self.model_name.setText("(loading\u2026)")
-                return None
+                return lambda _token: [(None, core.Answer(None, message=(
+                    "Loading model\u2026 the embeddings appear as soon as it is ready.")))]
             self.model_name.setText(f"({entry.name}: vocabulary {entry.config.vocab_size:,}, "
                                     f"dimension {entry.config.emb_dim})")
             self.model_name.setToolTip(entry.describe())
-            return core.model_source(entry.model, entry.name)
+            text = self.editor.toPlainText()
+            return lambda _token: [(None, core.text_answer(entry.model, entry.name, text))]
         self.model_name.setText("")  # the demo does not use the loaded model
-        key = (self.demo_vocab.value(), self.demo_dim.value(), self.demo_context.value())
-        if self._demo_cache is None or self._demo_cache[0] != key:
-            self._demo_cache = (key, core.book_demo_source(*key))
-        return self._demo_cache[1]
+        sizes = (self.demo_vocab.value(), self.demo_dim.value(), self.demo_context.value())
+        built = self._demo_cache[1] if self._demo_cache and self._demo_cache[0] == sizes else None
+        raw_ids = self.demo_ids.text()
+        return lambda _token: [(sizes, core.demo_answer(sizes, raw_ids, built))]
 
-    def _text_ids(self) -> tuple[list[int], list[str]]:
-        from model.tokenizer import get_tokenizer
-
-        text, problem = sanitize(self.editor.toPlainText())
-        return get_tokenizer().encode(text), [problem] if problem else []
-
-    def refresh(self, force: bool = False) -> None:
-        """Recompute the embeddings of the text and redraw the visible tab."""
-        if not self.isVisible() and not force:
-            return  # stays pending; showEvent restarts the timer
-        self._ensure_built()
-        self._timer.stop()
-        self._pending = False
+    def _show_answer(self, record) -> None:
+        sizes, answer = record
+        if sizes is not None and answer.source is not None:
+            self._demo_cache = (sizes, answer.source)  # seeded layers are rebuilt only on change
+        self.source, self.embeddings = answer.source, answer.embeddings
         self._dirty_tabs = set(range(len(TAB_KEYS)))
-        self.embeddings = None
-        try:
-            source = self._make_source()
-        except ValueError as exc:
-            self.source = None
+        if answer.embeddings is None:
             self._set_notices([])
-            self._say(f"The book demo cannot be built: {exc}.")
-            self.rendered.emit()
-            return
-        self.source = source
-        if source is None:
-            self._set_notices([])
-            self._say("Loading model\u2026 the embeddings appear as soon as it is ready.")
-            self.rendered.emit()
-            return
-        notices: list[str] = []
-        if self.model_radio.isChecked():
-            ids, notices = self._text_ids()
-            if not ids:
-                self._set_notices([])
-                self._say("Type some text above (a sentence is enough): each of its tokens "
-                          "becomes a row of numbers here.")
-                self.rendered.emit()
-                return
-        else:
-            ids, problem = self._demo_id_list()
-            if ids is None:
-                self._set_notices([])
-                self._say(problem)
-                self.rendered.emit()
-                return
-        try:
-            self.embeddings = core.embed(source, ids)
-        except ValueError as exc:
-            self._set_notices([])
-            self._say(f"{exc}. Raise the vocabulary size or use smaller IDs.")
+            self._say(answer.message)
             self.rendered.emit()
             return
         file_notices, self._file_notices = self._file_notices, []
-        self._set_notices(file_notices + notices + self.embeddings.notices)
+        self._set_notices(file_notices + answer.notices)
         self._fill_token_choice()
         self._apply_pending_token()
         self._render_current_tab()

@@ -13,7 +13,7 @@ from studyapp.widgets.forms import push_button
 
 class DemoControls:
     """Part of `EmbeddingsLab`: the demo's inputs, in the row `demo_box` the lab shows in book
-    demo mode, and the token IDs they give."""
+    demo mode (`core.demo_answer` reads them)."""
 
     def _build_demo_controls(self) -> None:
         self.demo_vocab = QSpinBox(minimum=1, maximum=50257, value=6)
@@ -53,14 +53,3 @@ class DemoControls:
         ids = get_tokenizer().encode(text)
         self.demo_vocab.setValue(50257)
         self.demo_ids.setText(", ".join(str(i) for i in ids[:1024]))
-
-    def _demo_id_list(self) -> tuple[list[int] | None, str | None]:
-        from studyapp.tokens import parse_ids
-
-        raw = self.demo_ids.text()
-        if not raw.strip():
-            return None, "Type token IDs for the book demo (e.g. 2, 3, 5, 1)."
-        ids, problems = parse_ids(raw)
-        if problems:
-            return None, "; ".join(problems)
-        return ids, None
