@@ -2,7 +2,9 @@
 continuation (cross-entropy and perplexity on the learner's own text).
 
 The numbers come from `model.chapter5`, computed as the book computes them (its logits, its seed,
-one `torch.multinomial` draw at a time). Torch is imported inside methods that run when a tab is
+one `torch.multinomial` draw at a time). The temperature table is sampled on a `LatestJob` (the
+learner's own temperature reruns it, and the latest value wins); the loss of a continuation is
+one run of a JobThread per button press. Torch is imported inside methods that run when a tab is
 first shown or a button is pressed.
 """
 
@@ -12,7 +14,7 @@ import html
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QSpinBox, QSplitter, QTableWidget,
@@ -26,7 +28,7 @@ from studyapp.tokens import OPEN_BOX, visible
 from studyapp.widgets.bar_chart import BarChart
 from studyapp.widgets.plot_style import follow_palette
 from studyapp.shell import style
-from studyapp.shell.jobs import JobThread
+from studyapp.shell.jobs import JobThread, LatestJob
 from studyapp.widgets.forms import push_button
 
 
@@ -68,8 +70,10 @@ class DemosPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._computed = False
-        self._job: JobThread | None = None
-        self._again = False
+        self.temperature_job = LatestJob(self, delay_ms=150, name="chapter5-temperatures")
+        self.temperature_job.result.connect(self._on_temperatures)
+        self.temperature_job.failed.connect(lambda msg: self.custom_t.setToolTip(
+            f"Failed: {msg}"))
         self.rows = []
         intro = QLabel(
             "The book's example (section 5.3): after <i>\u201cevery effort moves you\u201d</i> a "
@@ -86,12 +90,8 @@ class DemosPanel(QWidget):
         self.custom_t.setValue(2.0)
         self.custom_t.setToolTip("Temperature scaling (chapter 5, section 5.3.1): a fourth "
                                  "temperature of your own, next to the book's 1, 0.1 and 5")
-        self._custom_timer = QTimer(self)
-        self._custom_timer.setSingleShot(True)
-        self._custom_timer.setInterval(150)
         # Before the tab is first shown nothing is computed (a restore at start sets these).
-        self._custom_timer.timeout.connect(self._custom_changed)
-        self.custom_t.valueChanged.connect(self._custom_timer.start)
+        self.custom_t.valueChanged.connect(self._custom_changed)
         custom_row = QHBoxLayout()
         custom_row.addWidget(QLabel("Your temperature:"))
         custom_row.addWidget(self.custom_t)
@@ -174,9 +174,9 @@ class DemosPanel(QWidget):
         if not self._computed:
             self.refresh()
 
-    def _custom_changed(self) -> None:
+    def _custom_changed(self, _t: float) -> None:
         if self._computed:  # before the tab is first shown (a restore at start): nothing to do
-            self.refresh_temperature()
+            self.refresh_temperature(delay_ms=None)  # after the spin box has settled
 
     def _k_changed(self, _k: int) -> None:
         if self._computed:
@@ -187,12 +187,8 @@ class DemosPanel(QWidget):
         self.refresh_temperature()
         self.refresh_top_k()
 
-    def refresh_temperature(self) -> None:
-        """Sample the four temperatures on a worker (4,000 draws one at a time)."""
-        if self._job is not None:
-            self._again = True  # the custom temperature moved meanwhile
-            return
-        self._again = False
+    def refresh_temperature(self, delay_ms: int | None = 0) -> None:
+        """Sample the four temperatures on the job (4,000 draws one at a time)."""
         temperatures = (1.0, 0.1, 5.0, float(self.custom_t.value()))
 
         def job(token):
@@ -200,18 +196,11 @@ class DemosPanel(QWidget):
 
             yield temperature_table(temperatures)
 
-        self._job = JobThread(job, name="chapter5-temperatures", parent=self)
-        self._job.record.connect(self._show_temperature)
-        self._job.failed.connect(lambda msg: self.custom_t.setToolTip(f"Failed: {msg}"))
-        self._job.finished.connect(self._temperature_done)
-        self._job.start()
+        self.temperature_job.request(job, delay_ms)
 
-    def _temperature_done(self, reason: str) -> None:
-        self._job = None
-        if self._again:
-            self.refresh_temperature()
-        else:
-            self.computed.emit()
+    def _on_temperatures(self, rows) -> None:
+        self._show_temperature(rows)
+        self.computed.emit()
 
     def _show_temperature(self, rows) -> None:
         from model.chapter5 import NEXT_TOKEN_LOGITS, WORDS
@@ -245,9 +234,7 @@ class DemosPanel(QWidget):
         axis.setTicks([[(i, w) for i, w in enumerate(WORDS)]])
 
     def shutdown(self) -> None:
-        if self._job is not None:
-            self._job.request_stop()
-            self._job.wait(5000)
+        self.temperature_job.shutdown()
 
     def refresh_top_k(self) -> None:
         from model.chapter5 import NEXT_TOKEN_LOGITS, WORDS, top_k_demo

@@ -2,7 +2,8 @@
 
 `GeneratePanel`: a prompt, greedy / temperature / top-k / top-p decoding; tokens appear one by
 one (a JobThread drives `model.generate.iter_generate_steps`; Stop ends it). The next-token chart
-shows the top tokens after the prompt, or after any token the learner clicks, and follows the
+shows the top tokens after the prompt, or after any token the learner clicks (the logits of a
+position not seen yet are computed on a `LatestJob`: the latest click wins), and follows the
 temperature and top-k controls live; the logits -> softmax -> argmax path is spelled out.
 
 Torch is imported only inside functions that run once a model is loaded.
@@ -25,7 +26,7 @@ from studyapp.areas.generate.core import (DEFAULT_BARS, MAX_BARS, NextTokenView,
 from studyapp.widgets.bar_chart import BarChart
 from studyapp.widgets.token_stream import TokenStream
 from studyapp.shell import style
-from studyapp.shell.jobs import JobThread
+from studyapp.shell.jobs import JobThread, LatestJob
 from studyapp.widgets.forms import button_row, push_button
 
 DEFAULT_PROMPT = "Every effort moves you"
@@ -55,8 +56,10 @@ class GeneratePanel(QWidget):
         self._gen_job: JobThread | None = None
         self._gen_started = 0.0
         self._gen_count = 0
-        self._infer_job: JobThread | None = None
-        self._infer_pending: int | None = None
+        self.logits_job = LatestJob(self, name="next-token")
+        self.logits_job.result.connect(self._on_logits)
+        self.logits_job.failed.connect(lambda msg: self.chart.show_message(
+            f"Could not compute the distribution: {msg}"))
         self.last_view: NextTokenView | None = None
 
         self.model_line = QLabel()
@@ -218,6 +221,7 @@ class GeneratePanel(QWidget):
         self.select_position(self.n_prompt - 1)
 
     def _set_tokens(self, ids: list[int], n_prompt: int) -> None:
+        self.logits_job.cancel()  # logits for the old tokens must not land in the new ones' cache
         tok = self.session.tokenizer
         self._entry = self.session.current
         self.ids = list(ids)
@@ -278,9 +282,6 @@ class GeneratePanel(QWidget):
             self._logits.popitem(last=False)
 
     def _request_logits(self, index: int) -> None:
-        if self._infer_job is not None:
-            self._infer_pending = index  # only the latest request matters
-            return
         entry = self.session.current
         if entry is None:
             return
@@ -295,12 +296,7 @@ class GeneratePanel(QWidget):
                 logits = entry.model(window)[0, -1, :]
             yield entry, index, logits.float().numpy().copy()
 
-        self._infer_job = JobThread(job, name="next-token", parent=self)
-        self._infer_job.record.connect(self._on_logits)
-        self._infer_job.failed.connect(lambda msg: self.chart.show_message(
-            f"Could not compute the distribution: {msg}"))
-        self._infer_job.finished.connect(self._on_infer_finished)
-        self._infer_job.start()
+        self.logits_job.request(job)
 
     def _on_logits(self, record) -> None:
         entry, index, logits = record
@@ -309,12 +305,6 @@ class GeneratePanel(QWidget):
         self._remember(index, logits)
         if index == self.selected:
             self.redraw_chart()
-
-    def _on_infer_finished(self, _reason: str) -> None:
-        self._infer_job = None
-        pending, self._infer_pending = self._infer_pending, None
-        if pending is not None and pending not in self._logits and pending < len(self.ids):
-            self._request_logits(pending)
 
     def redraw_chart(self) -> None:
         """Recompute the bars from the selected position's logits (cheap: follows sliders)."""
@@ -500,7 +490,7 @@ class GeneratePanel(QWidget):
         return self.session.tokenizer.decode(self.ids[self.n_prompt:]) if self.ids else ""
 
     def shutdown(self) -> None:
-        for job in (self._gen_job, self._infer_job):
-            if job is not None:
-                job.request_stop()
-                job.wait(5000)
+        self.logits_job.shutdown()
+        if self._gen_job is not None:
+            self._gen_job.request_stop()
+            self._gen_job.wait(5000)
