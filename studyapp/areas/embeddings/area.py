@@ -20,8 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QRadioButton,
-                               QSizePolicy, QTabWidget, QVBoxLayout)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QRadioButton, QSizePolicy,
+                               QTabWidget)
 
 from studyapp.areas.embeddings import core
 from studyapp.areas.embeddings.demo_controls import DemoControls
@@ -29,9 +29,9 @@ from studyapp.areas.embeddings.space_tabs import SpaceTabs
 from studyapp.areas.embeddings.text_tabs import TextTabs
 from studyapp.shell.jobs import LatestJob
 from studyapp.widgets.text_box import FileDropTextEdit
-from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
-from studyapp.widgets.forms import push_button
+from studyapp.widgets.forms import (column, input_values, notice_line, push_button, row,
+                                    set_inputs, show_notices, text_field)
 
 DEFAULT_TEXT = "Your journey starts with one step"
 DEBOUNCE_MS = 200
@@ -87,14 +87,12 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
 
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.editor = FileDropTextEdit(DEFAULT_TEXT)
-        self.editor.setPlaceholderText("Type a sentence (or drop a text file): its tokens' "
-                                       "embedding vectors are shown below.")
+        self.editor = text_field(
+            FileDropTextEdit(DEFAULT_TEXT), "Type a sentence (or drop a text file): its tokens' "
+            "embedding vectors are shown below.", "Your text: each token picks its row of the "
+            "token embedding matrix (chapter 2, section 2.7) and its position adds a positional "
+            "embedding (section 2.8)", max_height=52)
         self.editor.file_dropped.connect(self.open_file)
-        self.editor.setMaximumHeight(52)
-        self.editor.setToolTip("Your text: each token picks its row of the token embedding "
-                               "matrix (chapter 2, section 2.7) and its position adds a "
-                               "positional embedding (section 2.8)")
 
         self.model_radio = QRadioButton("Loaded model")
         self.model_radio.setChecked(True)
@@ -113,28 +111,13 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
             "Save all PNGs\u2026",
             "Save every plot and heatmap of this lab to a folder as PNG images (embeddings: "
             "chapter 2, sections 2.7 and 2.8)", lambda: self.export_all())
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Vectors from:"))
-        row.addWidget(self.model_radio)
-        row.addWidget(self.demo_radio)
-        row.addSpacing(12)
-        row.addWidget(self.model_name, 1)
-        row.addWidget(self.export_all_button)
-
-        self.notice = QLabel()
-        self.notice.setWordWrap(True)
-        style.on_change(self.notice, lambda c: self.notice.setStyleSheet(style.notice_css(c)))
-        self.notice.hide()
-
+        source_row = row(QLabel("Vectors from:"), self.model_radio, self.demo_radio,
+                         (self.model_name, 1), self.export_all_button)
+        source_row.insertSpacing(3, 12)
+        self.notice = notice_line()
         self.tabs = QTabWidget()  # pages are built on first show (_ensure_built)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(self.editor)
-        layout.addLayout(row)
-        layout.addWidget(self.demo_box)
-        layout.addWidget(self.notice)
-        layout.addWidget(self.tabs, 1)
+        column(self.editor, source_row, self.demo_box, self.notice, (self.tabs, 1), parent=self,
+               margins=8)
 
     def _ensure_built(self) -> None:
         """Build the tabs' plots the first time they are needed.
@@ -180,10 +163,7 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
             self.editor.setPlainText(str(payload["text"]))
         if "book_demo" in payload:
             (self.demo_radio if payload["book_demo"] else self.model_radio).setChecked(True)
-        for key, spin in (("vocab_size", self.demo_vocab), ("dim", self.demo_dim),
-                          ("context", self.demo_context)):
-            if key in payload:
-                spin.setValue(int(payload[key]))
+        set_inputs(payload, self._demo_sizes())
         if "ids" in payload:
             ids = payload["ids"]
             self.demo_ids.setText(ids if isinstance(ids, str) else ", ".join(map(str, ids)))
@@ -204,9 +184,7 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         state = {
             "text": self.editor.toPlainText()[:MAX_SAVED_CHARS],
             "book_demo": self.demo_radio.isChecked(),
-            "vocab_size": self.demo_vocab.value(),
-            "dim": self.demo_dim.value(),
-            "context": self.demo_context.value(),
+            **input_values(self._demo_sizes()),
             "ids": self.demo_ids.text()[:MAX_SAVED_CHARS],
         }
         if self._built:
@@ -252,11 +230,11 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         path = Path(path)
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
-                self._set_notices([f"{path.name} is too large to open here."])
+                show_notices(self.notice, [f"{path.name} is too large to open here."])
                 return False
             data = path.read_bytes()
         except OSError as exc:
-            self._set_notices([f"Could not read {path}: {exc.strerror or exc}"])
+            show_notices(self.notice, [f"Could not read {path}: {exc.strerror or exc}"])
             return False
         text, notices = decode_file_bytes(data, path.name)
         self._file_notices = notices
@@ -329,11 +307,6 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         self.nn_token.blockSignals(False)
         self.nn_note.setText(text)
 
-    def _set_notices(self, notices: list[str]) -> None:
-        notices = [n for n in notices if n]
-        self.notice.setText("\n".join(notices))
-        self.notice.setVisible(bool(notices))
-
     # -- computing -----------------------------------------------------------------------------
     def refresh(self, force: bool = False, delay_ms: int | None = 0) -> None:
         """Ask the job for the embeddings of the inputs as they are now (after the typing pause
@@ -371,12 +344,12 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         self.source, self.embeddings = answer.source, answer.embeddings
         self._dirty_tabs = set(range(len(TAB_KEYS)))
         if answer.embeddings is None:
-            self._set_notices([])
+            show_notices(self.notice, [])
             self._say(answer.message)
             self.rendered.emit()
             return
         file_notices, self._file_notices = self._file_notices, []
-        self._set_notices(file_notices + answer.notices)
+        show_notices(self.notice, file_notices + answer.notices)
         self._fill_token_choice()
         self._apply_pending_token()
         self._render_current_tab()

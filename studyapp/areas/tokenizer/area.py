@@ -33,6 +33,8 @@ from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
 from studyapp.shell.jobs import LatestJob
+from studyapp.widgets.forms import (input_values, notice_line, set_inputs, show_notices,
+                                   text_field)
 from studyapp.widgets.token_chips import TokenChipsView
 
 CHIP_LIMIT = 5000  # chips drawn at most; the counts always cover the whole text
@@ -63,7 +65,8 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
 
         self._job = LatestJob(self, delay_ms=DEBOUNCE_MS, name="tokenize")
         self._job.result.connect(self._show)
-        self._job.failed.connect(lambda msg: self._set_notices([f"Tokenizing failed: {msg}"]))
+        self._job.failed.connect(
+            lambda msg: show_notices(self.notice, [f"Tokenizing failed: {msg}"]))
 
         self._build_top()
         self._build_tabs()
@@ -98,16 +101,14 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
 
     # -- building ------------------------------------------------------------------------------
     def _build_top(self) -> None:
-        self.editor = FileDropTextEdit()
-        self.editor.setPlaceholderText("Type or paste any text (or drop a text file here): it "
-                                       "is tokenized as you type.")
+        # The least height: the lab must fit the shell's smallest window.
+        self.editor = text_field(
+            FileDropTextEdit(), "Type or paste any text (or drop a text file here): it is "
+            "tokenized as you type.", "Your text, split into GPT-2 tokens by byte pair encoding "
+            "as you type (chapter 2, section 2.5); drop or paste a text file to open it",
+            min_height=40, max_height=72)
         self.editor.file_dropped.connect(self.open_file)
-        self.editor.setMaximumHeight(72)
-        self.editor.setMinimumHeight(40)  # the lab must fit the shell's smallest window
         self.editor.setTabChangesFocus(False)
-        self.editor.setToolTip("Your text, split into GPT-2 tokens by byte pair encoding as you "
-                               "type (chapter 2, section 2.5); drop or paste a text file to "
-                               "open it")
 
         self.show_text_button = QPushButton("Text", checkable=True, checked=True)
         self.show_ids_button = QPushButton("IDs", checkable=True)
@@ -143,10 +144,7 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         controls.addWidget(self.counts, 1)
         self._controls = controls
 
-        self.notice = QLabel()
-        self.notice.setWordWrap(True)
-        style.on_change(self.notice, lambda c: self.notice.setStyleSheet(style.notice_css(c)))
-        self.notice.hide()
+        self.notice = notice_line()
 
         self.chips = TokenChipsView()
         self.chips.setMinimumHeight(60)
@@ -196,14 +194,7 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
             self.corpus_box.setCurrentIndex(1 if payload["corpus"] == "text" else 0)
         if "window_text" in payload:
             self.window_source.setCurrentIndex(1 if payload["window_text"] == "verdict" else 0)
-        if "max_length" in payload:
-            self.max_length.setValue(int(payload["max_length"]))
-        if "stride" in payload:
-            self.stride.setValue(int(payload["stride"]))
-        if "batch_size" in payload:
-            self.batch_size.setValue(int(payload["batch_size"]))
-        if "decode" in payload:
-            self.decode_input.setText(str(payload["decode"]))
+        set_inputs(payload, self._window_inputs())
         if "show_ids" in payload:
             (self.show_ids_button if payload["show_ids"] else self.show_text_button).setChecked(
                 True)
@@ -234,11 +225,14 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
             "select_word": self.bpe_word.text()[:400],
             "corpus": "text" if self.corpus_box.currentText() == CORPUS_TEXT else "verdict",
             "window_text": "verdict" if self.window_source.currentIndex() == 1 else "text",
-            "max_length": self.max_length.value(),
-            "stride": self.stride.value(),
-            "batch_size": self.batch_size.value(),
-            "decode": self.decode_input.text()[:MAX_SAVED_CHARS],
+            **input_values(self._window_inputs()),
+            "decode": self.decode_input.text()[:MAX_SAVED_CHARS],  # cut, as the text is
         }
+
+    def _window_inputs(self) -> dict:
+        """The dataloader's and the decode tab's inputs, by their names in a saved state."""
+        return {"max_length": self.max_length, "stride": self.stride,
+                "batch_size": self.batch_size, "decode": self.decode_input}
 
     def prepare_screenshot(self) -> None:
         self.apply_state({"text": "Akwirw ier: Hello, do you like tea? <|endoftext|> In the "
@@ -267,12 +261,13 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         try:
             size = path.stat().st_size
             if size > tokens.MAX_FILE_BYTES:
-                self._set_notices([f"{path.name} is {size / 1e6:.1f} MB; the lab opens files "
-                                   f"up to {tokens.MAX_FILE_BYTES // (1024 * 1024)} MB."])
+                show_notices(self.notice, [
+                    f"{path.name} is {size / 1e6:.1f} MB; the lab opens files up to "
+                    f"{tokens.MAX_FILE_BYTES // (1024 * 1024)} MB."])
                 return False
             data = path.read_bytes()
         except OSError as exc:
-            self._set_notices([f"Could not read {path}: {exc.strerror or exc}"])
+            show_notices(self.notice, [f"Could not read {path}: {exc.strerror or exc}"])
             return False
         text, notices = tokens.decode_file_bytes(data, path.name)
         self._file_notices = notices
@@ -306,11 +301,6 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
             self.counts.setText(f"Tokenizing {len(text):,} characters\u2026")
         self._job.request(lambda _token: [core.tokenize(text, CHIP_LIMIT)], delay_ms)
 
-    def _set_notices(self, notices: list[str]) -> None:
-        notices = [n for n in notices if n]
-        self.notice.setText("\n".join(notices))
-        self.notice.setVisible(bool(notices))
-
     def _show(self, result: core.Tokenization) -> None:
         self.result = result
         self._hover = -1
@@ -326,7 +316,7 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         self.id_list.setPlainText(ids_text)
         self.id_list.blockSignals(False)
         file_notices, self._file_notices = self._file_notices, []
-        self._set_notices(file_notices + result.notices)
+        show_notices(self.notice, file_notices + result.notices)
         if not self.bpe_word.text() and result.text and self._pending_word is None:
             first_word = next((p for p in result.pieces if p.label.strip("\u00b7")), None)
             if first_word is not None:
