@@ -16,9 +16,8 @@ import math
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QSpinBox, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGroupBox, QHeaderView, QLabel,
+                               QLineEdit, QSpinBox, QTableWidget, QTableWidgetItem, QWidget)
 
 import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
 
@@ -29,7 +28,7 @@ from studyapp.widgets.bar_chart import BarChart
 from studyapp.widgets.plot_style import follow_palette
 from studyapp.shell import style
 from studyapp.shell.jobs import JobThread, LatestJob
-from studyapp.widgets.forms import push_button
+from studyapp.widgets.forms import STRETCH, column, push_button, row, splitter
 
 
 def _table(rows: int, cols: int) -> QTableWidget:
@@ -55,6 +54,15 @@ def _item(text: str, bold: bool = False, background: QColor | None = None,
         item.setBackground(QBrush(background))
         item.setForeground(QBrush(QColor(style.colours().cell_text)))  # readable on the fill
     return item
+
+
+def _demo_box(title: str, above: tuple, table: QWidget, chart: QWidget,
+              sizes: tuple[int, int]) -> QGroupBox:
+    """One of the book's demos: what explains and sets it, then its table beside its chart."""
+    box = QGroupBox(title)
+    column(*above, (splitter(Qt.Orientation.Horizontal, (table, chart), (), sizes,
+                             collapsible=False), 1), parent=box)
+    return box
 
 
 def _fmt_p(p: float) -> str:
@@ -92,10 +100,7 @@ class DemosPanel(QWidget):
                                  "temperature of your own, next to the book's 1, 0.1 and 5")
         # Before the tab is first shown nothing is computed (a restore at start sets these).
         self.custom_t.valueChanged.connect(self._custom_changed)
-        custom_row = QHBoxLayout()
-        custom_row.addWidget(QLabel("Your temperature:"))
-        custom_row.addWidget(self.custom_t)
-        custom_row.addStretch(1)
+        custom_row = row(QLabel("Your temperature:"), self.custom_t, STRETCH)
 
         self.temperature_table = _table(9, 9)
         self.temperature_table.horizontalHeader().setSectionResizeMode(
@@ -116,17 +121,8 @@ class DemosPanel(QWidget):
                                    width=0.2, pen=pg.mkPen(None), name=f"series {i}")
             self.temperature_plot.addItem(bars)
             self._series.append(bars)
-        temp_split = QSplitter()
-        temp_split.addWidget(self.temperature_table)
-        temp_split.addWidget(self.temperature_plot)
-        temp_split.setChildrenCollapsible(False)
-        temp_split.setSizes([560, 480])
-
-        temp_box = QGroupBox("Temperature scaling (section 5.3.1)")
-        temp_layout = QVBoxLayout(temp_box)
-        temp_layout.addWidget(intro)
-        temp_layout.addLayout(custom_row)
-        temp_layout.addWidget(temp_split, 1)
+        temp_box = _demo_box("Temperature scaling (section 5.3.1)", (intro, custom_row),
+                             self.temperature_table, self.temperature_plot, (560, 480))
 
         self.k = QSpinBox()
         self.k.setRange(1, 9)
@@ -137,26 +133,13 @@ class DemosPanel(QWidget):
         self.top_k_text = QLabel()
         self.top_k_text.setWordWrap(True)
         self.top_k_text.setTextFormat(Qt.TextFormat.RichText)
-        k_row = QHBoxLayout()
-        k_row.addWidget(QLabel("k ="))
-        k_row.addWidget(self.k)
-        k_row.addWidget(self.top_k_text, 1)
+        k_row = row(QLabel("k ="), self.k, (self.top_k_text, 1))
         self.top_k_table = _table(9, 3)
         self.top_k_table.setHorizontalHeaderLabels(["logit", "masked logit", "softmax"])
         self.top_k_chart = BarChart(max_bars=9)
-        top_split = QSplitter()
-        top_split.addWidget(self.top_k_table)
-        top_split.addWidget(self.top_k_chart)
-        top_split.setChildrenCollapsible(False)
-        top_split.setSizes([360, 680])
-        top_box = QGroupBox("Top-k sampling (section 5.3.2)")
-        top_layout = QVBoxLayout(top_box)
-        top_layout.addLayout(k_row)
-        top_layout.addWidget(top_split, 1)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(temp_box, 1)
-        layout.addWidget(top_box, 1)
+        top_box = _demo_box("Top-k sampling (section 5.3.2)", (k_row,), self.top_k_table,
+                            self.top_k_chart, (360, 680))
+        column((temp_box, 1), (top_box, 1), parent=self)
         follow_palette(self.temperature_plot, self.temperature_plot)
         style.on_change(self, self._restyle)
 
@@ -298,13 +281,8 @@ class LossPanel(JobPanel):
             "Untrained GPT-2 124M (context 256, torch.manual_seed(123)) on the book's two "
             "examples: cross-entropy 10.7940, perplexity 48,725.8 (chapter 5, section 5.1.2). "
             "Builds a 163M-parameter model.", self.compute_book)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Prompt"))
-        row.addWidget(self.prompt, 1)
-        row.addWidget(QLabel("Continuation"))
-        row.addWidget(self.target, 2)
-        row.addWidget(self.compute_button)
-        row.addWidget(self.book_button)
+        inputs = row(QLabel("Prompt"), (self.prompt, 1), QLabel("Continuation"), (self.target, 2),
+                     self.compute_button, self.book_button)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
@@ -315,16 +293,9 @@ class LossPanel(JobPanel):
         self.chart = BarChart(max_bars=25)
         self.chart.plot.getAxis("bottom").setLabel("\u2212log p (the loss is their mean)")
         self.chart.show_message("Each target token's \u2212log p appears here.")
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.table)
-        split.addWidget(self.chart)
-        split.setChildrenCollapsible(False)
-        split.setSizes([300, 300])
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(row)
-        layout.addWidget(self.summary)
-        layout.addWidget(split, 1)
+        split = splitter(Qt.Orientation.Vertical, (self.table, self.chart), (), (300, 300),
+                         collapsible=False)
+        column(intro, inputs, self.summary, (split, 1), parent=self)
         self.session.current_changed.connect(lambda _e: self._clear())
         self._clear()
 

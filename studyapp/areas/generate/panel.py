@@ -17,8 +17,7 @@ from collections import OrderedDict
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFrame, QLabel, QPlainTextEdit, QScrollArea, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QWidget
 
 from studyapp.areas.generate.controls import DecodingControls
 from studyapp.areas.generate.core import (DEFAULT_BARS, MAX_BARS, NextTokenView, next_token_view,
@@ -27,7 +26,8 @@ from studyapp.widgets.bar_chart import BarChart
 from studyapp.widgets.token_stream import TokenStream
 from studyapp.shell import style
 from studyapp.shell.jobs import JobThread, LatestJob
-from studyapp.widgets.forms import button_row, push_button
+from studyapp.widgets.forms import (button_row, column, push_button, scrolled, splitter,
+                                    text_field)
 
 DEFAULT_PROMPT = "Every effort moves you"
 LOGITS_KEPT = 64  # positions whose logits are remembered (each 50,257 floats)
@@ -65,13 +65,11 @@ class GeneratePanel(QWidget):
         self.model_line = QLabel()
         self.model_line.setTextFormat(Qt.TextFormat.RichText)
         self.model_line.setWordWrap(True)
-        self.prompt = QPlainTextEdit()
-        self.prompt.setPlaceholderText("Type a prompt (empty: start from <|endoftext|>)")
-        self.prompt.setMinimumHeight(36)
-        self.prompt.setMaximumHeight(62)
-        self.prompt.setToolTip("Prompt: the text the model continues; it is tokenized (chapter "
-                               "2, section 2.5) and fed to the GPT model (chapter 4, section "
-                               "4.6). Ctrl+Enter generates")
+        self.prompt = text_field(
+            QPlainTextEdit(), "Type a prompt (empty: start from <|endoftext|>)", "Prompt: the "
+            "text the model continues; it is tokenized (chapter 2, section 2.5) and fed to the "
+            "GPT model (chapter 4, section 4.6). Ctrl+Enter generates",
+            min_height=36, max_height=62)
         self.controls = DecodingControls()
         self.generate_button = push_button(
             "Generate",
@@ -99,10 +97,7 @@ class GeneratePanel(QWidget):
         style.set_text_role(hint, "muted")
         hint.setWordWrap(True)
         left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.output, 1)
-        left_layout.addWidget(hint)
+        column((self.output, 1), hint, parent=left, margins=0)
 
         self.chart = BarChart()
         self.path = QLabel()
@@ -112,31 +107,13 @@ class GeneratePanel(QWidget):
         style.on_change(self.path, lambda c: self.redraw_chart(), now=False)
         self.chart.setMinimumHeight(130)
         self.chart.resized.connect(self.redraw_chart)
-        right = QSplitter(Qt.Orientation.Vertical)
-        path_scroll = QScrollArea()  # the path's text scrolls when the window is small
-        path_scroll.setWidgetResizable(True)
-        path_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        path_scroll.setWidget(self.path)
-        right.addWidget(self.chart)
-        right.addWidget(path_scroll)
-        right.setChildrenCollapsible(False)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
-        right.setSizes([330, 210])
-
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setChildrenCollapsible(False)
-        splitter.setSizes([500, 560])
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.model_line)
-        layout.addWidget(self.prompt)
-        layout.addWidget(self.controls)
-        layout.addLayout(buttons)
-        layout.addWidget(self.notice)
-        layout.addWidget(splitter, 1)
+        # the path's text scrolls when the window is small
+        right = splitter(Qt.Orientation.Vertical, (self.chart, scrolled(self.path)), (3, 2),
+                         (330, 210), collapsible=False)
+        sides = splitter(Qt.Orientation.Horizontal, (left, right), (), (500, 560),
+                         collapsible=False)
+        column(self.model_line, self.prompt, self.controls, buttons, self.notice, (sides, 1),
+               parent=self)
 
         for keys, slot in (("Ctrl+Return", self.start_generation),
                            ("Ctrl+Enter", self.start_generation),
