@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QRadioButton, QSizePolicy,
                                QTabWidget)
 
@@ -27,7 +26,7 @@ from studyapp.areas.embeddings import core
 from studyapp.areas.embeddings.demo_controls import DemoControls
 from studyapp.areas.embeddings.space_tabs import SpaceTabs
 from studyapp.areas.embeddings.text_tabs import TextTabs
-from studyapp.shell.jobs import LatestJob
+from studyapp.shell.jobs import LatestJobArea
 from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
 from studyapp.widgets.forms import (column, input_values, notice_line, push_button, row,
@@ -49,18 +48,14 @@ TAB_TIPS = (
 PANEL_KEYS = ("view", "cosine_of", "frequent")  # inputs that live on the lazily built tabs
 
 
-class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
+class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, LatestJobArea):
     """The Embeddings area. `rendered` fires after the visible tab has been drawn."""
 
-    rendered = Signal()
-
     def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, DEBOUNCE_MS, "embeddings", parent)
         self.embeddings: core.TextEmbeddings | None = None
         self.source: core.EmbeddingSource | None = None
         self._dirty_tabs: set[int] = set(range(len(TAB_KEYS)))
-        self._dirty = True  # the inputs changed since the embeddings were asked for
         self._norms_cache: tuple[int, object] | None = None
         self._positions_cache: dict = {}
         self._frequent: list[int] | None = None
@@ -70,18 +65,13 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         self._pending_panels: dict = {}  # apply_state's PANEL_KEYS, set once the tabs exist
         self._pending_token: tuple[str, object] | None = None  # ("index"|"label", value)
 
-        self._job = LatestJob(self, delay_ms=DEBOUNCE_MS, name="embeddings")
-        self._job.result.connect(self._show_answer)
-        self._job.failed.connect(lambda msg: self._show_answer(
-            (None, core.Answer(None, message=f"The embeddings could not be computed: {msg}"))))
-
         self._build()
         ctx.models.current_changed.connect(self._on_model_changed)
-        self.editor.textChanged.connect(self._schedule)
+        self.editor.textChanged.connect(self.schedule)
         self.model_radio.toggled.connect(self._on_mode_changed)
         for spin in (self.demo_vocab, self.demo_dim, self.demo_context):
-            spin.valueChanged.connect(self._schedule)
-        self.demo_ids.textChanged.connect(self._schedule)
+            spin.valueChanged.connect(self.schedule)
+        self.demo_ids.textChanged.connect(self.schedule)
         self.tabs.currentChanged.connect(lambda _i: self._render_current_tab())
         self.demo_box.setVisible(False)
 
@@ -243,20 +233,14 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
 
     def prepare_screenshot(self) -> None:
         self.apply_state({"text": DEFAULT_TEXT, "book_demo": False, "view": "embeddings"})
-        self._job.wait_idle()
-
-    def shutdown(self) -> None:
-        self._job.shutdown()
-
-    def is_busy(self) -> bool:
-        return self._job.is_busy()
+        self.job.wait_idle()
 
     # -- state ---------------------------------------------------------------------------------
     def _on_mode_changed(self, *_args) -> None:
         demo = self.demo_radio.isChecked()
         self.demo_box.setVisible(demo)
         if not self._built:
-            self._schedule()
+            self.schedule()
             return
         # Model: three heatmaps side by side. Demo: the weight matrix too, in a 2 x 2 grid.
         for panel in (self.weights_map, self.token_map, self.pos_map, self.input_map):
@@ -269,23 +253,16 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         for panel, r, c in places:
             self._emb_grid.addWidget(panel, r, c)
         self.weights_map.setVisible(demo)
-        self._schedule()
+        self.schedule()
 
     def _on_model_changed(self, _entry) -> None:
         self._norms_cache = None
         if self.model_radio.isChecked():
-            self._schedule()
-
-    def _schedule(self) -> None:
-        self._dirty = True
-        if self.isVisible():  # a hidden lab stays dirty: showEvent schedules it
-            self.refresh(delay_ms=None)
+            self.schedule()
 
     def showEvent(self, event) -> None:  # noqa: N802
         self._ensure_built()
-        super().showEvent(event)
-        if self._dirty:
-            self._schedule()
+        super().showEvent(event)  # asks for the embeddings of inputs changed while hidden
 
     def _mark_dirty(self, tab: int) -> None:
         self._dirty_tabs.add(tab)
@@ -314,10 +291,9 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         if not self.isVisible() and not force:
             return  # stays dirty; showEvent schedules it
         self._ensure_built()
-        self._dirty = False
-        self._job.request(self._answer_job(), delay_ms)
+        self.ask(delay_ms)
 
-    def _answer_job(self):
+    def answer_job(self):
         """The job for the current inputs, read here on the GUI thread; it yields (the demo's
         sizes or None, core.Answer)."""
         if self.model_radio.isChecked():
@@ -337,7 +313,11 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         raw_ids = self.demo_ids.text()
         return lambda _token: [(sizes, core.demo_answer(sizes, raw_ids, built))]
 
-    def _show_answer(self, record) -> None:
+    def show_failure(self, message: str) -> None:
+        self.show_answer((None, core.Answer(None, message=(
+            f"The embeddings could not be computed: {message}"))))
+
+    def show_answer(self, record) -> None:
         sizes, answer = record
         if sizes is not None and answer.source is not None:
             self._demo_cache = (sizes, answer.source)  # seeded layers are rebuilt only on change

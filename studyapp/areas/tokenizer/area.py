@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QSplitter, QTabWidget, QTextEdit, QVBoxLayout,
@@ -32,7 +32,7 @@ from studyapp.areas.tokenizer.windows_tab import WindowTabs
 from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
-from studyapp.shell.jobs import LatestJob
+from studyapp.shell.jobs import LatestJobArea
 from studyapp.widgets.forms import (input_values, notice_line, set_inputs, show_notices,
                                    text_field)
 from studyapp.widgets.token_chips import TokenChipsView
@@ -43,16 +43,12 @@ DEBOUNCE_MS = 150
 TAB_NAMES = ("bpe", "chapter2", "window", "decode")
 
 
-class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
+class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, LatestJobArea):
     """The Tokenizer area. `rendered` fires after each retokenization is drawn."""
 
-    rendered = Signal()
-
     def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, DEBOUNCE_MS, "tokenize", parent)
         self.result: core.Tokenization | None = None
-        self._dirty = True
         self._id_spans: list[tuple[int, int]] = []
         self._hover = -1
         self._verdict: str | None = None
@@ -62,11 +58,6 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         self._bpe_dirty = True
         self._decode_dirty = True
         self._pending_word: str | None = None  # apply_state's word, traced once tokenized
-
-        self._job = LatestJob(self, delay_ms=DEBOUNCE_MS, name="tokenize")
-        self._job.result.connect(self._show)
-        self._job.failed.connect(
-            lambda msg: show_notices(self.notice, [f"Tokenizing failed: {msg}"]))
 
         self._build_top()
         self._build_tabs()
@@ -85,7 +76,7 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         layout.addWidget(splitter, 1)
 
         self.editor.setPlainText(core.EXAMPLE_TEXT)
-        self.editor.textChanged.connect(self._schedule)
+        self.editor.textChanged.connect(self.schedule)
         self.show_ids_button.toggled.connect(self._toggle_ids)
         self.chips.hovered.connect(self._on_hover)
         self.chips.clicked.connect(self._on_chip_clicked)
@@ -199,16 +190,16 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
             (self.show_ids_button if payload["show_ids"] else self.show_text_button).setChecked(
                 True)
         if "text" in payload:
-            self.editor.setPlainText(str(payload["text"]))  # -> _schedule
+            self.editor.setPlainText(str(payload["text"]))  # -> schedule
             if self.isVisible():
-                self._retokenize(delay_ms=0)  # asked for: no typing pause to wait for
+                self.ask(delay_ms=0)  # asked for: no typing pause to wait for
         word = payload.get("select_word")
         if word:
             self.tabs.setCurrentIndex(0)
-            if self.isVisible() and not self._dirty and not self._job.is_busy():
+            if self.isVisible() and not self._dirty and not self.job.is_busy():
                 self.select_word(str(word))
             else:
-                self._pending_word = str(word)  # traced when the text is tokenized (_show)
+                self._pending_word = str(word)  # traced when the text is tokenized (show_answer)
         tab = payload.get("tab")
         if tab in TAB_NAMES:
             self.tabs.setCurrentIndex(TAB_NAMES.index(tab))
@@ -238,7 +229,7 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         self.apply_state({"text": "Akwirw ier: Hello, do you like tea? <|endoftext|> In the "
                                   "sunlit terraces of someunknownPlace. Caf\u00e9 \U0001F600\n",
                           "select_word": "Akwirw ier"})
-        self._job.wait_idle()
+        self.job.wait_idle()
 
     def select_word(self, word: str) -> None:
         """Trace `word` (one word or several) and outline its first token in the text."""
@@ -274,34 +265,24 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         self.editor.setPlainText(text)
         return True
 
-    def shutdown(self) -> None:
-        self._job.shutdown()
-
-    def is_busy(self) -> bool:
-        return self._job.is_busy()
-
     # -- retokenizing --------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802
-        super().showEvent(event)
-        if self._dirty:
-            self._schedule()
-        else:
+        text_changed = self._dirty
+        super().showEvent(event)  # asks for the tokens of a text changed while hidden
+        if not text_changed:
             self._refresh_visible_tab()  # its inputs may have changed while hidden
 
-    def _schedule(self) -> None:
-        self._dirty = True
-        if self.isVisible():  # a hidden area stays dirty: showEvent schedules it
-            self._retokenize()
-
-    def _retokenize(self, delay_ms: int | None = None) -> None:
-        """Ask the job for the text as it is now (after the typing pause unless `delay_ms`)."""
-        self._dirty = False
+    def answer_job(self):
+        """Tokenize the text as it is now."""
         text = self.editor.toPlainText()
         if len(text) >= LONG_TEXT:
             self.counts.setText(f"Tokenizing {len(text):,} characters\u2026")
-        self._job.request(lambda _token: [core.tokenize(text, CHIP_LIMIT)], delay_ms)
+        return lambda _token: [core.tokenize(text, CHIP_LIMIT)]
 
-    def _show(self, result: core.Tokenization) -> None:
+    def show_failure(self, message: str) -> None:
+        show_notices(self.notice, [f"Tokenizing failed: {message}"])
+
+    def show_answer(self, result: core.Tokenization) -> None:
         self.result = result
         self._hover = -1
         self.chips.set_empty_text("Type some text in the box above (or paste a page, or open a "
