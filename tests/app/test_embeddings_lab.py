@@ -130,3 +130,10 @@ def test_a_dropped_file_with_invalid_utf8_is_reported(lab, qtbot, tmp_path):
         lab.editor.insertFromMimeData(mime)
     assert "notes.txt is not valid UTF-8" in lab.notice.text()
     assert lab.embeddings is not None and "\ufffd" in lab.editor.toPlainText()
+
+
+def test_prepare_screenshot_waits_for_the_embeddings(lab):
+    lab.apply_state({"text": "Every effort moves you"})
+    lab.prepare_screenshot()  # returns once the job's answer has been drawn
+    assert not lab.is_busy() and len(lab.embeddings.ids) == 6
+    assert lab.token_map.values.shape[0] == 6 and lab.tabs.currentIndex() == 0

@@ -167,3 +167,9 @@ def test_bpe_panel_follows_the_text(lab, qtbot):
     _apply_text(qtbot, lab, {"text": "Akwirw ier", "select_word": "Akwirw"})
     _set_text(qtbot, lab, "Hello")
     assert "The whole text \u201cHello\u201d is [15496]" in lab.bpe_view.toPlainText()
+
+
+def test_prepare_screenshot_waits_for_the_tokens(lab):
+    lab.prepare_screenshot()  # returns once the job's answer has been drawn
+    assert not lab.is_busy() and lab.result.text.startswith("Akwirw ier:")
+    assert lab.bpe_word.text() == "Akwirw ier" and lab.chips.highlight() == 0
