@@ -4,6 +4,9 @@ A job is any `fn(token) -> iterable of records`. The worker only drives it: it e
 reports a failure as a message, and says why it ended. Stopping is cooperative (the generator
 checks `token.stopped`, and the worker stops pulling), never `QThread.terminate()`. Workers never
 touch widgets; views connect to the signals, which Qt delivers on the GUI thread.
+
+`JobThread` is one run; `LatestJob` is "the latest request wins" for work that inputs keep
+replacing; `LatestJobArea` is an area whose view is such a job's answer, asked only while shown.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 import traceback
 from typing import Callable, Iterable
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from model.stopping import StopToken  # noqa: F401  (jobs receive one; re-exported)
+from studyapp.shell.area import AreaWidget
 
 COMPLETED, STOPPED, FAILED = "completed", "stopped", "failed"
 
@@ -194,6 +198,26 @@ class LatestJob(QObject):
     def is_busy(self) -> bool:
         return self._job is not None or self._pending is not None
 
+    def wait_idle(self, timeout_ms: int = 10_000) -> bool:
+        """Spin a local event loop until no request is pending or running, so that the last
+        result has been delivered (a screenshot draws only then); False if `timeout_ms` passed
+        first."""
+        if self._closed or not self.is_busy():
+            return not self.is_busy()  # after shutdown nothing more is said: no use waiting
+        loop = QEventLoop()
+        deadline = QTimer(singleShot=True)
+        deadline.timeout.connect(loop.quit)
+
+        def settled(_busy: bool) -> None:
+            if not self.is_busy():
+                loop.quit()
+
+        self.busy_changed.connect(settled)
+        deadline.start(timeout_ms)
+        loop.exec()
+        self.busy_changed.disconnect(settled)
+        return not self.is_busy()
+
     def shutdown(self, wait_ms: int = 5000) -> None:
         """Stop for good (the window is closing): wait for the running job to end. Nothing is
         emitted afterwards, so the owner may be deleted at once."""
@@ -234,3 +258,57 @@ class LatestJob(QObject):
                 self._start_pending()
         else:
             self.busy_changed.emit(False)
+
+
+class LatestJobArea(AreaWidget):
+    """An area whose view is the answer of one `LatestJob` (`job`) to its current inputs,
+    asked for only while the area is shown.
+
+    A change of the inputs calls `schedule()`: while shown, the job is asked after the typing
+    pause; while hidden, the area only remembers that it is dirty and asks when it is shown (no
+    work for an area nobody sees). Subclasses give `answer_job()`, which reads the inputs on the
+    GUI thread and returns the job (plain data out, no widgets), and `show_answer(record)` and
+    `show_failure(message)`, which draw on the GUI thread; `rendered` fires after an answer has
+    been drawn (the subclass emits it).
+    """
+
+    rendered = Signal()
+
+    def __init__(self, ctx, delay_ms: int, name: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self._dirty = True  # the inputs changed since their answer was asked for
+        self.job = LatestJob(self, delay_ms=delay_ms, name=name)
+        self.job.result.connect(self.show_answer)
+        self.job.failed.connect(self.show_failure)
+
+    def answer_job(self) -> Callable[[StopToken], Iterable]:
+        raise NotImplementedError
+
+    def show_answer(self, record) -> None:
+        raise NotImplementedError
+
+    def show_failure(self, message: str) -> None:
+        raise NotImplementedError
+
+    def schedule(self) -> None:
+        """The inputs changed: ask after the typing pause, or once the area is shown."""
+        self._dirty = True
+        if self.isVisible():
+            self.ask()
+
+    def ask(self, delay_ms: int | None = None) -> None:
+        """Ask the job about the inputs as they are now, after `delay_ms` (None: the pause)."""
+        self._dirty = False
+        self.job.request(self.answer_job(), delay_ms)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._dirty:
+            self.schedule()
+
+    def is_busy(self) -> bool:
+        return self.job.is_busy()
+
+    def shutdown(self) -> None:
+        self.job.shutdown()

@@ -4,6 +4,8 @@ splitter with its stretch, a scroll area, a long run's status lines, a scrolled 
 column's width, a form of labelled rows, tabs with their tooltips and a label for rich text.
 
 They know no area; each does what a form otherwise repeats line by line for every widget.
+Further down: a text field's placeholder, tip and room, a lab's notice line, and setting or
+reading a form's inputs by name (what `apply_state` and `save_state` do).
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 from typing import Callable, Iterable, Sequence, Union
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QBoxLayout, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout,
-                               QLabel, QLayout, QProgressBar, QPushButton, QScrollArea, QSpinBox,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QBoxLayout, QDoubleSpinBox, QFormLayout, QFrame,
+                               QHBoxLayout, QLabel, QLayout, QLineEdit, QProgressBar, QPushButton,
+                               QScrollArea, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 STRETCH = 1  # in `column`/`row`: an empty stretch that takes the space left
 
@@ -161,3 +163,73 @@ def rich_label() -> QLabel:
     label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def text_field(edit, placeholder: str, tip: str, *, min_height: int | None = None,
+               max_height: int | None = None, min_width: int | None = None,
+               max_width: int | None = None):
+    """`edit` (a line edit or a text edit) with its placeholder and tip, and the least and most
+    room it may take where given; returns it."""
+    edit.setPlaceholderText(placeholder)
+    edit.setToolTip(tip)
+    for limit, setter in ((min_height, edit.setMinimumHeight), (max_height, edit.setMaximumHeight),
+                          (min_width, edit.setMinimumWidth), (max_width, edit.setMaximumWidth)):
+        if limit is not None:
+            setter(limit)
+    return edit
+
+
+def notice_line() -> QLabel:
+    """The line where a lab says what it changed or could not read (a cut text, invalid bytes),
+    in the palette's notice colours; hidden until `show_notices` gives it some."""
+    from studyapp.shell import style
+
+    label = QLabel()
+    label.setWordWrap(True)
+    style.on_change(label, lambda c: label.setStyleSheet(style.notice_css(c)))
+    label.hide()
+    return label
+
+
+def show_notices(label: QLabel, notices: Sequence[str]) -> None:
+    """The non-empty notices one per line; the line hidden when there are none."""
+    notices = [n for n in notices if n]
+    label.setText("\n".join(notices))
+    label.setVisible(bool(notices))
+
+
+def set_inputs(values: dict, inputs: dict) -> None:
+    """Set each of `inputs` (name -> widget, in the order given) whose name is in `values`, as
+    its kind takes it: a check box or radio button ticked, a spin box set to the number, a line
+    edit given the text. Names missing from `values` are left as they are."""
+    for name, widget in inputs.items():
+        if name not in values:
+            continue
+        value = values[name]
+        if isinstance(widget, QAbstractButton):
+            widget.setChecked(bool(value))
+        elif isinstance(widget, QDoubleSpinBox):
+            widget.setValue(float(value))
+        elif isinstance(widget, QSpinBox):
+            widget.setValue(int(value))
+        elif isinstance(widget, QLineEdit):
+            widget.setText(str(value))
+        else:
+            raise TypeError(f"not an input set_inputs knows: {widget!r}")
+
+
+def input_values(inputs: dict) -> dict:
+    """Each of `inputs`' own value (name -> value), as `set_inputs` takes them back."""
+    values = {}
+    for name, widget in inputs.items():
+        if isinstance(widget, QAbstractButton):
+            values[name] = widget.isChecked()
+        elif isinstance(widget, QDoubleSpinBox):
+            values[name] = float(widget.value())
+        elif isinstance(widget, QSpinBox):
+            values[name] = int(widget.value())
+        elif isinstance(widget, QLineEdit):
+            values[name] = widget.text()
+        else:
+            raise TypeError(f"not an input input_values knows: {widget!r}")
+    return values

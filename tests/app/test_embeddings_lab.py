@@ -13,6 +13,16 @@ def lab(make_shown_lab):
     return make_shown_lab(EmbeddingsLab, 1100, 740)
 
 
+def _settled(qtbot, lab):
+    """Wait for the lab's job: the embeddings are computed off the GUI thread."""
+    qtbot.waitUntil(lambda: not lab.is_busy(), timeout=5000)
+
+
+def _apply(qtbot, lab, state):
+    lab.apply_state(state)
+    _settled(qtbot, lab)
+
+
 def test_heatmaps_from_the_loaded_model(lab, ctx):
     model = ctx.models.current.model
     e = lab.embeddings
@@ -35,7 +45,7 @@ def test_typing_rerenders(lab, qtbot):
 
 
 def test_book_demo_shows_the_books_table(lab, qtbot):
-    lab.apply_state({"book_demo": True, "view": "embeddings"})
+    _apply(qtbot, lab, {"book_demo": True, "view": "embeddings"})
     assert lab.weights_map.isVisible()
     assert lab.weights_map.values.shape == (6, 3)
     assert np.allclose(lab.weights_map.values[0], [0.3374, -0.1778, -0.1690], atol=1e-4)
@@ -43,12 +53,13 @@ def test_book_demo_shows_the_books_table(lab, qtbot):
     assert len(lab.weights_map._cell_texts) == 18  # the values are printed in the cells
     lab.demo_ids.setText("2, 9")
     lab.refresh(force=True)
+    _settled(qtbot, lab)
     assert lab.token_map.is_showing_message()
     assert "9" in lab.token_map.message.text() and "vocabulary of 6" in lab.token_map.message.text()
 
 
-def test_cosine_neighbours_projection_and_positions(lab, ctx):
-    lab.apply_state({"view": "cosine"})
+def test_cosine_neighbours_projection_and_positions(lab, ctx, qtbot):
+    _apply(qtbot, lab, {"view": "cosine"})
     cos = lab.cosine_map.values
     assert cos.shape == (6, 6) and np.allclose(np.diag(cos), 1.0, atol=1e-5)
     lab._on_cosine_clicked(1, 3)
@@ -56,27 +67,27 @@ def test_cosine_neighbours_projection_and_positions(lab, ctx):
     assert lab.nn_token.currentIndex() == 1
     assert lab.nn_table.rowCount() == 10
     assert "random (untrained)" in lab.nn_note.text()
-    lab.apply_state({"view": "projection"})
+    _apply(qtbot, lab, {"view": "projection"})
     assert not lab.projection.is_showing_message()
     assert len(lab.projection.groups()[0].labels) == 6
     lab.add_frequent.setChecked(True)
     names = [g.name for g in lab.projection.groups()]
     assert names == ["The Verdict", "text"] and len(lab.projection.groups()[0].labels) > 80
-    lab.apply_state({"view": "positional"})
+    _apply(qtbot, lab, {"view": "positional"})
     context = ctx.models.current.config.context_length
     assert lab.positions_map.values.shape == (context, ctx.models.current.config.emb_dim)
     assert lab.positions_plot.groups()[0].points.shape == (context, 2)
 
 
-def test_empty_text_and_too_long_text(lab, ctx):
-    lab.apply_state({"text": ""})
+def test_empty_text_and_too_long_text(lab, ctx, qtbot):
+    _apply(qtbot, lab, {"text": ""})
     assert lab.token_map.is_showing_message()
     assert "Type some text" in lab.token_map.message.text()
     context = ctx.models.current.config.context_length
-    lab.apply_state({"text": "word " * (context + 20)})
+    _apply(qtbot, lab, {"text": "word " * (context + 20)})
     assert lab.embeddings.token.shape[0] == context
     assert lab.notice.isVisible() and f"showing the first {context}" in lab.notice.text()
-    lab.apply_state({"text": "bell\x07 and\ttab"})  # control characters are ordinary tokens
+    _apply(qtbot, lab, {"text": "bell\x07 and\ttab"})  # control characters are ordinary tokens
     assert lab.embeddings is not None and not lab.token_map.is_showing_message()
 
 
@@ -119,3 +130,10 @@ def test_a_dropped_file_with_invalid_utf8_is_reported(lab, qtbot, tmp_path):
         lab.editor.insertFromMimeData(mime)
     assert "notes.txt is not valid UTF-8" in lab.notice.text()
     assert lab.embeddings is not None and "\ufffd" in lab.editor.toPlainText()
+
+
+def test_prepare_screenshot_waits_for_the_embeddings(lab):
+    lab.apply_state({"text": "Every effort moves you"})
+    lab.prepare_screenshot()  # returns once the job's answer has been drawn
+    assert not lab.is_busy() and len(lab.embeddings.ids) == 6
+    assert lab.token_map.values.shape[0] == 6 and lab.tabs.currentIndex() == 0

@@ -97,6 +97,15 @@ def test_chart_follows_temperature_and_top_k_live(area):
     assert len(panel.chart.labels) == 5
 
 
+def test_the_latest_clicked_position_is_charted(qtbot, area):
+    panel = area.generate
+    for index in (0, 1, 2):  # quick clicks on tokens whose logits are not known yet
+        panel.select_position(index)
+    assert panel.logits_job.wait_idle(10000)
+    assert panel.selected == 2 and 2 in panel._logits
+    assert f"after token 3 of {len(panel.ids)}" in panel.chart.title.text()
+
+
 def test_bad_input_gets_messages_not_tracebacks(qtbot, area, ctx):
     panel = area.generate
     panel.controls.set_values(greedy=False, temperature=-0.5)

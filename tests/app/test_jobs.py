@@ -98,3 +98,55 @@ def test_after_shutdown_nothing_is_emitted_even_once_its_owner_is_gone(qtbot):
     delete(owner)  # the owner and its LatestJob are gone; the thread's end is still queued
     qtbot.wait(50)
     assert busy == emitted
+
+
+def test_wait_idle_returns_once_the_latest_result_has_been_delivered(qtbot):
+    job = LatestJob(delay_ms=30)
+    results = []
+    job.result.connect(results.append)
+    assert job.wait_idle(100)  # nothing asked: idle at once
+    gate = threading.Event()
+    job.request(_answer("old", gate))
+    qtbot.waitUntil(lambda: job._job is not None)
+    job.request(_answer("new"))
+    gate.set()
+    assert job.wait_idle(5000)
+    assert results == ["new"] and not job.is_busy()
+    job.request(_answer("never", threading.Event()))  # its gate never opens
+    assert not job.wait_idle(100)
+    job.shutdown()
+
+
+def test_an_area_on_a_latest_job_asks_only_while_it_is_shown(qtbot):
+    from studyapp.shell.jobs import LatestJobArea
+
+    class Echo(LatestJobArea):
+        def __init__(self):
+            super().__init__(None, 0, "echo")
+            self.value, self.asked, self.shown = 0, 0, []
+
+        def answer_job(self):
+            self.asked += 1
+            value = self.value
+            return lambda _token: [value]
+
+        def show_answer(self, record):
+            self.shown.append(record)
+            self.rendered.emit()
+
+        def show_failure(self, message):
+            self.shown.append(message)
+
+    area = Echo()
+    qtbot.addWidget(area)
+    area.value = 1
+    area.schedule()
+    assert area.asked == 0 and not area.is_busy()  # hidden: only remembered as dirty
+    with qtbot.waitSignal(area.rendered, timeout=5000):
+        area.show()
+    assert area.shown == [1] and area.asked == 1
+    area.value = 2
+    with qtbot.waitSignal(area.rendered, timeout=5000):
+        area.schedule()
+    assert area.shown == [1, 2] and not area.is_busy()
+    area.shutdown()

@@ -174,6 +174,7 @@ def _set_inputs(window, qtbot):
     emb.cosine_of.setCurrentIndex(1)
     emb.add_frequent.setChecked(True)
     emb.refresh(force=True)
+    qtbot.waitUntil(lambda: not emb.is_busy(), timeout=5000)  # computed on the lab's job
     emb.nn_token.setCurrentIndex(2)
 
     window.open_area("generate", {})
@@ -323,6 +324,7 @@ def test_a_hidden_lab_restores_its_inputs_without_computing(qtbot, ctx):
 # -- (c) cards open the labs -------------------------------------------------------------------
 
 def _check_tokenizer(qtbot, lab, state):
+    qtbot.waitUntil(lambda: not lab.is_busy(), timeout=5000)  # the text is tokenized on a job
     if "text" in state:
         assert lab.editor.toPlainText() == state["text"]
         assert lab.result is not None and lab.result.text == state["text"]
@@ -339,6 +341,7 @@ def _check_embeddings(qtbot, lab, state):
         assert lab.demo_radio.isChecked() == state["book_demo"]
     if "view" in state:
         assert lab.tabs.currentIndex() == TAB_KEYS.index(state["view"])
+    qtbot.waitUntil(lambda: not lab.is_busy(), timeout=5000)  # computed on the lab's job
     assert lab.embeddings is not None  # computed at once: the lab is on screen
 
 

@@ -19,6 +19,12 @@ def _set_text(qtbot, lab, text, timeout=5000):
         lab.editor.setPlainText(text)
 
 
+def _apply_text(qtbot, lab, state, timeout=5000):
+    """apply_state with a text: the lab draws once its job has tokenized it."""
+    with qtbot.waitSignal(lab.rendered, timeout=timeout):
+        lab.apply_state(state)
+
+
 def test_book_sentence_is_drawn_as_chips_with_counts(lab):
     assert lab.editor.toPlainText() == EXAMPLE_TEXT
     assert lab.chips.chip_count() == 20
@@ -70,13 +76,13 @@ def test_click_a_word_shows_its_merges(lab, qtbot):
     assert "merge i + r" in page and "[33901, 86, 343, 86]" in page
 
 
-def test_apply_state_traces_akwirw_ier(lab):
-    lab.apply_state({"text": "Akwirw ier", "select_word": "Akwirw ier"})
+def test_apply_state_traces_akwirw_ier(lab, qtbot):
+    _apply_text(qtbot, lab, {"text": "Akwirw ier", "select_word": "Akwirw ier"})
     assert lab.result.ids == [33901, 86, 343, 86, 220, 959]
     assert lab.tabs.currentIndex() == 0
     assert "Result: [33901, 86, 343, 86, 220, 959]" in lab.bpe_view.toPlainText()
     assert lab.chips.highlight() == 0
-    lab.apply_state({"text": "Akwirw ier", "select_word": "Akwirw"})  # the links.json state
+    _apply_text(qtbot, lab, {"text": "Akwirw ier", "select_word": "Akwirw"})  # links.json's
     assert "[33901, 86, 343, 86, 220, 959]" in lab.bpe_view.toPlainText()  # whole text below
 
 
@@ -137,8 +143,8 @@ def test_one_megabyte_paste_is_tokenized_off_the_gui_thread(lab, qtbot):
     big = (read_the_verdict() * 60)[:1_000_000]
     with qtbot.waitSignal(lab.rendered, timeout=20000):
         lab.editor.setPlainText(big)
-        qtbot.waitUntil(lambda: lab._job is not None or lab.result.text == big, timeout=5000)
-    qtbot.waitUntil(lambda: lab._job is None, timeout=10000)
+        qtbot.waitUntil(lambda: lab.is_busy() or lab.result.text == big, timeout=5000)
+    qtbot.waitUntil(lambda: not lab.is_busy(), timeout=10000)
     assert lab.result.n_tokens > 200_000
     assert lab.chips.chip_count() == CHIP_LIMIT
     assert f"Showing the first {CHIP_LIMIT:,} of" in lab.counts.text()
@@ -158,6 +164,12 @@ def test_a_dropped_or_pasted_file_is_opened_not_its_path(lab, qtbot, tmp_path):
 
 
 def test_bpe_panel_follows_the_text(lab, qtbot):
-    lab.apply_state({"text": "Akwirw ier", "select_word": "Akwirw"})
+    _apply_text(qtbot, lab, {"text": "Akwirw ier", "select_word": "Akwirw"})
     _set_text(qtbot, lab, "Hello")
     assert "The whole text \u201cHello\u201d is [15496]" in lab.bpe_view.toPlainText()
+
+
+def test_prepare_screenshot_waits_for_the_tokens(lab):
+    lab.prepare_screenshot()  # returns once the job's answer has been drawn
+    assert not lab.is_busy() and lab.result.text.startswith("Akwirw ier:")
+    assert lab.bpe_word.text() == "Akwirw ier" and lab.chips.highlight() == 0

@@ -118,3 +118,17 @@ def test_frequent_tokens_of_the_verdict():
     labels = [token_label(i)[0] for i in ids]
     assert labels[:3] == [",", ".", "\u00b7the"]
     assert all(label.strip("\u00b7\u21b5") for label in labels)  # no whitespace-only tokens
+
+
+def test_answers_carry_the_embeddings_or_the_message_shown_instead(tiny_model):
+    book = core.demo_answer((6, 3, 4), "2, 3, 5, 1")
+    assert book.message == "" and np.allclose(book.embeddings.token[0],
+                                              [1.2753, -0.2010, -0.1606], atol=1e-4)
+    again = core.demo_answer((6, 3, 4), "2, 9", book.source)  # the layers are reused
+    assert again.source is book.source and again.embeddings is None
+    assert "vocabulary of 6" in again.message and "Raise the vocabulary size" in again.message
+    assert "Type token IDs" in core.demo_answer((6, 3, 4), "  ").message
+    assert "not an integer ID" in core.demo_answer((6, 3, 4), "2, x").message
+    assert "Type some text" in core.text_answer(tiny_model, "tiny", "").message
+    text = core.text_answer(tiny_model, "tiny", "Every effort")
+    assert text.embeddings.ids == [6109, 3626] and text.source.name == "tiny"

@@ -8,29 +8,29 @@ between the text's tokens, the nearest neighbours of a token in the whole vocabu
 projection of the token vectors (optionally with the most frequent tokens of The Verdict), and
 the positional embeddings over the whole context as one heatmap and one projection.
 
-The computing is in `core` (no Qt); torch is imported only inside functions. The tabs are built
-and drawn by `text_tabs` and `space_tabs`; the book demo's inputs are `demo_controls`. Each
-tab is computed when it is shown; every plot saves itself to PNG ("Save all PNGs" saves them
-all).
+The computing is in `core` (no Qt); torch is imported only inside functions. The embeddings of
+the inputs are computed on a `LatestJob` (debounced while typing; newer inputs supersede a run
+still going), which hands back plain arrays that the view then draws. The tabs are built and
+drawn by `text_tabs` and `space_tabs`; the book demo's inputs are `demo_controls`. Each tab is
+drawn when it is shown; every plot saves itself to PNG ("Save all PNGs" saves them all).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QRadioButton,
-                               QSizePolicy, QTabWidget, QVBoxLayout)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QRadioButton, QSizePolicy,
+                               QTabWidget)
 
 from studyapp.areas.embeddings import core
 from studyapp.areas.embeddings.demo_controls import DemoControls
 from studyapp.areas.embeddings.space_tabs import SpaceTabs
 from studyapp.areas.embeddings.text_tabs import TextTabs
-from studyapp.tokens import sanitize
+from studyapp.shell.jobs import LatestJobArea
 from studyapp.widgets.text_box import FileDropTextEdit
-from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
-from studyapp.widgets.forms import push_button
+from studyapp.widgets.forms import (column, input_values, notice_line, push_button, row,
+                                    set_inputs, show_notices, text_field)
 
 DEFAULT_TEXT = "Your journey starts with one step"
 DEBOUNCE_MS = 200
@@ -48,18 +48,14 @@ TAB_TIPS = (
 PANEL_KEYS = ("view", "cosine_of", "frequent")  # inputs that live on the lazily built tabs
 
 
-class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
+class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, LatestJobArea):
     """The Embeddings area. `rendered` fires after the visible tab has been drawn."""
 
-    rendered = Signal()
-
     def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, DEBOUNCE_MS, "embeddings", parent)
         self.embeddings: core.TextEmbeddings | None = None
         self.source: core.EmbeddingSource | None = None
         self._dirty_tabs: set[int] = set(range(len(TAB_KEYS)))
-        self._pending = True
         self._norms_cache: tuple[int, object] | None = None
         self._positions_cache: dict = {}
         self._frequent: list[int] | None = None
@@ -69,29 +65,24 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         self._pending_panels: dict = {}  # apply_state's PANEL_KEYS, set once the tabs exist
         self._pending_token: tuple[str, object] | None = None  # ("index"|"label", value)
 
-        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._timer.timeout.connect(self.refresh)
-
         self._build()
         ctx.models.current_changed.connect(self._on_model_changed)
-        self.editor.textChanged.connect(self._schedule)
+        self.editor.textChanged.connect(self.schedule)
         self.model_radio.toggled.connect(self._on_mode_changed)
         for spin in (self.demo_vocab, self.demo_dim, self.demo_context):
-            spin.valueChanged.connect(self._schedule)
-        self.demo_ids.textChanged.connect(self._schedule)
+            spin.valueChanged.connect(self.schedule)
+        self.demo_ids.textChanged.connect(self.schedule)
         self.tabs.currentChanged.connect(lambda _i: self._render_current_tab())
         self.demo_box.setVisible(False)
 
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.editor = FileDropTextEdit(DEFAULT_TEXT)
-        self.editor.setPlaceholderText("Type a sentence (or drop a text file): its tokens' "
-                                       "embedding vectors are shown below.")
+        self.editor = text_field(
+            FileDropTextEdit(DEFAULT_TEXT), "Type a sentence (or drop a text file): its tokens' "
+            "embedding vectors are shown below.", "Your text: each token picks its row of the "
+            "token embedding matrix (chapter 2, section 2.7) and its position adds a positional "
+            "embedding (section 2.8)", max_height=52)
         self.editor.file_dropped.connect(self.open_file)
-        self.editor.setMaximumHeight(52)
-        self.editor.setToolTip("Your text: each token picks its row of the token embedding "
-                               "matrix (chapter 2, section 2.7) and its position adds a "
-                               "positional embedding (section 2.8)")
 
         self.model_radio = QRadioButton("Loaded model")
         self.model_radio.setChecked(True)
@@ -110,28 +101,13 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
             "Save all PNGs\u2026",
             "Save every plot and heatmap of this lab to a folder as PNG images (embeddings: "
             "chapter 2, sections 2.7 and 2.8)", lambda: self.export_all())
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Vectors from:"))
-        row.addWidget(self.model_radio)
-        row.addWidget(self.demo_radio)
-        row.addSpacing(12)
-        row.addWidget(self.model_name, 1)
-        row.addWidget(self.export_all_button)
-
-        self.notice = QLabel()
-        self.notice.setWordWrap(True)
-        style.on_change(self.notice, lambda c: self.notice.setStyleSheet(style.notice_css(c)))
-        self.notice.hide()
-
+        source_row = row(QLabel("Vectors from:"), self.model_radio, self.demo_radio,
+                         (self.model_name, 1), self.export_all_button)
+        source_row.insertSpacing(3, 12)
+        self.notice = notice_line()
         self.tabs = QTabWidget()  # pages are built on first show (_ensure_built)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(self.editor)
-        layout.addLayout(row)
-        layout.addWidget(self.demo_box)
-        layout.addWidget(self.notice)
-        layout.addWidget(self.tabs, 1)
+        column(self.editor, source_row, self.demo_box, self.notice, (self.tabs, 1), parent=self,
+               margins=8)
 
     def _ensure_built(self) -> None:
         """Build the tabs' plots the first time they are needed.
@@ -177,10 +153,7 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
             self.editor.setPlainText(str(payload["text"]))
         if "book_demo" in payload:
             (self.demo_radio if payload["book_demo"] else self.model_radio).setChecked(True)
-        for key, spin in (("vocab_size", self.demo_vocab), ("dim", self.demo_dim),
-                          ("context", self.demo_context)):
-            if key in payload:
-                spin.setValue(int(payload[key]))
+        set_inputs(payload, self._demo_sizes())
         if "ids" in payload:
             ids = payload["ids"]
             self.demo_ids.setText(ids if isinstance(ids, str) else ", ".join(map(str, ids)))
@@ -201,9 +174,7 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         state = {
             "text": self.editor.toPlainText()[:MAX_SAVED_CHARS],
             "book_demo": self.demo_radio.isChecked(),
-            "vocab_size": self.demo_vocab.value(),
-            "dim": self.demo_dim.value(),
-            "context": self.demo_context.value(),
+            **input_values(self._demo_sizes()),
             "ids": self.demo_ids.text()[:MAX_SAVED_CHARS],
         }
         if self._built:
@@ -249,11 +220,11 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         path = Path(path)
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
-                self._set_notices([f"{path.name} is too large to open here."])
+                show_notices(self.notice, [f"{path.name} is too large to open here."])
                 return False
             data = path.read_bytes()
         except OSError as exc:
-            self._set_notices([f"Could not read {path}: {exc.strerror or exc}"])
+            show_notices(self.notice, [f"Could not read {path}: {exc.strerror or exc}"])
             return False
         text, notices = decode_file_bytes(data, path.name)
         self._file_notices = notices
@@ -262,16 +233,14 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
 
     def prepare_screenshot(self) -> None:
         self.apply_state({"text": DEFAULT_TEXT, "book_demo": False, "view": "embeddings"})
-
-    def shutdown(self) -> None:
-        self._timer.stop()
+        self.job.wait_idle()
 
     # -- state ---------------------------------------------------------------------------------
     def _on_mode_changed(self, *_args) -> None:
         demo = self.demo_radio.isChecked()
         self.demo_box.setVisible(demo)
         if not self._built:
-            self._schedule()
+            self.schedule()
             return
         # Model: three heatmaps side by side. Demo: the weight matrix too, in a 2 x 2 grid.
         for panel in (self.weights_map, self.token_map, self.pos_map, self.input_map):
@@ -284,22 +253,16 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         for panel, r, c in places:
             self._emb_grid.addWidget(panel, r, c)
         self.weights_map.setVisible(demo)
-        self._schedule()
+        self.schedule()
 
     def _on_model_changed(self, _entry) -> None:
         self._norms_cache = None
         if self.model_radio.isChecked():
-            self._schedule()
-
-    def _schedule(self) -> None:
-        self._pending = True
-        self._timer.start()
+            self.schedule()
 
     def showEvent(self, event) -> None:  # noqa: N802
         self._ensure_built()
-        super().showEvent(event)
-        if self._pending:
-            self._timer.start()
+        super().showEvent(event)  # asks for the embeddings of inputs changed while hidden
 
     def _mark_dirty(self, tab: int) -> None:
         self._dirty_tabs.add(tab)
@@ -321,82 +284,52 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, AreaWidget):
         self.nn_token.blockSignals(False)
         self.nn_note.setText(text)
 
-    def _set_notices(self, notices: list[str]) -> None:
-        notices = [n for n in notices if n]
-        self.notice.setText("\n".join(notices))
-        self.notice.setVisible(bool(notices))
-
     # -- computing -----------------------------------------------------------------------------
-    def _make_source(self) -> core.EmbeddingSource | None:
+    def refresh(self, force: bool = False, delay_ms: int | None = 0) -> None:
+        """Ask the job for the embeddings of the inputs as they are now (after the typing pause
+        if `delay_ms` is None); the visible tab is redrawn when they arrive."""
+        if not self.isVisible() and not force:
+            return  # stays dirty; showEvent schedules it
+        self._ensure_built()
+        self.ask(delay_ms)
+
+    def answer_job(self):
+        """The job for the current inputs, read here on the GUI thread; it yields (the demo's
+        sizes or None, core.Answer)."""
         if self.model_radio.isChecked():
             entry = self.ctx.models.current
             if entry is None:
                 self.model_name.setText("(loading\u2026)")
-                return None
+                return lambda _token: [(None, core.Answer(None, message=(
+                    "Loading model\u2026 the embeddings appear as soon as it is ready.")))]
             self.model_name.setText(f"({entry.name}: vocabulary {entry.config.vocab_size:,}, "
                                     f"dimension {entry.config.emb_dim})")
             self.model_name.setToolTip(entry.describe())
-            return core.model_source(entry.model, entry.name)
+            text = self.editor.toPlainText()
+            return lambda _token: [(None, core.text_answer(entry.model, entry.name, text))]
         self.model_name.setText("")  # the demo does not use the loaded model
-        key = (self.demo_vocab.value(), self.demo_dim.value(), self.demo_context.value())
-        if self._demo_cache is None or self._demo_cache[0] != key:
-            self._demo_cache = (key, core.book_demo_source(*key))
-        return self._demo_cache[1]
+        sizes = (self.demo_vocab.value(), self.demo_dim.value(), self.demo_context.value())
+        built = self._demo_cache[1] if self._demo_cache and self._demo_cache[0] == sizes else None
+        raw_ids = self.demo_ids.text()
+        return lambda _token: [(sizes, core.demo_answer(sizes, raw_ids, built))]
 
-    def _text_ids(self) -> tuple[list[int], list[str]]:
-        from model.tokenizer import get_tokenizer
+    def show_failure(self, message: str) -> None:
+        self.show_answer((None, core.Answer(None, message=(
+            f"The embeddings could not be computed: {message}"))))
 
-        text, problem = sanitize(self.editor.toPlainText())
-        return get_tokenizer().encode(text), [problem] if problem else []
-
-    def refresh(self, force: bool = False) -> None:
-        """Recompute the embeddings of the text and redraw the visible tab."""
-        if not self.isVisible() and not force:
-            return  # stays pending; showEvent restarts the timer
-        self._ensure_built()
-        self._timer.stop()
-        self._pending = False
+    def show_answer(self, record) -> None:
+        sizes, answer = record
+        if sizes is not None and answer.source is not None:
+            self._demo_cache = (sizes, answer.source)  # seeded layers are rebuilt only on change
+        self.source, self.embeddings = answer.source, answer.embeddings
         self._dirty_tabs = set(range(len(TAB_KEYS)))
-        self.embeddings = None
-        try:
-            source = self._make_source()
-        except ValueError as exc:
-            self.source = None
-            self._set_notices([])
-            self._say(f"The book demo cannot be built: {exc}.")
-            self.rendered.emit()
-            return
-        self.source = source
-        if source is None:
-            self._set_notices([])
-            self._say("Loading model\u2026 the embeddings appear as soon as it is ready.")
-            self.rendered.emit()
-            return
-        notices: list[str] = []
-        if self.model_radio.isChecked():
-            ids, notices = self._text_ids()
-            if not ids:
-                self._set_notices([])
-                self._say("Type some text above (a sentence is enough): each of its tokens "
-                          "becomes a row of numbers here.")
-                self.rendered.emit()
-                return
-        else:
-            ids, problem = self._demo_id_list()
-            if ids is None:
-                self._set_notices([])
-                self._say(problem)
-                self.rendered.emit()
-                return
-        try:
-            self.embeddings = core.embed(source, ids)
-        except ValueError as exc:
-            self._set_notices([])
-            self._say(f"{exc}. Raise the vocabulary size or use smaller IDs.")
+        if answer.embeddings is None:
+            show_notices(self.notice, [])
+            self._say(answer.message)
             self.rendered.emit()
             return
         file_notices, self._file_notices = self._file_notices, []
-        self._set_notices(file_notices + notices + self.embeddings.notices)
+        show_notices(self.notice, file_notices + answer.notices)
         self._fill_token_choice()
         self._apply_pending_token()
         self._render_current_tab()

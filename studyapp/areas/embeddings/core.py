@@ -6,6 +6,8 @@
 - `book_demo(vocab_size, dim, ids)`: the embedding layers built as the chapter builds them,
   `torch.manual_seed(123)` then `torch.nn.Embedding(vocab_size, dim)`; 6 x 3 gives the book's
   table, whose first row is [0.3374, -0.1778, -0.1690].
+- `text_answer(model, name, text)`, `demo_answer(sizes, raw_ids)`: what the lab shows for its
+  inputs, the embeddings or the message shown instead (the lab's job runs these).
 - `cosine_matrix`, `nearest_neighbours` (whole vocabulary, by cosine), `pca_2d`,
   `frequent_tokens` (the most common tokens of a corpus, for the projection).
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from studyapp.tokens import token_info, token_label
+from studyapp.tokens import parse_ids, sanitize, token_info, token_label
 
 BOOK_SEED = 123
 BOOK_IDS = (2, 3, 5, 1)  # section 2.7's input IDs
@@ -101,6 +103,53 @@ def embed(source: EmbeddingSource, ids: list[int]) -> TextEmbeddings:
     tok = source.tok_weight[ids].float().numpy() if ids else np.zeros((0, source.emb_dim))
     pos = source.pos_weight[:len(ids)].float().numpy()
     return TextEmbeddings(list(ids), row_labels(source, ids), tok, pos, tok + pos, notices)
+
+
+@dataclass
+class Answer:
+    """What the lab shows for one set of inputs: the embeddings, or a message in their place."""
+
+    source: EmbeddingSource | None
+    embeddings: TextEmbeddings | None = None
+    notices: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+def text_answer(model, name: str, text: str) -> Answer:
+    """The loaded model's embeddings of the GPT-2 tokens of `text`."""
+    from model.tokenizer import get_tokenizer
+
+    source = model_source(model, name)
+    clean, problem = sanitize(text)
+    ids = get_tokenizer().encode(clean)
+    if not ids:
+        return Answer(source, message="Type some text above (a sentence is enough): each of its "
+                                      "tokens becomes a row of numbers here.")
+    return _embedded(source, ids, [problem] if problem else [])
+
+
+def demo_answer(sizes: tuple[int, int, int], raw_ids: str,
+                source: EmbeddingSource | None = None) -> Answer:
+    """The book demo's embeddings of the IDs typed, with layers of `sizes` (vocabulary,
+    dimension, context); `source`, the layers built for these sizes before, is reused."""
+    try:
+        source = source or book_demo_source(*sizes)
+    except ValueError as exc:
+        return Answer(None, message=f"The book demo cannot be built: {exc}.")
+    if not raw_ids.strip():
+        return Answer(source, message="Type token IDs for the book demo (e.g. 2, 3, 5, 1).")
+    ids, problems = parse_ids(raw_ids)
+    if problems:
+        return Answer(source, message="; ".join(problems))
+    return _embedded(source, ids, [])
+
+
+def _embedded(source: EmbeddingSource, ids: list[int], notices: list[str]) -> Answer:
+    try:
+        embeddings = embed(source, ids)
+    except ValueError as exc:
+        return Answer(source, message=f"{exc}. Raise the vocabulary size or use smaller IDs.")
+    return Answer(source, embeddings, notices + embeddings.notices)
 
 
 def cosine_matrix(x: np.ndarray) -> np.ndarray:

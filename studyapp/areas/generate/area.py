@@ -10,6 +10,10 @@ Tabs:
 - Side by side: one prompt through two models.
 - Models: the model manager (also behind File > Open model..., reachable from every area).
 
+What reruns as its inputs change (a position's logits, the demos' temperature table) runs on a
+`LatestJob`; what a button starts and Stop ends (generating, side by side, the loss) is one run
+of a JobThread.
+
 Torch is imported only inside functions that run once a model is loaded.
 """
 
@@ -149,6 +153,8 @@ class GenerateArea(AreaWidget):
         self.generate.controls.set_values(greedy=True, top_k=10, max_new_tokens=20)
         self.generate.generate_now()
         self.generate.select_position(self.generate.n_prompt - 1)
+        self.generate.logits_job.wait_idle()
+        self.demos.temperature_job.wait_idle()
 
     def shutdown(self) -> None:
         for panel in (self.generate, self.demos, self.loss, self.compare, self.models):

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayo
 
 from studyapp.shell.jobs import JobThread
 
-from studyapp.widgets.forms import number_box
+from studyapp.widgets.forms import input_values, number_box, set_inputs
 
 T_SCALE = 100  # slider steps per unit of temperature
 
@@ -119,6 +119,11 @@ class DecodingControls(QWidget):
                        self.kv_cache.toggled):
             signal.connect(lambda *_: self.changed.emit())
         self._greedy_toggled(False)
+        # What state() reads and set_values() sets, by name (the temperature before greedy).
+        self._inputs = {"temperature": self.temperature, "greedy": self.greedy,
+                        "top_k": self.top_k, "top_p": self.top_p,
+                        "max_new_tokens": self.max_new_tokens, "seed": self.seed,
+                        "kv_cache": self.kv_cache}
 
     def _temperature_to_slider(self, value: float) -> None:
         target = max(0, min(self.temperature_slider.maximum(), round(value * T_SCALE)))
@@ -155,27 +160,14 @@ class DecodingControls(QWidget):
     def state(self) -> dict:
         """Every control's own value (the temperature even while greedy is ticked), as
         `set_values` takes them back: what the lab saves at exit."""
-        return {"greedy": self.greedy.isChecked(),
-                "temperature": float(self.temperature.value()),
-                "top_k": int(self.top_k.value()), "top_p": float(self.top_p.value()),
-                "max_new_tokens": int(self.max_new_tokens.value()),
-                "seed": int(self.seed.value()), "kv_cache": self.kv_cache.isChecked()}
+        return input_values(self._inputs)
 
     def set_values(self, **values) -> None:
-        if "temperature" in values:
-            self.temperature.setValue(float(values["temperature"]))
-        if "greedy" in values:
-            self.greedy.setChecked(bool(values["greedy"]))
-        if "top_k" in values:
-            self.top_k.setValue(int(values["top_k"] or 0))
-        if "top_p" in values:
-            self.top_p.setValue(float(values["top_p"] or 1.0))
-        if "max_new_tokens" in values:
-            self.max_new_tokens.setValue(int(values["max_new_tokens"]))
-        if "seed" in values:
-            self.seed.setValue(int(values["seed"]))
-        if "kv_cache" in values:
-            self.kv_cache.setChecked(bool(values["kv_cache"]))
+        """Set the controls named; top-k and top-p may be None (off), as `values()` gives them."""
+        for name, off in (("top_k", 0), ("top_p", 1.0)):
+            if name in values:
+                values[name] = values[name] or off
+        set_inputs(values, self._inputs)
 
     def checked(self, vocab_size: int):
         """(SamplingSettings, notices) or ValueError with the learner-facing message.

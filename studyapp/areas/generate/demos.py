@@ -2,7 +2,9 @@
 continuation (cross-entropy and perplexity on the learner's own text).
 
 The numbers come from `model.chapter5`, computed as the book computes them (its logits, its seed,
-one `torch.multinomial` draw at a time). Torch is imported inside methods that run when a tab is
+one `torch.multinomial` draw at a time). The temperature table is sampled on a `LatestJob` (the
+learner's own temperature reruns it, and the latest value wins); the loss of a continuation is
+one run of a JobThread per button press. Torch is imported inside methods that run when a tab is
 first shown or a button is pressed.
 """
 
@@ -12,11 +14,10 @@ import html
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QSpinBox, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGroupBox, QHeaderView, QLabel,
+                               QLineEdit, QSpinBox, QTableWidget, QTableWidgetItem, QWidget)
 
 import pyqtgraph as pg  # after PySide6, or pyqtgraph may bind to PyQt6
 
@@ -26,8 +27,8 @@ from studyapp.tokens import OPEN_BOX, visible
 from studyapp.widgets.bar_chart import BarChart
 from studyapp.widgets.plot_style import follow_palette
 from studyapp.shell import style
-from studyapp.shell.jobs import JobThread
-from studyapp.widgets.forms import push_button
+from studyapp.shell.jobs import JobThread, LatestJob
+from studyapp.widgets.forms import STRETCH, column, push_button, row, splitter
 
 
 def _table(rows: int, cols: int) -> QTableWidget:
@@ -55,6 +56,15 @@ def _item(text: str, bold: bool = False, background: QColor | None = None,
     return item
 
 
+def _demo_box(title: str, above: tuple, table: QWidget, chart: QWidget,
+              sizes: tuple[int, int]) -> QGroupBox:
+    """One of the book's demos: what explains and sets it, then its table beside its chart."""
+    box = QGroupBox(title)
+    column(*above, (splitter(Qt.Orientation.Horizontal, (table, chart), (), sizes,
+                             collapsible=False), 1), parent=box)
+    return box
+
+
 def _fmt_p(p: float) -> str:
     return f"{p:.4f}" if p >= 1e-4 or p == 0 else f"{p:.1e}"
 
@@ -68,8 +78,10 @@ class DemosPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._computed = False
-        self._job: JobThread | None = None
-        self._again = False
+        self.temperature_job = LatestJob(self, delay_ms=150, name="chapter5-temperatures")
+        self.temperature_job.result.connect(self._on_temperatures)
+        self.temperature_job.failed.connect(lambda msg: self.custom_t.setToolTip(
+            f"Failed: {msg}"))
         self.rows = []
         intro = QLabel(
             "The book's example (section 5.3): after <i>\u201cevery effort moves you\u201d</i> a "
@@ -86,16 +98,9 @@ class DemosPanel(QWidget):
         self.custom_t.setValue(2.0)
         self.custom_t.setToolTip("Temperature scaling (chapter 5, section 5.3.1): a fourth "
                                  "temperature of your own, next to the book's 1, 0.1 and 5")
-        self._custom_timer = QTimer(self)
-        self._custom_timer.setSingleShot(True)
-        self._custom_timer.setInterval(150)
         # Before the tab is first shown nothing is computed (a restore at start sets these).
-        self._custom_timer.timeout.connect(self._custom_changed)
-        self.custom_t.valueChanged.connect(self._custom_timer.start)
-        custom_row = QHBoxLayout()
-        custom_row.addWidget(QLabel("Your temperature:"))
-        custom_row.addWidget(self.custom_t)
-        custom_row.addStretch(1)
+        self.custom_t.valueChanged.connect(self._custom_changed)
+        custom_row = row(QLabel("Your temperature:"), self.custom_t, STRETCH)
 
         self.temperature_table = _table(9, 9)
         self.temperature_table.horizontalHeader().setSectionResizeMode(
@@ -116,17 +121,8 @@ class DemosPanel(QWidget):
                                    width=0.2, pen=pg.mkPen(None), name=f"series {i}")
             self.temperature_plot.addItem(bars)
             self._series.append(bars)
-        temp_split = QSplitter()
-        temp_split.addWidget(self.temperature_table)
-        temp_split.addWidget(self.temperature_plot)
-        temp_split.setChildrenCollapsible(False)
-        temp_split.setSizes([560, 480])
-
-        temp_box = QGroupBox("Temperature scaling (section 5.3.1)")
-        temp_layout = QVBoxLayout(temp_box)
-        temp_layout.addWidget(intro)
-        temp_layout.addLayout(custom_row)
-        temp_layout.addWidget(temp_split, 1)
+        temp_box = _demo_box("Temperature scaling (section 5.3.1)", (intro, custom_row),
+                             self.temperature_table, self.temperature_plot, (560, 480))
 
         self.k = QSpinBox()
         self.k.setRange(1, 9)
@@ -137,26 +133,13 @@ class DemosPanel(QWidget):
         self.top_k_text = QLabel()
         self.top_k_text.setWordWrap(True)
         self.top_k_text.setTextFormat(Qt.TextFormat.RichText)
-        k_row = QHBoxLayout()
-        k_row.addWidget(QLabel("k ="))
-        k_row.addWidget(self.k)
-        k_row.addWidget(self.top_k_text, 1)
+        k_row = row(QLabel("k ="), self.k, (self.top_k_text, 1))
         self.top_k_table = _table(9, 3)
         self.top_k_table.setHorizontalHeaderLabels(["logit", "masked logit", "softmax"])
         self.top_k_chart = BarChart(max_bars=9)
-        top_split = QSplitter()
-        top_split.addWidget(self.top_k_table)
-        top_split.addWidget(self.top_k_chart)
-        top_split.setChildrenCollapsible(False)
-        top_split.setSizes([360, 680])
-        top_box = QGroupBox("Top-k sampling (section 5.3.2)")
-        top_layout = QVBoxLayout(top_box)
-        top_layout.addLayout(k_row)
-        top_layout.addWidget(top_split, 1)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(temp_box, 1)
-        layout.addWidget(top_box, 1)
+        top_box = _demo_box("Top-k sampling (section 5.3.2)", (k_row,), self.top_k_table,
+                            self.top_k_chart, (360, 680))
+        column((temp_box, 1), (top_box, 1), parent=self)
         follow_palette(self.temperature_plot, self.temperature_plot)
         style.on_change(self, self._restyle)
 
@@ -174,9 +157,9 @@ class DemosPanel(QWidget):
         if not self._computed:
             self.refresh()
 
-    def _custom_changed(self) -> None:
+    def _custom_changed(self, _t: float) -> None:
         if self._computed:  # before the tab is first shown (a restore at start): nothing to do
-            self.refresh_temperature()
+            self.refresh_temperature(delay_ms=None)  # after the spin box has settled
 
     def _k_changed(self, _k: int) -> None:
         if self._computed:
@@ -187,12 +170,8 @@ class DemosPanel(QWidget):
         self.refresh_temperature()
         self.refresh_top_k()
 
-    def refresh_temperature(self) -> None:
-        """Sample the four temperatures on a worker (4,000 draws one at a time)."""
-        if self._job is not None:
-            self._again = True  # the custom temperature moved meanwhile
-            return
-        self._again = False
+    def refresh_temperature(self, delay_ms: int | None = 0) -> None:
+        """Sample the four temperatures on the job (4,000 draws one at a time)."""
         temperatures = (1.0, 0.1, 5.0, float(self.custom_t.value()))
 
         def job(token):
@@ -200,18 +179,11 @@ class DemosPanel(QWidget):
 
             yield temperature_table(temperatures)
 
-        self._job = JobThread(job, name="chapter5-temperatures", parent=self)
-        self._job.record.connect(self._show_temperature)
-        self._job.failed.connect(lambda msg: self.custom_t.setToolTip(f"Failed: {msg}"))
-        self._job.finished.connect(self._temperature_done)
-        self._job.start()
+        self.temperature_job.request(job, delay_ms)
 
-    def _temperature_done(self, reason: str) -> None:
-        self._job = None
-        if self._again:
-            self.refresh_temperature()
-        else:
-            self.computed.emit()
+    def _on_temperatures(self, rows) -> None:
+        self._show_temperature(rows)
+        self.computed.emit()
 
     def _show_temperature(self, rows) -> None:
         from model.chapter5 import NEXT_TOKEN_LOGITS, WORDS
@@ -245,9 +217,7 @@ class DemosPanel(QWidget):
         axis.setTicks([[(i, w) for i, w in enumerate(WORDS)]])
 
     def shutdown(self) -> None:
-        if self._job is not None:
-            self._job.request_stop()
-            self._job.wait(5000)
+        self.temperature_job.shutdown()
 
     def refresh_top_k(self) -> None:
         from model.chapter5 import NEXT_TOKEN_LOGITS, WORDS, top_k_demo
@@ -311,13 +281,8 @@ class LossPanel(JobPanel):
             "Untrained GPT-2 124M (context 256, torch.manual_seed(123)) on the book's two "
             "examples: cross-entropy 10.7940, perplexity 48,725.8 (chapter 5, section 5.1.2). "
             "Builds a 163M-parameter model.", self.compute_book)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Prompt"))
-        row.addWidget(self.prompt, 1)
-        row.addWidget(QLabel("Continuation"))
-        row.addWidget(self.target, 2)
-        row.addWidget(self.compute_button)
-        row.addWidget(self.book_button)
+        inputs = row(QLabel("Prompt"), (self.prompt, 1), QLabel("Continuation"), (self.target, 2),
+                     self.compute_button, self.book_button)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
@@ -328,16 +293,9 @@ class LossPanel(JobPanel):
         self.chart = BarChart(max_bars=25)
         self.chart.plot.getAxis("bottom").setLabel("\u2212log p (the loss is their mean)")
         self.chart.show_message("Each target token's \u2212log p appears here.")
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.table)
-        split.addWidget(self.chart)
-        split.setChildrenCollapsible(False)
-        split.setSizes([300, 300])
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(row)
-        layout.addWidget(self.summary)
-        layout.addWidget(split, 1)
+        split = splitter(Qt.Orientation.Vertical, (self.table, self.chart), (), (300, 300),
+                         collapsible=False)
+        column(intro, inputs, self.summary, (split, 1), parent=self)
         self.session.current_changed.connect(lambda _e: self._clear())
         self._clear()
 

@@ -2,7 +2,8 @@
 
 `GeneratePanel`: a prompt, greedy / temperature / top-k / top-p decoding; tokens appear one by
 one (a JobThread drives `model.generate.iter_generate_steps`; Stop ends it). The next-token chart
-shows the top tokens after the prompt, or after any token the learner clicks, and follows the
+shows the top tokens after the prompt, or after any token the learner clicks (the logits of a
+position not seen yet are computed on a `LatestJob`: the latest click wins), and follows the
 temperature and top-k controls live; the logits -> softmax -> argmax path is spelled out.
 
 Torch is imported only inside functions that run once a model is loaded.
@@ -16,8 +17,7 @@ from collections import OrderedDict
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFrame, QLabel, QPlainTextEdit, QScrollArea, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QWidget
 
 from studyapp.areas.generate.controls import DecodingControls
 from studyapp.areas.generate.core import (DEFAULT_BARS, MAX_BARS, NextTokenView, next_token_view,
@@ -25,8 +25,9 @@ from studyapp.areas.generate.core import (DEFAULT_BARS, MAX_BARS, NextTokenView,
 from studyapp.widgets.bar_chart import BarChart
 from studyapp.widgets.token_stream import TokenStream
 from studyapp.shell import style
-from studyapp.shell.jobs import JobThread
-from studyapp.widgets.forms import button_row, push_button
+from studyapp.shell.jobs import JobThread, LatestJob
+from studyapp.widgets.forms import (button_row, column, push_button, scrolled, splitter,
+                                    text_field)
 
 DEFAULT_PROMPT = "Every effort moves you"
 LOGITS_KEPT = 64  # positions whose logits are remembered (each 50,257 floats)
@@ -55,20 +56,20 @@ class GeneratePanel(QWidget):
         self._gen_job: JobThread | None = None
         self._gen_started = 0.0
         self._gen_count = 0
-        self._infer_job: JobThread | None = None
-        self._infer_pending: int | None = None
+        self.logits_job = LatestJob(self, name="next-token")
+        self.logits_job.result.connect(self._on_logits)
+        self.logits_job.failed.connect(lambda msg: self.chart.show_message(
+            f"Could not compute the distribution: {msg}"))
         self.last_view: NextTokenView | None = None
 
         self.model_line = QLabel()
         self.model_line.setTextFormat(Qt.TextFormat.RichText)
         self.model_line.setWordWrap(True)
-        self.prompt = QPlainTextEdit()
-        self.prompt.setPlaceholderText("Type a prompt (empty: start from <|endoftext|>)")
-        self.prompt.setMinimumHeight(36)
-        self.prompt.setMaximumHeight(62)
-        self.prompt.setToolTip("Prompt: the text the model continues; it is tokenized (chapter "
-                               "2, section 2.5) and fed to the GPT model (chapter 4, section "
-                               "4.6). Ctrl+Enter generates")
+        self.prompt = text_field(
+            QPlainTextEdit(), "Type a prompt (empty: start from <|endoftext|>)", "Prompt: the "
+            "text the model continues; it is tokenized (chapter 2, section 2.5) and fed to the "
+            "GPT model (chapter 4, section 4.6). Ctrl+Enter generates",
+            min_height=36, max_height=62)
         self.controls = DecodingControls()
         self.generate_button = push_button(
             "Generate",
@@ -96,10 +97,7 @@ class GeneratePanel(QWidget):
         style.set_text_role(hint, "muted")
         hint.setWordWrap(True)
         left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.output, 1)
-        left_layout.addWidget(hint)
+        column((self.output, 1), hint, parent=left, margins=0)
 
         self.chart = BarChart()
         self.path = QLabel()
@@ -109,31 +107,13 @@ class GeneratePanel(QWidget):
         style.on_change(self.path, lambda c: self.redraw_chart(), now=False)
         self.chart.setMinimumHeight(130)
         self.chart.resized.connect(self.redraw_chart)
-        right = QSplitter(Qt.Orientation.Vertical)
-        path_scroll = QScrollArea()  # the path's text scrolls when the window is small
-        path_scroll.setWidgetResizable(True)
-        path_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        path_scroll.setWidget(self.path)
-        right.addWidget(self.chart)
-        right.addWidget(path_scroll)
-        right.setChildrenCollapsible(False)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
-        right.setSizes([330, 210])
-
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setChildrenCollapsible(False)
-        splitter.setSizes([500, 560])
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.model_line)
-        layout.addWidget(self.prompt)
-        layout.addWidget(self.controls)
-        layout.addLayout(buttons)
-        layout.addWidget(self.notice)
-        layout.addWidget(splitter, 1)
+        # the path's text scrolls when the window is small
+        right = splitter(Qt.Orientation.Vertical, (self.chart, scrolled(self.path)), (3, 2),
+                         (330, 210), collapsible=False)
+        sides = splitter(Qt.Orientation.Horizontal, (left, right), (), (500, 560),
+                         collapsible=False)
+        column(self.model_line, self.prompt, self.controls, buttons, self.notice, (sides, 1),
+               parent=self)
 
         for keys, slot in (("Ctrl+Return", self.start_generation),
                            ("Ctrl+Enter", self.start_generation),
@@ -218,6 +198,7 @@ class GeneratePanel(QWidget):
         self.select_position(self.n_prompt - 1)
 
     def _set_tokens(self, ids: list[int], n_prompt: int) -> None:
+        self.logits_job.cancel()  # logits for the old tokens must not land in the new ones' cache
         tok = self.session.tokenizer
         self._entry = self.session.current
         self.ids = list(ids)
@@ -278,9 +259,6 @@ class GeneratePanel(QWidget):
             self._logits.popitem(last=False)
 
     def _request_logits(self, index: int) -> None:
-        if self._infer_job is not None:
-            self._infer_pending = index  # only the latest request matters
-            return
         entry = self.session.current
         if entry is None:
             return
@@ -295,12 +273,7 @@ class GeneratePanel(QWidget):
                 logits = entry.model(window)[0, -1, :]
             yield entry, index, logits.float().numpy().copy()
 
-        self._infer_job = JobThread(job, name="next-token", parent=self)
-        self._infer_job.record.connect(self._on_logits)
-        self._infer_job.failed.connect(lambda msg: self.chart.show_message(
-            f"Could not compute the distribution: {msg}"))
-        self._infer_job.finished.connect(self._on_infer_finished)
-        self._infer_job.start()
+        self.logits_job.request(job)
 
     def _on_logits(self, record) -> None:
         entry, index, logits = record
@@ -309,12 +282,6 @@ class GeneratePanel(QWidget):
         self._remember(index, logits)
         if index == self.selected:
             self.redraw_chart()
-
-    def _on_infer_finished(self, _reason: str) -> None:
-        self._infer_job = None
-        pending, self._infer_pending = self._infer_pending, None
-        if pending is not None and pending not in self._logits and pending < len(self.ids):
-            self._request_logits(pending)
 
     def redraw_chart(self) -> None:
         """Recompute the bars from the selected position's logits (cheap: follows sliders)."""
@@ -500,7 +467,7 @@ class GeneratePanel(QWidget):
         return self.session.tokenizer.decode(self.ids[self.n_prompt:]) if self.ids else ""
 
     def shutdown(self) -> None:
-        for job in (self._gen_job, self._infer_job):
-            if job is not None:
-                job.request_stop()
-                job.wait(5000)
+        self.logits_job.shutdown()
+        if self._gen_job is not None:
+            self._gen_job.request_stop()
+            self._gen_job.wait(5000)

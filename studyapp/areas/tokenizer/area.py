@@ -7,8 +7,9 @@ clicked word, the chapter's simple tokenizers V1/V2 next to BPE, the sliding-win
 and decoding a list of IDs (`bpe_tab`, `chapter2_tab`, `windows_tab`). The computing lives in
 `core` and `model.bpe` (no Qt).
 
-Large pastes are tokenized on a worker thread and only the first CHIP_LIMIT chips are drawn; the
-counts always cover the whole text.
+The text is tokenized on a `LatestJob` (debounced while typing; a newer text supersedes a run
+still going, so a large paste never blocks the window) and only the first CHIP_LIMIT chips are
+drawn; the counts always cover the whole text.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QSplitter, QTabWidget, QTextEdit, QVBoxLayout,
@@ -31,27 +32,23 @@ from studyapp.areas.tokenizer.windows_tab import WindowTabs
 from studyapp.widgets.text_box import FileDropTextEdit
 from studyapp.shell import style
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
+from studyapp.shell.jobs import LatestJobArea
+from studyapp.widgets.forms import (input_values, notice_line, set_inputs, show_notices,
+                                   text_field)
 from studyapp.widgets.token_chips import TokenChipsView
 
 CHIP_LIMIT = 5000  # chips drawn at most; the counts always cover the whole text
-WORKER_THRESHOLD = 100_000  # characters; longer texts are tokenized off the GUI thread
+LONG_TEXT = 100_000  # characters; a text this long says it is being tokenized
 DEBOUNCE_MS = 150
 TAB_NAMES = ("bpe", "chapter2", "window", "decode")
 
 
-class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
+class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, LatestJobArea):
     """The Tokenizer area. `rendered` fires after each retokenization is drawn."""
 
-    rendered = Signal()
-
     def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, DEBOUNCE_MS, "tokenize", parent)
         self.result: core.Tokenization | None = None
-        self._generation = 0
-        self._job = None
-        self._pending = False
-        self._dirty = True
         self._id_spans: list[tuple[int, int]] = []
         self._hover = -1
         self._verdict: str | None = None
@@ -61,9 +58,6 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         self._bpe_dirty = True
         self._decode_dirty = True
         self._pending_word: str | None = None  # apply_state's word, traced once tokenized
-
-        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._timer.timeout.connect(self._retokenize)
 
         self._build_top()
         self._build_tabs()
@@ -82,7 +76,7 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         layout.addWidget(splitter, 1)
 
         self.editor.setPlainText(core.EXAMPLE_TEXT)
-        self.editor.textChanged.connect(self._schedule)
+        self.editor.textChanged.connect(self.schedule)
         self.show_ids_button.toggled.connect(self._toggle_ids)
         self.chips.hovered.connect(self._on_hover)
         self.chips.clicked.connect(self._on_chip_clicked)
@@ -98,16 +92,14 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
 
     # -- building ------------------------------------------------------------------------------
     def _build_top(self) -> None:
-        self.editor = FileDropTextEdit()
-        self.editor.setPlaceholderText("Type or paste any text (or drop a text file here): it "
-                                       "is tokenized as you type.")
+        # The least height: the lab must fit the shell's smallest window.
+        self.editor = text_field(
+            FileDropTextEdit(), "Type or paste any text (or drop a text file here): it is "
+            "tokenized as you type.", "Your text, split into GPT-2 tokens by byte pair encoding "
+            "as you type (chapter 2, section 2.5); drop or paste a text file to open it",
+            min_height=40, max_height=72)
         self.editor.file_dropped.connect(self.open_file)
-        self.editor.setMaximumHeight(72)
-        self.editor.setMinimumHeight(40)  # the lab must fit the shell's smallest window
         self.editor.setTabChangesFocus(False)
-        self.editor.setToolTip("Your text, split into GPT-2 tokens by byte pair encoding as you "
-                               "type (chapter 2, section 2.5); drop or paste a text file to "
-                               "open it")
 
         self.show_text_button = QPushButton("Text", checkable=True, checked=True)
         self.show_ids_button = QPushButton("IDs", checkable=True)
@@ -143,10 +135,7 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         controls.addWidget(self.counts, 1)
         self._controls = controls
 
-        self.notice = QLabel()
-        self.notice.setWordWrap(True)
-        style.on_change(self.notice, lambda c: self.notice.setStyleSheet(style.notice_css(c)))
-        self.notice.hide()
+        self.notice = notice_line()
 
         self.chips = TokenChipsView()
         self.chips.setMinimumHeight(60)
@@ -196,29 +185,21 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
             self.corpus_box.setCurrentIndex(1 if payload["corpus"] == "text" else 0)
         if "window_text" in payload:
             self.window_source.setCurrentIndex(1 if payload["window_text"] == "verdict" else 0)
-        if "max_length" in payload:
-            self.max_length.setValue(int(payload["max_length"]))
-        if "stride" in payload:
-            self.stride.setValue(int(payload["stride"]))
-        if "batch_size" in payload:
-            self.batch_size.setValue(int(payload["batch_size"]))
-        if "decode" in payload:
-            self.decode_input.setText(str(payload["decode"]))
+        set_inputs(payload, self._window_inputs())
         if "show_ids" in payload:
             (self.show_ids_button if payload["show_ids"] else self.show_text_button).setChecked(
                 True)
         if "text" in payload:
-            self.editor.setPlainText(str(payload["text"]))  # -> _schedule
+            self.editor.setPlainText(str(payload["text"]))  # -> schedule
             if self.isVisible():
-                self._timer.stop()
-                self._retokenize(force=True)
+                self.ask(delay_ms=0)  # asked for: no typing pause to wait for
         word = payload.get("select_word")
         if word:
             self.tabs.setCurrentIndex(0)
-            if self.isVisible() and not self._dirty and self._job is None:
+            if self.isVisible() and not self._dirty and not self.job.is_busy():
                 self.select_word(str(word))
             else:
-                self._pending_word = str(word)  # traced when the text is tokenized (_show)
+                self._pending_word = str(word)  # traced when the text is tokenized (show_answer)
         tab = payload.get("tab")
         if tab in TAB_NAMES:
             self.tabs.setCurrentIndex(TAB_NAMES.index(tab))
@@ -235,16 +216,20 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
             "select_word": self.bpe_word.text()[:400],
             "corpus": "text" if self.corpus_box.currentText() == CORPUS_TEXT else "verdict",
             "window_text": "verdict" if self.window_source.currentIndex() == 1 else "text",
-            "max_length": self.max_length.value(),
-            "stride": self.stride.value(),
-            "batch_size": self.batch_size.value(),
-            "decode": self.decode_input.text()[:MAX_SAVED_CHARS],
+            **input_values(self._window_inputs()),
+            "decode": self.decode_input.text()[:MAX_SAVED_CHARS],  # cut, as the text is
         }
+
+    def _window_inputs(self) -> dict:
+        """The dataloader's and the decode tab's inputs, by their names in a saved state."""
+        return {"max_length": self.max_length, "stride": self.stride,
+                "batch_size": self.batch_size, "decode": self.decode_input}
 
     def prepare_screenshot(self) -> None:
         self.apply_state({"text": "Akwirw ier: Hello, do you like tea? <|endoftext|> In the "
                                   "sunlit terraces of someunknownPlace. Caf\u00e9 \U0001F600\n",
                           "select_word": "Akwirw ier"})
+        self.job.wait_idle()
 
     def select_word(self, word: str) -> None:
         """Trace `word` (one word or several) and outline its first token in the text."""
@@ -267,82 +252,37 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         try:
             size = path.stat().st_size
             if size > tokens.MAX_FILE_BYTES:
-                self._set_notices([f"{path.name} is {size / 1e6:.1f} MB; the lab opens files "
-                                   f"up to {tokens.MAX_FILE_BYTES // (1024 * 1024)} MB."])
+                show_notices(self.notice, [
+                    f"{path.name} is {size / 1e6:.1f} MB; the lab opens files up to "
+                    f"{tokens.MAX_FILE_BYTES // (1024 * 1024)} MB."])
                 return False
             data = path.read_bytes()
         except OSError as exc:
-            self._set_notices([f"Could not read {path}: {exc.strerror or exc}"])
+            show_notices(self.notice, [f"Could not read {path}: {exc.strerror or exc}"])
             return False
         text, notices = tokens.decode_file_bytes(data, path.name)
         self._file_notices = notices
         self.editor.setPlainText(text)
         return True
 
-    def shutdown(self) -> None:
-        self._timer.stop()
-        if self._job is not None:
-            self._job.request_stop()
-            self._job.wait(5000)
-
-    def is_busy(self) -> bool:
-        return self._job is not None or self._timer.isActive()
-
     # -- retokenizing --------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802
-        super().showEvent(event)
-        if self._dirty:
-            self._schedule()
-        else:
+        text_changed = self._dirty
+        super().showEvent(event)  # asks for the tokens of a text changed while hidden
+        if not text_changed:
             self._refresh_visible_tab()  # its inputs may have changed while hidden
 
-    def _schedule(self) -> None:
-        self._dirty = True
-        self._timer.start()
-
-    def _retokenize(self, force: bool = False) -> None:
-        if not self.isVisible() and not force:
-            return  # stays dirty; showEvent reschedules (no work for a hidden area)
-        self._dirty = False
+    def answer_job(self):
+        """Tokenize the text as it is now."""
         text = self.editor.toPlainText()
-        self._generation += 1
-        if len(text) < WORKER_THRESHOLD:
-            self._show(core.tokenize(text, CHIP_LIMIT))
-            return
-        if self._job is not None:
-            self._pending = True
-            return
-        from studyapp.shell.jobs import JobThread
+        if len(text) >= LONG_TEXT:
+            self.counts.setText(f"Tokenizing {len(text):,} characters\u2026")
+        return lambda _token: [core.tokenize(text, CHIP_LIMIT)]
 
-        generation = self._generation
+    def show_failure(self, message: str) -> None:
+        show_notices(self.notice, [f"Tokenizing failed: {message}"])
 
-        def job(_token, text=text, generation=generation):
-            yield generation, core.tokenize(text, CHIP_LIMIT)
-
-        self._job = JobThread(job, name="tokenize", parent=self)
-        self._job.record.connect(self._on_tokenized)
-        self._job.failed.connect(lambda msg: self._set_notices([f"Tokenizing failed: {msg}"]))
-        self._job.finished.connect(self._on_job_finished)
-        self.counts.setText(f"Tokenizing {len(text):,} characters\u2026")
-        self._job.start()
-
-    def _on_tokenized(self, payload) -> None:
-        generation, result = payload
-        if generation == self._generation:
-            self._show(result)
-
-    def _on_job_finished(self, _reason: str) -> None:
-        self._job = None
-        if self._pending:
-            self._pending = False
-            self._retokenize()
-
-    def _set_notices(self, notices: list[str]) -> None:
-        notices = [n for n in notices if n]
-        self.notice.setText("\n".join(notices))
-        self.notice.setVisible(bool(notices))
-
-    def _show(self, result: core.Tokenization) -> None:
+    def show_answer(self, result: core.Tokenization) -> None:
         self.result = result
         self._hover = -1
         self.chips.set_empty_text("Type some text in the box above (or paste a page, or open a "
@@ -357,7 +297,7 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, AreaWidget):
         self.id_list.setPlainText(ids_text)
         self.id_list.blockSignals(False)
         file_notices, self._file_notices = self._file_notices, []
-        self._set_notices(file_notices + result.notices)
+        show_notices(self.notice, file_notices + result.notices)
         if not self.bpe_word.text() and result.text and self._pending_word is None:
             first_word = next((p for p in result.pieces if p.label.strip("\u00b7")), None)
             if first_word is not None:
