@@ -83,6 +83,7 @@ def bench_model(which: str, repeats: int) -> dict:
 
     def ours():
         lab.refresh(force=True)
+        lab.job.wait_idle()  # the embeddings are computed on the lab's job
         for m in maps:
             m.view.viewport().repaint()
 
