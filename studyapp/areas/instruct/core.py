@@ -11,12 +11,15 @@ Torch is imported only inside the functions that run on a worker, so the lab pai
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
+
+from studyapp import recipes
+from studyapp.models.loading import unique_name  # noqa: F401  (the lab names its results)
+from studyapp.recipes import Field
 
 TRAINED_SOURCE = "fine-tuned in the Instruct lab"
 BUNDLED_LABEL = "The book's instruction data (bundled)"
@@ -76,19 +79,6 @@ class DataChoice:
 
 # -- the recipe as data ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Field:
-    key: str
-    label: str
-    kind: type  # int, float or bool
-    lo: float
-    hi: float
-    default: float
-    tip: str
-    step: float = 1
-    decimals: int = 0
-
-
 # The book's recipe (section 7.6): AdamW, lr 5e-5, weight decay 0.1, 2 epochs, batches of 8,
 # an evaluation every 5 steps on 5 batches. A test checks these agree with BOOK_RECIPE.
 RECIPE_FIELDS = (
@@ -136,24 +126,7 @@ def default_values() -> dict[str, Any]:
 
 def clean_values(values: Any) -> dict[str, Any]:
     """The recipe fields of `values` that are valid (right type, in range); others dropped."""
-    out: dict[str, Any] = {}
-    if not isinstance(values, Mapping):
-        return out
-    for key, value in values.items():
-        f = FIELDS_BY_KEY.get(key)
-        if f is None:
-            continue
-        if f.kind is bool:
-            if isinstance(value, bool):
-                out[key] = value
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        if not math.isfinite(value) or (f.kind is int and not float(value).is_integer()):
-            continue
-        if f.lo <= value <= f.hi:
-            out[key] = f.kind(value)
-    return out
+    return recipes.clean_values(values, FIELDS_BY_KEY)
 
 
 def run_settings(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -386,11 +359,7 @@ def losses_line(first: Mapping[str, Any] | None, last: Mapping[str, Any] | None)
 
 
 def done_summary(done: Mapping[str, Any]) -> str:
-    reason = {"completed": "Finished", "max_steps": "Reached the step limit",
-              "stopped": "Stopped", "nan": "Stopped: the loss is no longer a number",
-              "target_val_loss": "Reached the target loss"}.get(done.get("reason"), "Ended")
-    text = (f"{reason}: {done.get('step', 0):,} steps, {done.get('examples_seen', 0):,} "
-            f"examples seen in {human_duration(done.get('elapsed_s'))}")
+    text = recipes.run_line(done, human_duration)
     if done.get("val_loss") is not None:
         text += f"; validation loss {done['val_loss']:.3f}"
     return text + "."
@@ -401,15 +370,6 @@ def run_dir(data_dir: Path, choice: DataChoice, when: float | None = None) -> Pa
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", choice.short_name()).strip("-") or "data"
     return Path(data_dir) / "instruct" / f"{stamp}-{name}"
-
-
-def unique_name(name: str, taken: Sequence[str]) -> str:
-    if name not in taken:
-        return name
-    n = 2
-    while f"{name} ({n})" in taken:
-        n += 1
-    return f"{name} ({n})"
 
 
 def model_entry(model, name: str, meta: Mapping[str, Any] | None = None):
