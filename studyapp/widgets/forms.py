@@ -135,3 +135,68 @@ def fit_side_panel(side: QWidget, content: QWidget, scroll, low: int, high: int)
     side.setMinimumWidth(max(low, content.minimumSizeHint().width()
                              + scroll.verticalScrollBar().sizeHint().width()))
     side.setMaximumWidth(high)
+
+
+def side_panel(content: QWidget, below: Sequence[Item], low: int, high: int) -> QWidget:
+    """A lab's left side: `content` (its settings) scrolls down when the window is short, the
+    items `below` it (its buttons) never do; as wide as `fit_side_panel` makes it."""
+    scroll = scrolled(content, horizontal=False)
+    side = QWidget()
+    column((scroll, 1), *below, parent=side, margins=(0, 0, 0, 6))
+    fit_side_panel(side, content, scroll, low, high)
+    return side
+
+
+def side_and_main(owner: QWidget, side: QWidget, *main: Item) -> QWidget:
+    """Lay `owner` out as `side` on the left and, taking the rest, a column of the `main`
+    items (a lab's status lines above its results); returns that column's widget."""
+    right = QWidget()
+    column(*main, parent=right, margins=6)
+    row(side, (right, 1), parent=owner, margins=0)
+    return right
+
+
+def tab_pages(pages: Sequence[tuple[QWidget, str, str]]):
+    """A QTabWidget of (page, title, tool tip) in order."""
+    from PySide6.QtWidgets import QTabWidget
+
+    tabs = QTabWidget()
+    for page, title, tip in pages:
+        tabs.setTabToolTip(tabs.addTab(page, title), tip)
+    return tabs
+
+
+def message_sayer(label: QLabel) -> Callable[..., None]:
+    """`say(text, error=False, warning=False)` for a message line such as `run_status`'s: shown
+    only while it has text, coloured by its role, recoloured when the appearance changes."""
+    from studyapp.shell import style
+
+    said = ["", "text"]
+
+    def restyle() -> None:
+        text, role = said
+        label.setText(text)
+        label.setVisible(bool(text))
+        label.setStyleSheet(style.css_color(role))
+
+    def say(text: str, error: bool = False, warning: bool = False) -> None:
+        said[:] = [text, "error" if error else "warning" if warning else "text"]
+        restyle()
+
+    style.on_change(label, lambda _c: restyle())
+    return say
+
+
+def when_first_shown(widget: QWidget, fn: Callable[[], None]) -> None:
+    """Call `fn()` once, the first time `widget` is shown (work a hidden widget need not do)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class _FirstShow(QObject):
+        def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Show:
+                watched.removeEventFilter(self)
+                self.deleteLater()
+                fn()
+            return False
+
+    widget.installEventFilter(_FirstShow(widget))

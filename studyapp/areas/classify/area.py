@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QPushButton, QScrollArea, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from studyapp.areas.classify import core
 from studyapp.areas.classify.data_view import DataBox, PreparationView
@@ -28,12 +27,13 @@ from studyapp.areas.classify.files import ClassifierFiles
 from studyapp.areas.classify.recipe_view import RecipeBox
 from studyapp.areas.classify.results_view import AccuracyTable, ResultsView
 from studyapp.areas.classify.try_view import TryItView
-from studyapp.shell import style
 from studyapp.shell.area import AreaWidget
-from studyapp.shell.jobs import JobThread, LatestJob
+from studyapp.shell.jobs import LatestJob
 from studyapp.shell.runs import FAILED, TrainingRun
+from studyapp.shell.waiting import SideJob, wait_until
 from studyapp.widgets.accuracy_plot import AccuracyPlot
-from studyapp.widgets.forms import fit_side_panel, run_status
+from studyapp.widgets.forms import (STRETCH, column, message_sayer, push_button, row, run_status,
+                                   side_and_main, side_panel, splitter, tab_pages, when_first_shown)
 from studyapp.widgets.loss_plot import LossPlot
 
 TABS = ("data", "training", "results", "try")
@@ -66,12 +66,11 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.report: dict | None = None
         self.before: dict | None = None
         self.done: dict | None = None
-        self._side: JobThread | None = None
-        self._message = ("", "text")
+        self._side = SideJob(self, self._update_buttons)  # saving or opening a classifier
         self._status_dirty = False
-        self._shown = False
         self._closing = False
         self._build()
+        when_first_shown(self, self._first_shown)
         self._prep = LatestJob(self, delay_ms=200, name="classify-data")
         self._prep.record.connect(self._on_prep_record)
         self._prep.result.connect(self._on_prepared)
@@ -92,51 +91,30 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.recipe = RecipeBox()
         self.recipe.changed.connect(self._recipe_changed)
         self.recipe.preparation_changed.connect(lambda: self._prepare(self.choice))
-        self.train_button = QPushButton("Fine-tune")
+        self.train_button = push_button("Fine-tune", "Fine-tune a copy of the model in the labs "
+                                        "with this data and recipe (section 6.7's "
+                                        "train_classifier_simple)", self.start_training)
         self.train_button.setDefault(True)
-        self.train_button.setToolTip("Fine-tune a copy of the model in the labs with this data "
-                                     "and recipe (section 6.7's train_classifier_simple)")
-        self.train_button.clicked.connect(self.start_training)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current step; the accuracy after and the "
-                                    "test report are still measured")
-        self.stop_button.clicked.connect(self.stop_training)
-        self.save_button = QPushButton("Save classifier\u2026")
-        self.save_button.setToolTip("Save the classifier as safetensors with its labels, "
-                                    "padding length and recipe (LoRA merged in)")
-        self.save_button.clicked.connect(self.save_dialog)
-        self.open_button = QPushButton("Open classifier\u2026")
-        self.open_button.setToolTip("Open a classifier saved here, or the book's "
-                                    "review_classifier.pth (section 6.8)")
-        self.open_button.clicked.connect(self.open_dialog)
+        self.stop_button = push_button("Stop", "Stop after the current step; the accuracy after "
+                                       "and the test report are still measured",
+                                       self.stop_training)
+        self.save_button = push_button("Save classifier\u2026", "Save the classifier as "
+                                       "safetensors with its labels, padding length and recipe "
+                                       "(LoRA merged in)", self.save_dialog)
+        self.open_button = push_button("Open classifier\u2026", "Open a classifier saved here, "
+                                       "or the book's review_classifier.pth (section 6.8)",
+                                       self.open_dialog)
 
         left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(6, 6, 6, 6)
-        left_layout.addWidget(self.data_box)
-        left_layout.addWidget(self.recipe)
-        left_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 6)
-        side_layout.addWidget(scroll, 1)
+        column(self.data_box, self.recipe, STRETCH, parent=left, margins=6)
         self.recipe.count.setContentsMargins(6, 2, 6, 2)
-        side_layout.addWidget(self.recipe.count)
-        for pair in ((self.train_button, self.stop_button), (self.save_button, self.open_button)):
-            row = QHBoxLayout()
-            row.setContentsMargins(6, 0, 6, 0)
-            for button in pair:
-                row.addWidget(button)
-            side_layout.addLayout(row)
-        fit_side_panel(side, left, scroll, 280, 420)
+        side = side_panel(left, [self.recipe.count] + [
+            row(*pair, margins=(6, 0, 6, 0)) for pair in (
+                (self.train_button, self.stop_button), (self.save_button, self.open_button))],
+            280, 420)
 
         self.status, self.progress, self.message = run_status("Preparing the data\u2026")
-        style.on_change(self.message, lambda c: self._style_message())
+        self.say = message_sayer(self.message)
 
         self.preparation = PreparationView()
         self.accuracy = AccuracyTable()
@@ -149,53 +127,32 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.acc_plot = AccuracyPlot()
         self.acc_plot.setToolTip("Accuracy on 5 batches of the training and validation splits "
                                  "at each evaluation (section 6.7, figure 6.17)")
-        plots = QSplitter(Qt.Orientation.Horizontal)
-        plots.addWidget(self.loss_plot)
-        plots.addWidget(self.acc_plot)
-        plots.setChildrenCollapsible(False)
         for plot in (self.loss_plot, self.acc_plot):
             plot.setMinimumSize(120, 120)
         training = QWidget()
-        training_layout = QVBoxLayout(training)
-        training_layout.setContentsMargins(4, 4, 4, 4)
-        training_layout.addWidget(self.accuracy)
-        training_layout.addWidget(plots, 1)
+        column(self.accuracy, (splitter(Qt.Orientation.Horizontal, (self.loss_plot, self.acc_plot),
+                                        (), collapsible=False), 1),
+               parent=training, margins=4)
         self.results = ResultsView()
         self.results.try_text.connect(self.try_text)
         self.try_it = TryItView(lambda: self.ctx.models.tokenizer)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.preparation, "Data")
-        self.tabs.addTab(training, "Fine-tuning")
-        self.tabs.addTab(self.results, "Results")
-        self.tabs.addTab(self.try_it, "Try it")
-        for i, tip in enumerate(("Sections 6.2 and 6.3: the data, balanced, split and padded",
-                                 "Sections 6.6 and 6.7: accuracy before, the training curves, "
-                                 "accuracy after",
-                                 "Section 6.7: what the classifier gets wrong on the test split",
-                                 "Section 6.8: classify your own text")):
-            self.tabs.setTabToolTip(i, tip)
+        self.tabs = tab_pages((
+            (self.preparation, "Data", "Sections 6.2 and 6.3: the data, balanced, split and "
+                                       "padded"),
+            (training, "Fine-tuning", "Sections 6.6 and 6.7: accuracy before, the training "
+                                      "curves, accuracy after"),
+            (self.results, "Results", "Section 6.7: what the classifier gets wrong on the test "
+                                      "split"),
+            (self.try_it, "Try it", "Section 6.8: classify your own text")))
 
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(6, 6, 6, 6)
-        right_layout.addWidget(self.status)
-        right_layout.addWidget(self.progress)
-        right_layout.addWidget(self.message)
-        right_layout.addWidget(self.tabs, 1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(side)
-        layout.addWidget(right, 1)
+        side_and_main(self, side, self.status, self.progress, self.message, (self.tabs, 1))
 
     # =========================================================================================
     # data
     # =========================================================================================
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        super().showEvent(event)
-        if not self._shown:
-            self._shown = True
-            if self.prepared is None and self._pending is None:
-                self._prepare(self.choice)
+    def _first_shown(self) -> None:
+        if self.prepared is None and self._pending is None:
+            self._prepare(self.choice)
 
     def set_data(self, choice: core.DataChoice) -> None:
         """Prepare `choice`; it replaces the data in use once it is ready."""
@@ -293,7 +250,7 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
 
     def start_training(self) -> bool:
         entry = self.ctx.models.current
-        if self.running or self._side is not None or entry is None or self.prepared is None \
+        if self.running or self._side.busy or entry is None or self.prepared is None \
                 or self._prep.is_busy():
             return False
         kwargs = core.recipe_kwargs(self.recipe.values())
@@ -414,7 +371,7 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
             f"{core.human_duration(r.get('eta_s'))}")
 
     def _update_buttons(self) -> None:
-        running, side = self.running, self._side is not None
+        running, side = self.running, self._side.busy
         ready = (self.prepared is not None and self.ctx.models.current is not None
                  and not self._prep.is_busy())
         self.train_button.setEnabled(ready and not running and not side)
@@ -429,16 +386,6 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
     # =========================================================================================
     # messages, state, screenshot, shutdown
     # =========================================================================================
-    def say(self, text: str, error: bool = False, warning: bool = False) -> None:
-        self._message = (text, "error" if error else "warning" if warning else "text")
-        self._style_message()
-
-    def _style_message(self) -> None:
-        text, role = self._message
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-        self.message.setStyleSheet(style.css_color(role))
-
     def try_text(self, text: str) -> None:
         self.try_it.set_text(text)
         self.tabs.setCurrentIndex(TABS.index("try"))
@@ -475,29 +422,19 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         """A finished run of the default recipe on the bundled data, capped at
         SCREENSHOT_STEPS steps so the picture (and the test suite that renders it ten times)
         does not wait for a whole fine-tune; the lab says the step limit was reached."""
-        self._wait(lambda: self.prepared is not None or self.message.isVisible(), 60_000)
+        wait_until(lambda: self.prepared is not None or self.message.isVisible(), 60_000)
         if self.prepared is not None and self.done is None:
             self.recipe.set_values({**self.recipe.values(), "max_steps": SCREENSHOT_STEPS})
         if self.prepared is not None and self.done is None and self.start_training():
             QTimer.singleShot(120_000, self.stop_training)
-            self._wait(lambda: not self.running and self._side is None, 180_000)
+            wait_until(lambda: not self.running and not self._side.busy, 180_000)
         self.tabs.setCurrentIndex(TABS.index("training"))
-
-    def _wait(self, ready, timeout_ms: int) -> None:
-        loop = QEventLoop()
-        timer = QTimer()
-        timer.setInterval(50)
-        timer.timeout.connect(lambda: loop.quit() if ready() else None)
-        QTimer.singleShot(timeout_ms, loop.quit)
-        timer.start()
-        if not ready():
-            loop.exec()
-        timer.stop()
 
     def shutdown(self) -> None:
         """Stop (the window is closing): a run is stopped at its step and, if it made any, its
         classifier is saved where `save_state` said it would be."""
         self._closing = True
+        self._side.close()
         self._ui_timer.stop()
         self.loss_plot.stop_timer()
         self.acc_plot.stop_timer()
@@ -514,6 +451,4 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
                     finetune.save(self._run_path)
                 except (OSError, ValueError):
                     pass  # the window is going away; nothing can show the failure now
-        if self._side is not None:
-            self._side.request_stop()
-            self._side.wait(600_000)
+        self._side.shutdown()

@@ -1,8 +1,9 @@
 """Saving and opening classifiers in the Classify lab (chapter 6, section 6.8; appendix E).
 
-`ClassifierFiles` holds the lab's Save classifier / Open classifier dialogs and the side job
-that writes or reads the file off the GUI thread; `ClassifyLab` mixes it in and owns the
-signals (`saved`, `opened`) and the state these methods read and set.
+`ClassifierFiles` holds the lab's Save classifier / Open classifier dialogs and the side jobs
+(on the lab's `studyapp.shell.waiting.SideJob`) that write or read the file off the GUI thread;
+`ClassifyLab` mixes it in and owns the signals (`saved`, `opened`) and the state these methods
+read and set.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from studyapp.areas.classify import core
-from studyapp.shell.jobs import JobThread
 
 CLASSIFIER_FILTER = "Classifiers (*.safetensors *.pth);;All files (*)"
 
@@ -33,8 +33,8 @@ class ClassifierFiles:
             yield str(save_classifier(entry.model, path, entry.labels, entry.max_length,
                                       entry.meta.get("recipe"), {**entry.meta, **extra}))
 
-        self._side_job(job, "saving", self._on_saved,
-                       lambda m: self._on_save_failed(path, m))
+        self._side.start(job, "saving", self._on_saved,
+                         lambda m: self._on_save_failed(path, m.rstrip(".")))
         self.say(f"Saving the classifier to {path}\u2026")
 
     def save_dialog(self) -> None:
@@ -44,7 +44,7 @@ class ClassifierFiles:
             self.save_to(path if path.endswith(".safetensors") else path + ".safetensors")
 
     def save_to(self, path) -> bool:
-        if self.classifier is None or self.running or self._side is not None:
+        if self.classifier is None or self.running or self._side.busy:
             return False
         self._save(Path(path))
         return True
@@ -67,7 +67,7 @@ class ClassifierFiles:
             self.open_path(path)
 
     def open_path(self, path) -> bool:
-        if self.running or self._side is not None:
+        if self.running or self._side.busy:
             return False
         taken = [c.name for c in self.ctx.models.classifiers]
 
@@ -79,8 +79,8 @@ class ClassifierFiles:
             yield core.classifier_entry(loaded.model, loaded.labels, loaded.max_length, name,
                                         source=str(path), meta=loaded.meta)
 
-        self._side_job(job, "opening", self._on_opened,
-                       lambda m: self._on_open_failed(path, m))
+        self._side.start(job, "opening", self._on_opened,
+                         lambda m: self._on_open_failed(path, m.rstrip(".")))
         self.say(f"Opening {Path(path).name}\u2026")
         return True
 
@@ -111,26 +111,6 @@ class ClassifierFiles:
         keep = f" The lab keeps {self.classifier.name}." if self.classifier else ""
         self.say(f"Could not open {Path(path).name}: {message}.{keep}", error=True)
         self.opened.emit(False, message)
-
-    def _side_job(self, fn, name, on_result, on_error) -> None:
-        if self._closing:
-            return
-        job = JobThread(fn, name=name, parent=self)
-
-        def finished(_reason: str) -> None:
-            self._side = None
-            self._update_buttons()
-            if job.error is not None:
-                on_error(job.error.rstrip("."))
-            elif job.has_result:
-                on_result(job.result)
-            else:
-                on_error("it was interrupted")
-
-        job.finished.connect(finished)
-        self._side = job
-        self._update_buttons()
-        job.start()
 
 
 def _small_report(report: dict) -> dict:

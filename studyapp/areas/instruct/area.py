@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QScrollArea, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from model.stopping import StopToken
 from studyapp.areas.instruct import core
@@ -32,11 +31,12 @@ from studyapp.areas.instruct.recipe_view import RecipeBox
 from studyapp.areas.instruct.responses_view import ResponsesView
 from studyapp.areas.instruct.training_view import TrainingView
 from studyapp.areas.instruct.try_view import TryItView
-from studyapp.shell import style
 from studyapp.shell.area import AreaWidget
 from studyapp.shell.jobs import LatestJob
 from studyapp.shell.runs import FAILED, TrainingRun
-from studyapp.widgets.forms import button_row, fit_side_panel, push_button, run_status
+from studyapp.shell.waiting import wait_until
+from studyapp.widgets.forms import (STRETCH, column, message_sayer, push_button, row, run_status,
+                                   side_and_main, side_panel, tab_pages, when_first_shown)
 
 TABS = ("data", "batch", "training", "responses", "try")
 MODEL_FILTER = "Models (*.safetensors);;All files (*)"
@@ -72,9 +72,9 @@ class InstructLab(AreaWidget):
         self.files.saved.connect(self._on_saved)
         self.files.failed.connect(self._on_save_failed)
         self.files.busy_changed.connect(lambda _b: self._update_buttons())
-        self._message = ("", "text")
-        self._shown = self._closing = False
+        self._closing = False
         self._build()
+        when_first_shown(self, self._first_shown)
         self._load = LatestJob(self, delay_ms=150, name="instruct-data")
         self._load.result.connect(self._on_loaded)
         self._load.failed.connect(self._on_load_failed)
@@ -102,28 +102,12 @@ class InstructLab(AreaWidget):
                                       "lab uses: it is still a GPT that predicts the next "
                                       "token", self.use_in_labs)
         left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(6, 6, 6, 6)
-        left_layout.addWidget(self.data_box)
-        left_layout.addWidget(self.recipe)
-        left_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 6)
-        side_layout.addWidget(scroll, 1)
-        for pair in ((self.train_button, self.stop_button), (self.save_button, self.use_button)):
-            row = button_row(*pair, stretch=False)
-            row.setContentsMargins(6, 0, 6, 0)
-            side_layout.addLayout(row)
-        fit_side_panel(side, left, scroll, 250, 380)
+        column(self.data_box, self.recipe, STRETCH, parent=left, margins=6)
+        side = side_panel(left, [row(*pair, margins=(6, 0, 6, 0)) for pair in (
+            (self.train_button, self.stop_button), (self.save_button, self.use_button))], 250, 380)
 
         self.status, self.progress, self.message = run_status("Reading the instruction data\u2026")
-        style.on_change(self.message, lambda c: self._style_message())
+        self.say = message_sayer(self.message)
 
         self.data_view = DataView()
         self.batch_grid = BatchGrid(lambda: self.ctx.models.tokenizer)
@@ -132,35 +116,19 @@ class InstructLab(AreaWidget):
         self.responses = ResponsesView()
         self.responses.save_requested.connect(self.save_responses_dialog)
         self.try_it = TryItView(self._answering_model, lambda: self.ctx.models.tokenizer)
-        self.tabs = QTabWidget()
-        for widget, title, tip in (
-                (self.data_view, "Data", "Section 7.2: the entries, the split and the prompt"),
-                (self.batch_grid, "Batches", "Sections 7.3 and 7.4: a real batch as the loss "
-                                             "sees it"),
-                (training, "Fine-tuning", "Sections 7.5 and 7.6: the loss as the model learns"),
-                (self.responses, "Responses", "Sections 7.7 and 7.8: answers, and scoring them"),
-                (self.try_it, "Try it", "Section 7.7: an instruction of your own")):
-            self.tabs.addTab(widget, title)
-            self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
+        self.tabs = tab_pages((
+            (self.data_view, "Data", "Section 7.2: the entries, the split and the prompt"),
+            (self.batch_grid, "Batches", "Sections 7.3 and 7.4: a real batch as the loss sees it"),
+            (training, "Fine-tuning", "Sections 7.5 and 7.6: the loss as the model learns"),
+            (self.responses, "Responses", "Sections 7.7 and 7.8: answers, and scoring them"),
+            (self.try_it, "Try it", "Section 7.7: an instruction of your own")))
 
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(6, 6, 6, 6)
-        for widget in (self.status, self.progress, self.message):
-            right_layout.addWidget(widget)
-        right_layout.addWidget(self.tabs, 1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(side)
-        layout.addWidget(right, 1)
+        side_and_main(self, side, self.status, self.progress, self.message, (self.tabs, 1))
 
     # -- data ------------------------------------------------------------------------------------
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        super().showEvent(event)
-        if not self._shown:
-            self._shown = True
-            if self.loaded is None and self._pending is None:
-                self._read(self.choice)
+    def _first_shown(self) -> None:
+        if self.loaded is None and self._pending is None:
+            self._read(self.choice)
 
     def set_data(self, choice: core.DataChoice) -> None:
         """Read `choice`; it replaces the data in use once it is read."""
@@ -426,16 +394,6 @@ class InstructLab(AreaWidget):
         self.responses.update_buttons(busy=running or side)
 
     # -- messages, state, screenshot, shutdown ----------------------------------------------
-    def say(self, text: str, error: bool = False, warning: bool = False) -> None:
-        self._message = (text, "error" if error else "warning" if warning else "text")
-        self._style_message()
-
-    def _style_message(self) -> None:
-        text, role = self._message
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-        self.message.setStyleSheet(style.css_color(role))
-
     def save_state(self) -> dict:
         part, index = self.data_view.selection()
         return {"data": self.choice.to_state(), "recipe": self.recipe.values(),
@@ -470,25 +428,14 @@ class InstructLab(AreaWidget):
         """A finished short run on the bundled data: 5 steps at a rate the small model learns
         at, 3 test entries answered before and after (about 15 s on one core; stopped, and
         labelled so, at 45 seconds)."""
-        self._wait(lambda: self.loaded is not None or self.message.isVisible(), 60_000)
+        wait_until(lambda: self.loaded is not None or self.message.isVisible(), 60_000)
         if self.loaded is not None and self.done is None:
             self.recipe.set_values({"max_steps": 5, "lr": 5e-4, "answer": 3})
             self._reset_rows()
             if self.start_training():
                 QTimer.singleShot(45_000, self.stop_training)
-                self._wait(lambda: not self.running and not self.files.busy, 90_000)
+                wait_until(lambda: not self.running and not self.files.busy, 90_000)
         self.tabs.setCurrentIndex(TABS.index("responses"))
-
-    def _wait(self, ready, timeout_ms: int) -> None:
-        loop = QEventLoop()
-        timer = QTimer()
-        timer.setInterval(50)
-        timer.timeout.connect(lambda: loop.quit() if ready() else None)
-        QTimer.singleShot(timeout_ms, loop.quit)
-        timer.start()
-        if not ready():
-            loop.exec()
-        timer.stop()
 
     def shutdown(self) -> None:
         """Stop (the window is closing): a run ends at its step, answers stop at once."""
