@@ -200,3 +200,15 @@ def when_first_shown(widget: QWidget, fn: Callable[[], None]) -> None:
             return False
 
     widget.installEventFilter(_FirstShow(widget))
+
+
+def save_path_dialog(parent: QWidget, title: str, default, filters: str,
+                     suffix: str = "") -> str | None:
+    """Ask where to save (starting at `default`); the path, with `suffix` added when it does
+    not end with it, or None when the learner cancelled."""
+    from PySide6.QtWidgets import QFileDialog
+
+    path, _ = QFileDialog.getSaveFileName(parent, title, str(default), filters)
+    if not path:
+        return None
+    return path if path.endswith(suffix) else path + suffix

@@ -29,11 +29,11 @@ from studyapp.areas.classify.results_view import AccuracyTable, ResultsView
 from studyapp.areas.classify.try_view import TryItView
 from studyapp.shell.area import AreaWidget
 from studyapp.shell.jobs import LatestJob
-from studyapp.shell.runs import FAILED, TrainingRun
-from studyapp.shell.waiting import SideJob, wait_until
+from studyapp.shell.finetune_lab import FineTuneRuns
+from studyapp.shell.runs import TrainingRun
+from studyapp.shell.waiting import SideJob
 from studyapp.widgets.accuracy_plot import AccuracyPlot
-from studyapp.widgets.forms import (STRETCH, column, message_sayer, push_button, row, run_status,
-                                   side_and_main, side_panel, splitter, tab_pages, when_first_shown)
+from studyapp.widgets.forms import column, push_button, splitter
 from studyapp.widgets.loss_plot import LossPlot
 
 TABS = ("data", "training", "results", "try")
@@ -44,7 +44,8 @@ def create_area(ctx) -> AreaWidget:
     return ClassifyLab(ctx)
 
 
-class ClassifyLab(ClassifierFiles, AreaWidget):
+class ClassifyLab(ClassifierFiles, FineTuneRuns, AreaWidget):
+    TABS = TABS
     data_ready = Signal()  # the active data was prepared
     data_failed = Signal(str)
     run_finished = Signal(str)  # completed / stopped / failed
@@ -58,7 +59,7 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.prepared = None  # its PreparedData
         self._pending: core.DataChoice | None = None
         self._prep_context: int | None = None
-        self._run: TrainingRun | None = None
+        self._run: TrainingRun | None = None  # see FineTuneRuns
         self._finetune = None  # the last run's FineTune
         self._run_path: Path | None = None  # where the running run will be saved
         self.classifier = None  # the ClassifierEntry shown (the last result)
@@ -70,7 +71,6 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self._status_dirty = False
         self._closing = False
         self._build()
-        when_first_shown(self, self._first_shown)
         self._prep = LatestJob(self, delay_ms=200, name="classify-data")
         self._prep.record.connect(self._on_prep_record)
         self._prep.result.connect(self._on_prepared)
@@ -86,35 +86,22 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
 
     # =========================================================================================
     def _build(self) -> None:
-        self.data_box = DataBox()
-        self.data_box.chosen.connect(self.set_data)
-        self.recipe = RecipeBox()
-        self.recipe.changed.connect(self._recipe_changed)
-        self.recipe.preparation_changed.connect(lambda: self._prepare(self.choice))
-        self.train_button = push_button("Fine-tune", "Fine-tune a copy of the model in the labs "
-                                        "with this data and recipe (section 6.7's "
-                                        "train_classifier_simple)", self.start_training)
-        self.train_button.setDefault(True)
-        self.stop_button = push_button("Stop", "Stop after the current step; the accuracy after "
-                                       "and the test report are still measured",
-                                       self.stop_training)
         self.save_button = push_button("Save classifier\u2026", "Save the classifier as "
                                        "safetensors with its labels, padding length and recipe "
                                        "(LoRA merged in)", self.save_dialog)
         self.open_button = push_button("Open classifier\u2026", "Open a classifier saved here, "
                                        "or the book's review_classifier.pth (section 6.8)",
                                        self.open_dialog)
-
-        left = QWidget()
-        column(self.data_box, self.recipe, STRETCH, parent=left, margins=6)
-        self.recipe.count.setContentsMargins(6, 2, 6, 2)
-        side = side_panel(left, [self.recipe.count] + [
-            row(*pair, margins=(6, 0, 6, 0)) for pair in (
-                (self.train_button, self.stop_button), (self.save_button, self.open_button))],
-            280, 420)
-
-        self.status, self.progress, self.message = run_status("Preparing the data\u2026")
-        self.say = message_sayer(self.message)
+        recipe = RecipeBox()
+        recipe.count.setContentsMargins(6, 2, 6, 2)
+        side = self._build_side(
+            DataBox(), recipe, "Preparing the data\u2026",
+            "Fine-tune a copy of the model in the labs with this data and recipe (section 6.7's "
+            "train_classifier_simple)",
+            "Stop after the current step; the accuracy after and the test report are still "
+            "measured", (self.save_button, self.open_button), below=(recipe.count,),
+            widths=(280, 420))
+        recipe.preparation_changed.connect(lambda: self._read_data(self.choice))
 
         self.preparation = PreparationView()
         self.accuracy = AccuracyTable()
@@ -136,7 +123,7 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.results = ResultsView()
         self.results.try_text.connect(self.try_text)
         self.try_it = TryItView(lambda: self.ctx.models.tokenizer)
-        self.tabs = tab_pages((
+        self._lay_out(side, (
             (self.preparation, "Data", "Sections 6.2 and 6.3: the data, balanced, split and "
                                        "padded"),
             (training, "Fine-tuning", "Sections 6.6 and 6.7: accuracy before, the training "
@@ -145,22 +132,13 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
                                       "split"),
             (self.try_it, "Try it", "Section 6.8: classify your own text")))
 
-        side_and_main(self, side, self.status, self.progress, self.message, (self.tabs, 1))
-
     # =========================================================================================
     # data
     # =========================================================================================
-    def _first_shown(self) -> None:
-        if self.prepared is None and self._pending is None:
-            self._prepare(self.choice)
+    def _has_data(self) -> bool:
+        return self.prepared is not None
 
-    def set_data(self, choice: core.DataChoice) -> None:
-        """Prepare `choice`; it replaces the data in use once it is ready."""
-        if self.running:
-            return
-        self._prepare(choice)
-
-    def _prepare(self, choice: core.DataChoice) -> None:
+    def _read_data(self, choice: core.DataChoice) -> None:
         entry = self.ctx.models.current
         if entry is None or self._closing:
             self._pending = choice  # prepared when the model is there
@@ -217,10 +195,7 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         if entry is None:
             return
         self._update_count()
-        if self._pending is not None and not self._prep.is_busy():
-            self._prepare(self._pending)
-        elif self.prepared is not None and entry.config.context_length != self._prep_context:
-            self._prepare(self.choice)
+        self._reread_for(entry, self._prep.is_busy(), self._prep_context)
 
     def _recipe_changed(self) -> None:
         self._update_count()
@@ -244,10 +219,6 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
     # =========================================================================================
     # fine-tuning
     # =========================================================================================
-    @property
-    def running(self) -> bool:
-        return self._run is not None
-
     def start_training(self) -> bool:
         entry = self.ctx.models.current
         if self.running or self._side.busy or entry is None or self.prepared is None \
@@ -278,21 +249,10 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
                             f"{len(prepared.labels)}-class head; measuring accuracy before\u2026")
         self.say("")
         self._run_path = core.classifier_path(self.ctx.data_dir, self.choice)
-        self._run = TrainingRun(job, name="classify", parent=self)
-        self._run.record.connect(self._on_record)
-        self._run.failed.connect(lambda m: self.say(f"Fine-tuning could not run: {m}",
-                                                    error=True))
-        self._run.finished.connect(self._on_finished)
-        self._run.start()
-        self.tabs.setCurrentIndex(TABS.index("training"))
-        self._update_buttons()
-        return True
+        return self._start_run(job, "classify")
 
     def stop_training(self) -> None:
-        if self._run is not None:
-            self._run.stop()
-            self.status.setText("Stopping after this step; then measuring the accuracy "
-                                "after\u2026")
+        self._stop_run("Stopping after this step; then measuring the accuracy after\u2026")
 
     def _on_record(self, record: dict) -> None:
         event = record.get("event")
@@ -337,20 +297,14 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.try_it.set_classifier(self.classifier)
 
     def _on_finished(self, reason: str) -> None:
-        run, self._run = self._run, None
         self.loss_plot.refresh()
         self.acc_plot.refresh()
-        done = self.done or run.done_record
-        self.progress.setRange(0, max(1, self.progress.maximum()))
-        if done is None or reason == FAILED:
-            self.status.setText("Not fine-tuned: see the message above." if reason == FAILED
-                                else "Stopped before the first step.")
-            self.progress.setValue(0)
-        else:
+        done, ended = self._end_run(reason)
+        if ended:
             self.progress.setValue(done.get("step", 0))
             self.status.setText(core.done_summary(done))
-            if done.get("reason") == "nan":
-                self.say(done["message"][0].upper() + done["message"][1:] + ".", error=True)
+        else:
+            self.progress.setValue(0)
         self._update_buttons()
         if (self.classifier is not None and self._finetune is not None and done
                 and done.get("step", 0) > 0 and not self._closing):
@@ -379,9 +333,7 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.save_button.setEnabled(self.classifier is not None and not running and not side)
         self.open_button.setEnabled(not running and not side)
         self.recipe.set_editable(not running)
-        for button in (self.data_box.default_button, self.data_box.file_button,
-                       self.data_box.texts_button):
-            button.setEnabled(not running)
+        self.data_box.set_enabled(not running)
 
     # =========================================================================================
     # messages, state, screenshot, shutdown
@@ -392,9 +344,7 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
 
     def save_state(self) -> dict:
         path = self._run_path if self.running else self.classifier_path
-        state = {"data": self.choice.to_state(), "recipe": self.recipe.values(),
-                 "tab": TABS[max(0, self.tabs.currentIndex())],
-                 "try_text": self.try_it.text.toPlainText(),
+        state = {**self._common_state(), "try_text": self.try_it.text.toPlainText(),
                  "padded": self.try_it.padded.isChecked()}
         if path is not None:
             state["classifier"] = str(path)
@@ -403,17 +353,12 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
     def apply_state(self, state: dict) -> None:
         if not isinstance(state, dict):
             return
-        if isinstance(state.get("recipe"), dict):
-            self.recipe.set_values(state["recipe"])
-        if state.get("tab") in TABS:
-            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        self._apply_common_state(state)
         if isinstance(state.get("try_text"), str):
             self.try_it.set_text(state["try_text"])
         if isinstance(state.get("padded"), bool):
             self.try_it.padded.setChecked(state["padded"])
-        choice = core.DataChoice.from_state(state.get("data"))
-        if choice is not None and choice != self.choice and not self.running:
-            self._prepare(choice)
+        self._apply_data_state(state)
         path = state.get("classifier")
         if isinstance(path, str) and Path(path).is_file() and self.classifier is None:
             self.open_path(path)
@@ -422,12 +367,11 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         """A finished run of the default recipe on the bundled data, capped at
         SCREENSHOT_STEPS steps so the picture (and the test suite that renders it ten times)
         does not wait for a whole fine-tune; the lab says the step limit was reached."""
-        wait_until(lambda: self.prepared is not None or self.message.isVisible(), 60_000)
-        if self.prepared is not None and self.done is None:
+        def start() -> bool:
             self.recipe.set_values({**self.recipe.values(), "max_steps": SCREENSHOT_STEPS})
-        if self.prepared is not None and self.done is None and self.start_training():
-            QTimer.singleShot(120_000, self.stop_training)
-            wait_until(lambda: not self.running and not self._side.busy, 180_000)
+            return self.start_training()
+
+        self._screenshot_run(start, 120_000, 180_000, lambda: self._side.busy)
         self.tabs.setCurrentIndex(TABS.index("training"))
 
     def shutdown(self) -> None:

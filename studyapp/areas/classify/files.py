@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from studyapp.areas.classify import core
+from studyapp.widgets.forms import save_path_dialog
 
 CLASSIFIER_FILTER = "Classifiers (*.safetensors *.pth);;All files (*)"
 
@@ -38,10 +39,10 @@ class ClassifierFiles:
         self.say(f"Saving the classifier to {path}\u2026")
 
     def save_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save classifier", str(
-            core.classifier_path(self.ctx.data_dir, self.choice)), CLASSIFIER_FILTER)
+        path = save_path_dialog(self, "Save classifier", core.classifier_path(
+            self.ctx.data_dir, self.choice), CLASSIFIER_FILTER, ".safetensors")
         if path:
-            self.save_to(path if path.endswith(".safetensors") else path + ".safetensors")
+            self.save_to(path)
 
     def save_to(self, path) -> bool:
         if self.classifier is None or self.running or self._side.busy:

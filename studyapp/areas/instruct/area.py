@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import Signal
 
 from model.stopping import StopToken
 from studyapp.areas.instruct import core
@@ -33,10 +32,9 @@ from studyapp.areas.instruct.training_view import TrainingView
 from studyapp.areas.instruct.try_view import TryItView
 from studyapp.shell.area import AreaWidget
 from studyapp.shell.jobs import LatestJob
-from studyapp.shell.runs import FAILED, TrainingRun
-from studyapp.shell.waiting import wait_until
-from studyapp.widgets.forms import (STRETCH, column, message_sayer, push_button, row, run_status,
-                                   side_and_main, side_panel, tab_pages, when_first_shown)
+from studyapp.shell.finetune_lab import FineTuneRuns
+from studyapp.shell.runs import TrainingRun
+from studyapp.widgets.forms import push_button, save_path_dialog
 
 TABS = ("data", "batch", "training", "responses", "try")
 MODEL_FILTER = "Models (*.safetensors);;All files (*)"
@@ -46,7 +44,8 @@ def create_area(ctx) -> AreaWidget:
     return InstructLab(ctx)
 
 
-class InstructLab(AreaWidget):
+class InstructLab(FineTuneRuns, AreaWidget):
+    TABS = TABS
     data_ready = Signal()
     data_failed = Signal(str)
     run_finished = Signal(str)  # completed / stopped / failed
@@ -58,7 +57,7 @@ class InstructLab(AreaWidget):
         self.choice = core.DataChoice()
         self.loaded: dict | None = None  # the `loaded` record of the data in use
         self._pending: core.DataChoice | None = None
-        self._run: TrainingRun | None = None
+        self._run: TrainingRun | None = None  # see FineTuneRuns
         self._finetune = None
         self._answer_stop = StopToken()
         self._phase = ""
@@ -74,7 +73,6 @@ class InstructLab(AreaWidget):
         self.files.busy_changed.connect(lambda _b: self._update_buttons())
         self._closing = False
         self._build()
-        when_first_shown(self, self._first_shown)
         self._load = LatestJob(self, delay_ms=150, name="instruct-data")
         self._load.result.connect(self._on_loaded)
         self._load.failed.connect(self._on_load_failed)
@@ -83,17 +81,6 @@ class InstructLab(AreaWidget):
         self._update_buttons()
 
     def _build(self) -> None:
-        self.data_box = DataBox()
-        self.data_box.chosen.connect(self.set_data)
-        self.recipe = RecipeBox()
-        self.recipe.changed.connect(self._recipe_changed)
-        self.train_button = push_button("Fine-tune", "Fine-tune a copy of the model in the labs "
-                                        "on the training entries, then answer the test "
-                                        "entries (sections 7.6 and 7.7)", self.start_training)
-        self.train_button.setDefault(True)
-        self.stop_button = push_button("Stop", "Stop after the current step (the test entries "
-                                       "are still answered); while answering, stop answering",
-                                       self.stop_training)
         self.save_button = push_button("Save model\u2026", "Save the fine-tuned model as a "
                                        "language-model checkpoint (LoRA merged in) that every "
                                        "lab and File \u2192 Open model can open",
@@ -101,13 +88,12 @@ class InstructLab(AreaWidget):
         self.use_button = push_button("Use in labs", "Make the fine-tuned model the one every "
                                       "lab uses: it is still a GPT that predicts the next "
                                       "token", self.use_in_labs)
-        left = QWidget()
-        column(self.data_box, self.recipe, STRETCH, parent=left, margins=6)
-        side = side_panel(left, [row(*pair, margins=(6, 0, 6, 0)) for pair in (
-            (self.train_button, self.stop_button), (self.save_button, self.use_button))], 250, 380)
-
-        self.status, self.progress, self.message = run_status("Reading the instruction data\u2026")
-        self.say = message_sayer(self.message)
+        side = self._build_side(
+            DataBox(), RecipeBox(), "Reading the instruction data\u2026",
+            "Fine-tune a copy of the model in the labs on the training entries, then answer the "
+            "test entries (sections 7.6 and 7.7)",
+            "Stop after the current step (the test entries are still answered); while "
+            "answering, stop answering", (self.save_button, self.use_button))
 
         self.data_view = DataView()
         self.batch_grid = BatchGrid(lambda: self.ctx.models.tokenizer)
@@ -116,26 +102,18 @@ class InstructLab(AreaWidget):
         self.responses = ResponsesView()
         self.responses.save_requested.connect(self.save_responses_dialog)
         self.try_it = TryItView(self._answering_model, lambda: self.ctx.models.tokenizer)
-        self.tabs = tab_pages((
+        self._lay_out(side, (
             (self.data_view, "Data", "Section 7.2: the entries, the split and the prompt"),
             (self.batch_grid, "Batches", "Sections 7.3 and 7.4: a real batch as the loss sees it"),
             (training, "Fine-tuning", "Sections 7.5 and 7.6: the loss as the model learns"),
             (self.responses, "Responses", "Sections 7.7 and 7.8: answers, and scoring them"),
             (self.try_it, "Try it", "Section 7.7: an instruction of your own")))
 
-        side_and_main(self, side, self.status, self.progress, self.message, (self.tabs, 1))
-
     # -- data ------------------------------------------------------------------------------------
-    def _first_shown(self) -> None:
-        if self.loaded is None and self._pending is None:
-            self._read(self.choice)
+    def _has_data(self) -> bool:
+        return self.loaded is not None
 
-    def set_data(self, choice: core.DataChoice) -> None:
-        """Read `choice`; it replaces the data in use once it is read."""
-        if not self.running:
-            self._read(choice)
-
-    def _read(self, choice: core.DataChoice) -> None:
+    def _read_data(self, choice: core.DataChoice) -> None:
         self._pending = choice
         entry = self.ctx.models.current
         if entry is None or self._closing:
@@ -187,17 +165,14 @@ class InstructLab(AreaWidget):
         self.try_it.refresh_model()
         if entry is None or self.running:
             return
-        if self._pending is not None and not self._load.is_busy():
-            self._read(self._pending)
-        elif self.loaded is not None and entry.config.context_length != \
-                self.loaded["context_length"]:
-            self._read(self.choice)
+        context = self.loaded["context_length"] if self.loaded is not None else None
+        self._reread_for(entry, self._load.is_busy(), context)
 
     def _recipe_changed(self, key: str) -> None:
         if key == "batch_size":
             self.batch_grid.set_batch_size(self.recipe.values()["batch_size"])
         elif key == "drop_too_long" and self.loaded is not None:
-            self._read(self.choice)
+            self._read_data(self.choice)
         elif key == "mask_prompt":
             self.batch_grid.mask_prompt.setChecked(self.recipe.values()["mask_prompt"])
 
@@ -210,10 +185,6 @@ class InstructLab(AreaWidget):
         self.responses.set_rows(rows)
 
     # -- fine-tuning ---------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._run is not None
-
     def start_training(self) -> bool:
         entry = self.ctx.models.current
         if (self.running or self.files.busy or entry is None or self.loaded is None
@@ -237,26 +208,14 @@ class InstructLab(AreaWidget):
         self.status.setText(f"Preparing: copying {entry.name} and tokenizing the entries\u2026")
         self.say("")
         self.run_dir = core.run_dir(self.ctx.data_dir, self.choice)
-        self._run = TrainingRun(job, name="instruct", parent=self)
-        self._run.record.connect(self._on_record)
-        self._run.failed.connect(lambda m: self.say(f"Fine-tuning could not run: {m}",
-                                                    error=True))
-        self._run.finished.connect(self._on_finished)
-        self._run.start()
-        self.tabs.setCurrentIndex(TABS.index("training"))
-        self._update_buttons()
-        return True
+        return self._start_run(job, "instruct")
 
     def stop_training(self) -> None:
-        if self._run is None:
-            return
-        self._run.stop()
-        if self._phase == "after":
+        answering = self._phase == "after"
+        if self._stop_run("Stopping the answers\u2026" if answering else
+                          "Stopping after this step; then answering the test entries\u2026") \
+                and answering:
             self._answer_stop.stop()
-            self.status.setText("Stopping the answers\u2026")
-        else:
-            self.status.setText("Stopping after this step; then answering the test entries"
-                                "\u2026")
 
     def _on_record(self, record: dict) -> None:
         event = record.get("event")
@@ -306,21 +265,14 @@ class InstructLab(AreaWidget):
             self.try_it.refresh_model()
 
     def _on_finished(self, reason: str) -> None:
-        run, self._run = self._run, None
         self._phase = ""
         self.loss_plot.refresh()
         self.responses.refresh_averages()
-        done = self.done or run.done_record
-        self.progress.setRange(0, max(1, self.progress.maximum()))
-        if done is None or reason == FAILED:
-            self.status.setText("Not fine-tuned: see the message above." if reason == FAILED
-                                else "Stopped before the first step.")
-        else:
+        done, ended = self._end_run(reason)
+        if ended:
             self.progress.setValue(self.progress.maximum())
             self.status.setText(core.done_summary(done) + " "
                                 + core.averages_line(self.responses.rows) + ".")
-            if done.get("reason") == "nan":
-                self.say(done["message"][0].upper() + done["message"][1:] + ".", error=True)
         self._update_buttons()
         if self.finetuned is not None and done and done.get("step", 0) > 0 \
                 and not self._closing and self._finetune is not None:
@@ -340,10 +292,10 @@ class InstructLab(AreaWidget):
                             core.answered_entries(self._test, rows))
 
     def save_model_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save fine-tuned model", str(
-            (self.run_dir or Path(self.ctx.data_dir)) / "model.safetensors"), MODEL_FILTER)
+        path = save_path_dialog(self, "Save fine-tuned model", (self.run_dir or Path(
+            self.ctx.data_dir)) / "model.safetensors", MODEL_FILTER, ".safetensors")
         if path:
-            self.save_model_to(path if path.endswith(".safetensors") else path + ".safetensors")
+            self.save_model_to(path)
 
     def save_model_to(self, path) -> bool:
         if self.finetuned is None or self.running:
@@ -351,9 +303,8 @@ class InstructLab(AreaWidget):
         return self.files.save_model(path, self.finetuned)
 
     def save_responses_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save responses", str(
-            (self.run_dir or Path(self.ctx.data_dir)) / core.RESPONSES_FILE),
-            "JSON (*.json);;All files (*)")
+        path = save_path_dialog(self, "Save responses", (self.run_dir or Path(
+            self.ctx.data_dir)) / core.RESPONSES_FILE, "JSON (*.json);;All files (*)")
         if path:
             self.save_responses_to(path)
 
@@ -396,8 +347,7 @@ class InstructLab(AreaWidget):
     # -- messages, state, screenshot, shutdown ----------------------------------------------
     def save_state(self) -> dict:
         part, index = self.data_view.selection()
-        return {"data": self.choice.to_state(), "recipe": self.recipe.values(),
-                "tab": TABS[max(0, self.tabs.currentIndex())], "entry": [part, index],
+        return {**self._common_state(), "entry": [part, index],
                 "batch": self.batch_grid.batch.value(),
                 "show_ids": self.batch_grid.show_ids.isChecked(),
                 "instruction": self.try_it.instruction.text(),
@@ -406,10 +356,7 @@ class InstructLab(AreaWidget):
     def apply_state(self, state: dict) -> None:
         if not isinstance(state, dict):
             return
-        if isinstance(state.get("recipe"), dict):
-            self.recipe.set_values(state["recipe"])
-        if state.get("tab") in TABS:
-            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        self._apply_common_state(state)
         entry = state.get("entry")
         if (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
                 and isinstance(entry[1], int) and not isinstance(entry[1], bool)):
@@ -420,21 +367,18 @@ class InstructLab(AreaWidget):
             self.batch_grid.show_ids.setChecked(state["show_ids"])
         if isinstance(state.get("instruction"), str) and isinstance(state.get("input", ""), str):
             self.try_it.set_texts(state["instruction"], state.get("input", ""))
-        choice = core.DataChoice.from_state(state.get("data"))
-        if choice is not None and choice != self.choice and not self.running:
-            self._read(choice)
+        self._apply_data_state(state)
 
     def prepare_screenshot(self) -> None:
         """A finished short run on the bundled data: 5 steps at a rate the small model learns
         at, 3 test entries answered before and after (about 15 s on one core; stopped, and
         labelled so, at 45 seconds)."""
-        wait_until(lambda: self.loaded is not None or self.message.isVisible(), 60_000)
-        if self.loaded is not None and self.done is None:
+        def start() -> bool:
             self.recipe.set_values({"max_steps": 5, "lr": 5e-4, "answer": 3})
             self._reset_rows()
-            if self.start_training():
-                QTimer.singleShot(45_000, self.stop_training)
-                wait_until(lambda: not self.running and not self.files.busy, 90_000)
+            return self.start_training()
+
+        self._screenshot_run(start, 45_000, 90_000, lambda: self.files.busy)
         self.tabs.setCurrentIndex(TABS.index("responses"))
 
     def shutdown(self) -> None:

@@ -27,8 +27,8 @@ from studyapp.areas.training import core
 from studyapp.areas.training.form import SettingsForm
 from studyapp.models.loading import unique_name
 from studyapp.recipes import DONE_REASONS
-from studyapp.widgets.forms import (column, push_button, row, run_status, side_and_main,
-                                   side_panel, splitter)
+from studyapp.widgets.forms import (column, push_button, row, run_status, save_path_dialog,
+                                   side_and_main, side_panel, splitter)
 from studyapp.widgets.loss_plot import LossPlot
 from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
@@ -372,9 +372,9 @@ class TrainingLab(AreaWidget):
         self.say(f"Saving the checkpoint to {path}\u2026")
 
     def save_as_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", str(
-            core.checkpoint_path(self.ctx.data_dir, self._run_corpus or core.CorpusChoice(
-                core.VERDICT))), "Checkpoints (*.safetensors)")
+        path = save_path_dialog(self, "Save checkpoint", core.checkpoint_path(
+            self.ctx.data_dir, self._run_corpus or core.CorpusChoice(core.VERDICT)),
+            "Checkpoints (*.safetensors)")
         if path:
             self.save_to(path)
 
