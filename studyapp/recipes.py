@@ -33,6 +33,16 @@ class Field:
     decimals: int = 0
 
 
+def switch(key: str, label: str, default: bool, tip: str) -> Field:
+    """An on/off field (a check box)."""
+    return Field(key, label, bool, 0, 1, int(default), tip)
+
+
+# Both fine-tuning labs cap a run the same way (`TrainConfig.max_steps`, None for no cap).
+STEP_LIMIT = Field("max_steps", "Step limit", int, 0, 10_000_000, 0,
+                   "Stop after this many steps (0: run every epoch)")
+
+
 def clean_values(values: Any, fields: Mapping[str, Field]) -> dict[str, Any]:
     """The entries of `values` that are valid for `fields` (right type, finite, in range);
     others dropped."""

@@ -51,7 +51,8 @@ class DataSourceBox(QGroupBox):
 
 
 class FineTuneRuns:
-    """A fine-tuning lab's data and run. The lab has `recipe` (`values`, `set_values`), `choice`
+    """A fine-tuning lab's data and run. The lab has `ctx`, `recipe` (`values`, `set_values`,
+    `set_editable`), `choice`
     (the data in use, with `to_state`/`from_state`), `_pending` (the choice being read),
     `done` (the run's done record once it came), `_has_data()`, `_read_data(choice)`,
     `_update_buttons()`, `_on_record(record)`, `_on_finished(reason)`, `_recipe_changed`,
@@ -118,6 +119,16 @@ class FineTuneRuns:
         self.tabs.setCurrentIndex(self.TABS.index("training"))
         self._update_buttons()
         return True
+
+    def _update_run_buttons(self, data_ready: bool, side_busy: bool) -> None:
+        """Fine-tune with data ready, a model and nothing else going; Stop during a run; the
+        recipe and the data can change only between runs."""
+        running = self.running
+        self.train_button.setEnabled(data_ready and self.ctx.models.current is not None
+                                     and not running and not side_busy)
+        self.stop_button.setEnabled(running)
+        self.recipe.set_editable(not running)
+        self.data_box.set_enabled(not running)
 
     def _stop_run(self, status: str) -> bool:
         """Ask the run to stop after its step, saying `status`; False when none is going."""

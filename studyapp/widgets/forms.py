@@ -203,12 +203,22 @@ def when_first_shown(widget: QWidget, fn: Callable[[], None]) -> None:
 
 
 def save_path_dialog(parent: QWidget, title: str, default, filters: str,
-                     suffix: str = "") -> str | None:
-    """Ask where to save (starting at `default`); the path, with `suffix` added when it does
-    not end with it, or None when the learner cancelled."""
+                     save: Callable[[str], object], suffix: str = "") -> None:
+    """Ask where to save (starting at `default`), then `save(path)`, with `suffix` added to a
+    path that does not end with it; nothing when the learner cancels."""
     from PySide6.QtWidgets import QFileDialog
 
     path, _ = QFileDialog.getSaveFileName(parent, title, str(default), filters)
-    if not path:
-        return None
-    return path if path.endswith(suffix) else path + suffix
+    if path:
+        save(path if path.endswith(suffix) else path + suffix)
+
+
+def wrapped_label(text: str = "", tip: str = "", selectable: bool = False) -> QLabel:
+    """A QLabel that wraps its lines, with a tool tip; `selectable`: its text can be copied."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    if tip:
+        label.setToolTip(tip)
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label

@@ -326,14 +326,9 @@ class ClassifyLab(ClassifierFiles, FineTuneRuns, AreaWidget):
 
     def _update_buttons(self) -> None:
         running, side = self.running, self._side.busy
-        ready = (self.prepared is not None and self.ctx.models.current is not None
-                 and not self._prep.is_busy())
-        self.train_button.setEnabled(ready and not running and not side)
-        self.stop_button.setEnabled(running)
+        self._update_run_buttons(self.prepared is not None and not self._prep.is_busy(), side)
         self.save_button.setEnabled(self.classifier is not None and not running and not side)
         self.open_button.setEnabled(not running and not side)
-        self.recipe.set_editable(not running)
-        self.data_box.set_enabled(not running)
 
     # =========================================================================================
     # messages, state, screenshot, shutdown

@@ -129,8 +129,7 @@ RECIPE_FIELDS = (
     Field("eval_every", "Eval every", int, 1, 100000, 10,
           "Steps between evaluations of loss and accuracy on 5 batches of the training and "
           "validation splits (the book: 50 steps, section 6.7)"),
-    Field("max_steps", "Step limit", int, 0, 10_000_000, 0,
-          "Stop after this many steps (0: run every epoch)"),
+    recipes.STEP_LIMIT,
     Field("max_length", "Max length", int, 0, 100000, 0,
           "Pad (and cut) every text to this many tokens; 0 pads to the longest training text, "
           "as the book's SpamDataset does (section 6.3)"),

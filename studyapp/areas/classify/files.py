@@ -39,10 +39,8 @@ class ClassifierFiles:
         self.say(f"Saving the classifier to {path}\u2026")
 
     def save_dialog(self) -> None:
-        path = save_path_dialog(self, "Save classifier", core.classifier_path(
-            self.ctx.data_dir, self.choice), CLASSIFIER_FILTER, ".safetensors")
-        if path:
-            self.save_to(path)
+        save_path_dialog(self, "Save classifier", core.classifier_path(
+            self.ctx.data_dir, self.choice), CLASSIFIER_FILTER, self.save_to, ".safetensors")
 
     def save_to(self, path) -> bool:
         if self.classifier is None or self.running or self._side.busy:

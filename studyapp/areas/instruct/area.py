@@ -292,10 +292,9 @@ class InstructLab(FineTuneRuns, AreaWidget):
                             core.answered_entries(self._test, rows))
 
     def save_model_dialog(self) -> None:
-        path = save_path_dialog(self, "Save fine-tuned model", (self.run_dir or Path(
-            self.ctx.data_dir)) / "model.safetensors", MODEL_FILTER, ".safetensors")
-        if path:
-            self.save_model_to(path)
+        save_path_dialog(self, "Save fine-tuned model", (self.run_dir or Path(
+            self.ctx.data_dir)) / "model.safetensors", MODEL_FILTER, self.save_model_to,
+            ".safetensors")
 
     def save_model_to(self, path) -> bool:
         if self.finetuned is None or self.running:
@@ -303,10 +302,9 @@ class InstructLab(FineTuneRuns, AreaWidget):
         return self.files.save_model(path, self.finetuned)
 
     def save_responses_dialog(self) -> None:
-        path = save_path_dialog(self, "Save responses", (self.run_dir or Path(
-            self.ctx.data_dir)) / core.RESPONSES_FILE, "JSON (*.json);;All files (*)")
-        if path:
-            self.save_responses_to(path)
+        save_path_dialog(self, "Save responses", (self.run_dir or Path(
+            self.ctx.data_dir)) / core.RESPONSES_FILE, "JSON (*.json);;All files (*)",
+            self.save_responses_to)
 
     def save_responses_to(self, path) -> bool:
         answered = core.answered_entries(self._test, self.responses.rows)
@@ -333,15 +331,10 @@ class InstructLab(FineTuneRuns, AreaWidget):
 
     def _update_buttons(self) -> None:
         running, side = self.running, self.files.busy
-        ready = (self.loaded is not None and self.ctx.models.current is not None
-                 and not self._load.is_busy())
-        self.train_button.setEnabled(ready and not running and not side)
-        self.stop_button.setEnabled(running)
+        self._update_run_buttons(self.loaded is not None and not self._load.is_busy(), side)
         have = self.finetuned is not None and not running and not side
         self.save_button.setEnabled(have)
         self.use_button.setEnabled(have and self.ctx.models.current is not self.finetuned)
-        self.recipe.set_editable(not running)
-        self.data_box.set_enabled(not running)
         self.responses.update_buttons(busy=running or side)
 
     # -- messages, state, screenshot, shutdown ----------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from studyapp import recipes
 from studyapp.models.loading import unique_name  # noqa: F401  (the lab names its results)
-from studyapp.recipes import Field
+from studyapp.recipes import Field, switch
 
 TRAINED_SOURCE = "fine-tuned in the Instruct lab"
 BUNDLED_LABEL = "The book's instruction data (bundled)"
@@ -95,8 +95,7 @@ RECIPE_FIELDS = (
     Field("eval_every", "Eval every", int, 1, 100000, 5,
           "Steps between evaluations of the training and validation loss, each over 5 batches "
           "(the book's eval_freq=5, eval_iter=5, section 7.6)"),
-    Field("max_steps", "Step limit", int, 0, 10_000_000, 0,
-          "Stop after this many steps (0: run every epoch)"),
+    recipes.STEP_LIMIT,
     Field("seed", "Seed", int, 0, 2**31 - 1, 123,
           "Seeds the batch order and LoRA's initial matrices (the book uses 123)"),
     Field("lora_rank", "LoRA rank", int, 0, 1024, 0,
@@ -107,15 +106,15 @@ RECIPE_FIELDS = (
     Field("answer", "Test entries", int, 0, 100000, 110,
           "How many test entries get a response after fine-tuning (0: every one; the book "
           "answers all 110, section 7.7)"),
-    Field("mask_prompt", "Mask the prompt", bool, 0, 1, 0,
-          "The loss ignores the targets that belong to the prompt, so only the response is "
-          "learned (exercise 7.2)"),
-    Field("drop_too_long", "Leave out long entries", bool, 0, 1, 0,
-          "Entries longer than the model's context are left out; off, they are cut to it "
-          "(the book's allowed_max_length, section 7.3)"),
-    Field("answer_before", "Answer before too", bool, 0, 1, 1,
-          "Also answer the test entries with the model as it was before fine-tuning, to "
-          "compare (section 7.5 shows one such answer)"),
+    switch("mask_prompt", "Mask the prompt", False,
+           "The loss ignores the targets that belong to the prompt, so only the response is "
+           "learned (exercise 7.2)"),
+    switch("drop_too_long", "Leave out long entries", False,
+           "Entries longer than the model's context are left out; off, they are cut to it "
+           "(the book's allowed_max_length, section 7.3)"),
+    switch("answer_before", "Answer before too", True,
+           "Also answer the test entries with the model as it was before fine-tuning, to "
+           "compare (section 7.5 shows one such answer)"),
 )
 FIELDS_BY_KEY = {f.key: f for f in RECIPE_FIELDS}
 

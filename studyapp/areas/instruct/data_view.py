@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, Q
 from studyapp.areas.instruct import core
 from studyapp.shell import style
 from studyapp.shell.finetune_lab import DataSourceBox
-from studyapp.widgets.forms import push_button
+from studyapp.widgets.forms import push_button, wrapped_label
 
 JSON_FILTER = "Instruction data (*.json);;All files (*)"
 PARTS = (("train", "Training"), ("test", "Test"), ("val", "Validation"))
@@ -58,18 +57,13 @@ class DataView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._split = None
-        self.sizes = QLabel("Reading the instruction data\u2026")
-        self.sizes.setWordWrap(True)
-        self.sizes.setToolTip("The book's split: the first 85% train, the next 10% test, the "
-                              "last 5% validate, without shuffling (section 7.2)")
-        self.fit = QLabel()
-        self.fit.setWordWrap(True)
-        self.fit.setToolTip("Entries longer than the model's context are cut to it or left out "
-                            "(the book's allowed_max_length, section 7.3)")
-        self.warnings = QLabel()
-        self.warnings.setWordWrap(True)
+        self.sizes = wrapped_label("Reading the instruction data\u2026",
+                                   "The book's split: the first 85% train, the next 10% test, "
+                                   "the last 5% validate, without shuffling (section 7.2)")
+        self.fit = wrapped_label(tip="Entries longer than the model's context are cut to it or "
+                                     "left out (the book's allowed_max_length, section 7.3)")
+        self.warnings = wrapped_label(selectable=True)
         self.warnings.setVisible(False)
-        self.warnings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         style.on_change(self.warnings,
                         lambda c: self.warnings.setStyleSheet(f"color: {c.warning};"))
 

@@ -372,11 +372,9 @@ class TrainingLab(AreaWidget):
         self.say(f"Saving the checkpoint to {path}\u2026")
 
     def save_as_dialog(self) -> None:
-        path = save_path_dialog(self, "Save checkpoint", core.checkpoint_path(
+        save_path_dialog(self, "Save checkpoint", core.checkpoint_path(
             self.ctx.data_dir, self._run_corpus or core.CorpusChoice(core.VERDICT)),
-            "Checkpoints (*.safetensors)")
-        if path:
-            self.save_to(path)
+            "Checkpoints (*.safetensors)", self.save_to)
 
     def save_to(self, path) -> bool:
         if self._trainer is None or self.running or self._side.busy:
