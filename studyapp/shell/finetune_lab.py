@@ -4,7 +4,8 @@ read when first shown and again when the model's context changes, a run on a `Tr
 started and ended the same way, the inputs every such lab saves (its recipe, its tab, its
 data), and waiting for its data before a screenshot.
 
-`DataSourceBox` is the base of each lab's data box. `FineTuneRuns` is a mixin for the lab's
+`DataSourceBox` is the base of each lab's data box, `TokenizerJobView` of the views that run a
+job with the tokenizer. `FineTuneRuns` is a mixin for the lab's
 `AreaWidget`; the lab holds the widgets and the state it reads (see the class).
 """
 
@@ -15,6 +16,7 @@ from typing import Callable
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QWidget
 
+from studyapp.shell.jobs import LatestJob
 from studyapp.shell.runs import FAILED, TrainingRun
 from studyapp.shell.waiting import wait_until
 from studyapp.widgets.forms import (STRETCH, column, message_sayer, push_button, row, run_status,
@@ -48,6 +50,19 @@ class DataSourceBox(QGroupBox):
     def set_enabled(self, on: bool) -> None:
         for button in self.buttons:
             button.setEnabled(on)
+
+
+class TokenizerJobView(QWidget):
+    """A view whose work (a forward pass, a batch's collation) runs on its own `LatestJob`,
+    `job`, with GPT-2's tokenizer from `tokenizer_source()` (called on the worker)."""
+
+    def __init__(self, tokenizer_source, job_name: str, delay_ms: int = 0, parent=None):
+        super().__init__(parent)
+        self._tokenizer_source = tokenizer_source
+        self.job = LatestJob(self, delay_ms=delay_ms, name=job_name)
+
+    def shutdown(self) -> None:
+        self.job.shutdown()
 
 
 class FineTuneRuns:
