@@ -21,7 +21,8 @@ CLASSIFIER_FILTER = "Classifiers (*.safetensors *.pth);;All files (*)"
 class ClassifierFiles:
     """Save classifier / Open classifier for `ClassifyLab` (a mixin: the lab holds the state)."""
 
-    def _save(self, path: Path) -> None:
+    def _save(self, path: Path) -> bool:
+        """Write the classifier to `path` on the side job; False when another is going."""
         finetune, entry, report = self._finetune, self.classifier, self.report
         extra = {"report": _small_report(report)} if report else {}
 
@@ -34,19 +35,18 @@ class ClassifierFiles:
             yield str(save_classifier(entry.model, path, entry.labels, entry.max_length,
                                       entry.meta.get("recipe"), {**entry.meta, **extra}))
 
-        self._side.start(job, "saving", self._on_saved,
-                         lambda m: self._on_save_failed(path, m.rstrip(".")))
+        if not self._side.start(job, "saving", self._on_saved,
+                                lambda m: self._on_save_failed(path, m.rstrip("."))):
+            return False
         self.say(f"Saving the classifier to {path}\u2026")
+        return True
 
     def save_dialog(self) -> None:
         save_path_dialog(self, "Save classifier", core.classifier_path(
             self.ctx.data_dir, self.choice), CLASSIFIER_FILTER, self.save_to, ".safetensors")
 
     def save_to(self, path) -> bool:
-        if self.classifier is None or self.running or self._side.busy:
-            return False
-        self._save(Path(path))
-        return True
+        return self.classifier is not None and not self.running and self._save(Path(path))
 
     def _on_saved(self, path: str) -> None:
         self.classifier_path = Path(path)

@@ -359,7 +359,8 @@ class TrainingLab(AreaWidget):
     # =========================================================================================
     # results: save, use, load
     # =========================================================================================
-    def _save(self, path: Path) -> None:
+    def _save(self, path: Path) -> bool:
+        """Write the checkpoint to `path` on the side job; False when another is going."""
         trainer = self._trainer
         corpus = self._run_corpus
 
@@ -368,8 +369,10 @@ class TrainingLab(AreaWidget):
                     "corpus_choice": corpus.kind if corpus else ""}
             yield str(trainer.save(path, **meta))
 
-        self._side.start(job, "saving", self._on_saved, self._on_save_failed)
+        if not self._side.start(job, "saving", self._on_saved, self._on_save_failed):
+            return False
         self.say(f"Saving the checkpoint to {path}\u2026")
+        return True
 
     def save_as_dialog(self) -> None:
         save_path_dialog(self, "Save checkpoint", core.checkpoint_path(
@@ -377,10 +380,7 @@ class TrainingLab(AreaWidget):
             "Checkpoints (*.safetensors)", self.save_to)
 
     def save_to(self, path) -> bool:
-        if self._trainer is None or self.running or self._side.busy:
-            return False
-        self._save(Path(path))
-        return True
+        return self._trainer is not None and not self.running and self._save(Path(path))
 
     def _on_saved(self, path: str) -> None:
         self._checkpoint = Path(path)
