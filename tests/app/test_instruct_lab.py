@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from ..model.ollama_stub import StubOllama, stub_ollama  # noqa: F401  (a fixture)
+
 
 @pytest.fixture(autouse=True)
 def one_thread():
@@ -217,50 +219,26 @@ def test_the_lab_fits_the_smallest_window(lab):
     assert hint.width() <= 600 and hint.height() <= 470, hint
 
 
-def test_the_ollama_judge_is_opt_in_and_local_only(qtbot):
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
+def test_the_ollama_judge_is_opt_in_and_local_only(qtbot, stub_ollama):
     from studyapp.areas.instruct import core
     from studyapp.areas.instruct.responses_view import ResponsesView
 
-    asked = []
-
-    class Stub(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the http.server name
-            asked.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = json.dumps({"message": {"content": "Score: 70"}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Stub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        view = ResponsesView()
-        qtbot.addWidget(view)
-        rows = core.response_rows(entries(3), {})
-        rows[0]["after"], rows[2]["after"] = "The sum is 1.", "The sum is 5."
-        view.set_rows(rows)
-        assert not view.judge_button.isEnabled() and not view.start_judge()  # not opted in
-        view.use_judge.setChecked(True)
-        view.judge_url.setText("http://example.com:11434/api/chat")
-        with qtbot.waitSignal(view.judged, timeout=10_000) as refused:
-            assert view.start_judge()
-        assert "this computer only" in refused.args[0] and asked == []
-        assert "ROUGE-L scores stand" in view.judge_message.text()
-        view.judge_url.setText(f"http://127.0.0.1:{server.server_port}/api/chat")
-        with qtbot.waitSignal(view.judged, timeout=10_000) as done:
-            assert view.start_judge()
-        assert done.args == [""] and len(asked) == 2
-        assert [r["judge"] for r in view.rows] == [70, None, 70]
-        assert "Ollama judge 70.0 / 100" in view.averages.text()
-    finally:
-        server.shutdown()
-        server.server_close()
+    StubOllama.replies = ["Score: 70", "Score: 70"]  # one per answered row
+    view = ResponsesView()
+    qtbot.addWidget(view)
+    rows = core.response_rows(entries(3), {})
+    rows[0]["after"], rows[2]["after"] = "The sum is 1.", "The sum is 5."
+    view.set_rows(rows)
+    assert not view.judge_button.isEnabled() and not view.start_judge()  # not opted in
+    view.use_judge.setChecked(True)
+    view.judge_url.setText("http://example.com:11434/api/chat")
+    with qtbot.waitSignal(view.judged, timeout=10_000) as refused:
+        assert view.start_judge()
+    assert "this computer only" in refused.args[0] and StubOllama.requests == []
+    assert "ROUGE-L scores stand" in view.judge_message.text()
+    view.judge_url.setText(f"http://127.0.0.1:{stub_ollama}/api/chat")
+    with qtbot.waitSignal(view.judged, timeout=10_000) as done:
+        assert view.start_judge()
+    assert done.args == [""] and len(StubOllama.requests) == 2
+    assert [r["judge"] for r in view.rows] == [70, None, 70]
+    assert "Ollama judge 70.0 / 100" in view.averages.text()
