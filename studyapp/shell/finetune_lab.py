@@ -5,8 +5,8 @@ started and ended the same way, the inputs every such lab saves (its recipe, its
 data), and waiting for its data before a screenshot.
 
 `DataSourceBox` is the base of each lab's data box, `TokenizerJobView` of the views that run a
-job with the tokenizer. `FineTuneRuns` is a mixin for the lab's
-`AreaWidget`; the lab holds the widgets and the state it reads (see the class).
+job with the tokenizer. `FineTuneRuns` is a mixin for the lab's `AreaWidget`; the lab holds
+the widgets and the state it reads (see the class).
 """
 
 from __future__ import annotations
@@ -66,13 +66,13 @@ class TokenizerJobView(QWidget):
 
 
 class FineTuneRuns:
-    """A fine-tuning lab's data and run. The lab has `ctx`, `recipe` (`values`, `set_values`,
-    `set_editable`), `choice`
-    (the data in use, with `to_state`/`from_state`), `_pending` (the choice being read),
-    `done` (the run's done record once it came), `_has_data()`, `_read_data(choice)`,
-    `_update_buttons()`, `_on_record(record)`, `_on_finished(reason)`, `_recipe_changed`,
-    `start_training()` and `stop_training()`. `_build_side` gives it its buttons and status
-    lines, `_lay_out` its `tabs`, the pages in the order of `TABS`."""
+    """A fine-tuning lab's data and run. The lab has `ctx`, `choice` (the data in use, with
+    `to_state`/`from_state`), `_pending` (the choice being read), `done` (the run's done
+    record once it came), `_has_data()`, `_read_data(choice)`, `_update_buttons()`,
+    `_on_record(record)`, `_on_finished(reason)`, `_recipe_changed(...)`, `start_training()`
+    and `stop_training()`. `_build_side` gives it its data box, recipe (`values`,
+    `set_values`, `set_editable`), buttons and status lines; `_lay_out` its `tabs`, the pages
+    in the order of `TABS`."""
 
     TABS: tuple[str, ...] = ()
     _run: TrainingRun | None = None

@@ -1,7 +1,8 @@
 """Waiting on the GUI thread without freezing it, and short jobs whose end is waited for.
 
-`spin(ms)` runs the event loop for a while; `wait_until(ready, timeout_ms)` runs it until
-`ready()` holds (the screenshot command and the labs' `prepare_screenshot` use both).
+`spin(ms)` runs the event loop for a while (the screenshot command, while views redraw);
+`wait_until(ready, timeout_ms)` runs it until `ready()` holds (a lab's `prepare_screenshot`,
+waiting for its run).
 `SideJob` runs one short job at a time (a save, a load) on a `JobThread` and hands its outcome
 over only once the thread has ended.
 """
