@@ -11,13 +11,13 @@ spam" when it is trained and asked with different padding (section 6.3 and 6.6).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QProgressBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QPlainTextEdit, QProgressBar, QWidget
 
 import pyqtgraph as pg  # isort: skip  (after PySide6, so pyqtgraph binds to it)
 from studyapp.areas.classify import core
 from studyapp.shell import style
 from studyapp.shell.finetune_lab import TokenizerJobView
+from studyapp.widgets.forms import column, row
 
 EXAMPLE = "The transformer attends to every earlier token."
 
@@ -77,17 +77,8 @@ class TryItView(TokenizerJobView):
                               "text ended there")
         self.plot.scene().sigMouseMoved.connect(self._on_mouse)
 
-        top = QHBoxLayout()
-        top.addWidget(self.which, 1)
-        top.addWidget(self.padded)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.text)
-        layout.addLayout(top)
-        layout.addWidget(self.bars_box)
-        layout.addWidget(self.effect)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.hover)
+        column(self.text, row((self.which, 1), self.padded), self.bars_box, self.effect,
+               (self.plot, 1), self.hover, parent=self, margins=4)
 
         self.job.result.connect(self._on_result)
         self.job.failed.connect(self._on_failed)
