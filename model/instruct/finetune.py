@@ -93,6 +93,7 @@ def instruct_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
     return F.cross_entropy(head(hidden), wanted)  # a wrapped head (LoRA) computes its own
 
 
+@dataclass(eq=False)
 class InstructTask:
     """Instruction examples for `model.train.loop.TrainingLoop` (see its task API).
 
@@ -103,25 +104,24 @@ class InstructTask:
 
     counters = ("examples_seen", "tokens_seen")
 
-    def __init__(self, model: nn.Module, train: EncodedEntries, val: EncodedEntries,
-                 batch_size: int, device: torch.device, eval_batches: int | None = 5,
-                 mask_prompt: bool = False, pad_token_id: int = PAD_TOKEN_ID,
-                 chunk_rows: int = 1024):
+    model: nn.Module
+    train: EncodedEntries
+    val: EncodedEntries
+    batch_size: int
+    device: torch.device
+    eval_batches: int | None = 5
+    mask_prompt: bool = False
+    pad_token_id: int = PAD_TOKEN_ID
+    chunk_rows: int = 1024
+
+    def __post_init__(self) -> None:
+        train, val, batch_size = self.train, self.val, self.batch_size
         if len(train.token_ids) < batch_size:
             raise TrainingError(f"{len(train.token_ids)} training examples are fewer than one "
                                 f"batch of {batch_size}; lower the batch size or add entries")
         if not val.token_ids:
             raise TrainingError("there are no validation examples (the last 5% of the entries); "
                                 "use at least 20 entries")
-        self.model = model
-        self.train = train
-        self.val = val
-        self.batch_size = batch_size
-        self.device = device
-        self.eval_batches = eval_batches
-        self.mask_prompt = mask_prompt
-        self.pad_token_id = pad_token_id
-        self.chunk_rows = chunk_rows
         self._logits: torch.Tensor | None = None  # one chunk of logits, reused every step
         self.max_length = train.context_length
         self.steps_per_epoch = len(train.token_ids) // batch_size

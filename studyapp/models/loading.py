@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from studyapp.models.entry import ModelEntry, entry_from_loaded, untrained_entry
 
@@ -82,7 +82,9 @@ def check_fits(cfg) -> None:
                               f"has {human_bytes(total)}")
 
 
-def _unique_name(name: str, taken: list[str]) -> str:
+def unique_name(name: str, taken: Sequence[str]) -> str:
+    """`name`, or the first of "name (2)", "name (3)"... that is not `taken` (the labs name
+    the models and classifiers they make this way too)."""
     if name not in taken:
         return name
     n = 2
@@ -119,7 +121,7 @@ def load_model_file(path: str | os.PathLike, n_heads: int | None = None,
     if not app_format:
         meta["heads"] = ("given when opening" if n_heads else
                          "inferred: GPT-2's 64-wide heads (the file does not record them)")
-    name = _unique_name(path.stem if path.stem != "model" else path.parent.name or path.stem,
+    name = unique_name(path.stem if path.stem != "model" else path.parent.name or path.stem,
                         taken_names or [])
     return ModelEntry(name=name, source=str(path), model=loaded.model, config=loaded.config,
                       meta=meta)
@@ -132,7 +134,7 @@ def untrained(preset: str, seed: int = 123, taken_names: list[str] | None = None
 
     check_fits(get_preset(preset))
     entry = untrained_entry(preset, seed)
-    entry.name = _unique_name(f"untrained {preset} (seed {seed})", taken_names or [])
+    entry.name = unique_name(f"untrained {preset} (seed {seed})", taken_names or [])
     entry.meta["format"] = "fresh random weights"
     return entry
 
@@ -141,7 +143,7 @@ def bundled(taken_names: list[str] | None = None):
     from model.checkpoint import load_bundled
 
 
-    entry = entry_from_loaded(load_bundled(), name=_unique_name("bundled", taken_names or []))
+    entry = entry_from_loaded(load_bundled(), name=unique_name("bundled", taken_names or []))
     entry.meta.setdefault("format", APP_FORMAT)
     return entry
 

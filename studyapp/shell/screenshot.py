@@ -12,19 +12,12 @@ import time
 from pathlib import Path
 
 
-def _spin(ms: int) -> None:
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
 def take_screenshots(out_dir: Path, data_dir: Path, notes_path: Path | None = None,
                      size=(1280, 820), model_timeout_s: float = 120.0,
                      appearance: str | None = None) -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from studyapp.shell.app import build_context, build_window, ensure_qapplication, teardown
+    from studyapp.shell.waiting import spin
 
     app = ensure_qapplication()
     from studyapp.areas import AREAS
@@ -41,14 +34,14 @@ def take_screenshots(out_dir: Path, data_dir: Path, notes_path: Path | None = No
     ctx.models.start_loading()
     deadline = time.monotonic() + model_timeout_s
     while ctx.models.current is None and time.monotonic() < deadline:
-        _spin(50)
+        spin(50)
     written = []
     try:
         for area in AREAS:
             window.open_area(area.key, {})
             widget = window.areas[area.key]
             widget.prepare_screenshot()
-            _spin(700)  # debounced views redraw on timers
+            spin(700)  # debounced views redraw on timers
             path = out_dir / f"{area.key}.png"
             if not window.grab().save(str(path)):
                 raise OSError(f"could not write {path}")

@@ -1,21 +1,26 @@
 """Small builders for the widgets every lab's form is made of: a push button that explains
 itself, a row of buttons, a number box from a field's range, a column or row of widgets, a
-splitter with its stretch, a scroll area, a long run's status lines, a scrolled settings
-column's width, a form of labelled rows, tabs with their tooltips and a label for rich text.
+splitter with its stretch, a scroll area, a long run's status lines, a lab's scrolled side
+panel beside its main column, a form of labelled rows, tabs with their tooltips, labels for
+wrapped and for rich text, a text field's placeholder, tip and room, a notice line and a message
+line coloured by role, setting or reading a form's inputs by name (what `apply_state` and
+`save_state` do), a first-show hook and a save dialog.
 
-They know no area; each does what a form otherwise repeats line by line for every widget.
-Further down: a text field's placeholder, tip and room, a lab's notice line, and setting or
-reading a form's inputs by name (what `apply_state` and `save_state` do).
+They know no area; each does what a form otherwise repeats line by line for every widget. Of the
+shell they use only `style`, for the colours of the notice and message lines.
 """
 
 from __future__ import annotations
 
 from typing import Callable, Iterable, Sequence, Union
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractButton, QBoxLayout, QDoubleSpinBox, QFormLayout, QFrame,
-                               QHBoxLayout, QLabel, QLayout, QLineEdit, QProgressBar, QPushButton,
-                               QScrollArea, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import (QAbstractButton, QBoxLayout, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QFrame, QHBoxLayout, QLabel, QLayout, QLineEdit,
+                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from studyapp.shell import style
 
 STRETCH = 1  # in `column`/`row`: an empty stretch that takes the space left
 
@@ -139,6 +144,25 @@ def fit_side_panel(side: QWidget, content: QWidget, scroll, low: int, high: int)
     side.setMaximumWidth(high)
 
 
+def side_panel(content: QWidget, below: Sequence[Item], low: int, high: int) -> QWidget:
+    """A lab's left side: `content` (its settings) scrolls down when the window is short, the
+    items `below` it (its buttons) never do; as wide as `fit_side_panel` makes it."""
+    scroll = scrolled(content, horizontal=False)
+    side = QWidget()
+    column((scroll, 1), *below, parent=side, margins=(0, 0, 0, 6))
+    fit_side_panel(side, content, scroll, low, high)
+    return side
+
+
+def side_and_main(owner: QWidget, side: QWidget, *main: Item) -> QWidget:
+    """Lay `owner` out as `side` on the left and, taking the rest, a column of the `main`
+    items (a lab's status lines above its results); returns that column's widget."""
+    right = QWidget()
+    column(*main, parent=right, margins=6)
+    row(side, (right, 1), parent=owner, margins=0)
+    return right
+
+
 def form_rows(*rows: tuple[str, QWidget]) -> QFormLayout:
     """A form of (label, field) rows: `form_rows(("Seed", seed), ("Target", target))`."""
     form = QFormLayout()
@@ -182,8 +206,6 @@ def text_field(edit, placeholder: str, tip: str, *, min_height: int | None = Non
 def notice_line() -> QLabel:
     """The line where a lab says what it changed or could not read (a cut text, invalid bytes),
     in the palette's notice colours; hidden until `show_notices` gives it some."""
-    from studyapp.shell import style
-
     label = QLabel()
     label.setWordWrap(True)
     style.on_change(label, lambda c: label.setStyleSheet(style.notice_css(c)))
@@ -233,3 +255,55 @@ def input_values(inputs: dict) -> dict:
         else:
             raise TypeError(f"not an input input_values knows: {widget!r}")
     return values
+
+
+def message_sayer(label: QLabel) -> Callable[..., None]:
+    """`say(text, error=False, warning=False)` for a message line such as `run_status`'s: shown
+    only while it has text, coloured by its role, recoloured when the appearance changes."""
+    said = ["", "text"]
+
+    def restyle() -> None:
+        text, role = said
+        label.setText(text)
+        label.setVisible(bool(text))
+        label.setStyleSheet(style.css_color(role))
+
+    def say(text: str, error: bool = False, warning: bool = False) -> None:
+        said[:] = [text, "error" if error else "warning" if warning else "text"]
+        restyle()
+
+    style.on_change(label, lambda _c: restyle())
+    return say
+
+
+def when_first_shown(widget: QWidget, fn: Callable[[], None]) -> None:
+    """Call `fn()` once, the first time `widget` is shown (work a hidden widget need not do)."""
+    class _FirstShow(QObject):
+        def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Show:
+                watched.removeEventFilter(self)
+                self.deleteLater()
+                fn()
+            return False
+
+    widget.installEventFilter(_FirstShow(widget))
+
+
+def save_path_dialog(parent: QWidget, title: str, default, filters: str,
+                     save: Callable[[str], object], suffix: str = "") -> None:
+    """Ask where to save (starting at `default`), then `save(path)`, with `suffix` added to a
+    path that does not end with it; nothing when the learner cancels."""
+    path, _ = QFileDialog.getSaveFileName(parent, title, str(default), filters)
+    if path:
+        save(path if path.endswith(suffix) else path + suffix)
+
+
+def wrapped_label(text: str = "", tip: str = "", selectable: bool = False) -> QLabel:
+    """A QLabel that wraps its lines, with a tool tip; `selectable`: its text can be copied."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    if tip:
+        label.setToolTip(tip)
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label

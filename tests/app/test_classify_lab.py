@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from .labs import lab_fixture, run_to_the_end, start_until_a_step, stop_after_a_step
+
 HAM = ["see you at lunch tomorrow then", "can you call me when you are home",
        "i will be late for dinner tonight", "thanks for the lovely evening",
        "are we still on for the movie", "mum says hi and sends her love"]
@@ -14,13 +16,7 @@ SPAM = ["win a free prize now call this number", "urgent you have won cash claim
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture
-def lab(make_widget):
-    from studyapp.areas.classify.area import ClassifyLab
-
-    return make_widget(ClassifyLab)
+lab = lab_fixture("studyapp.areas.classify.area", "ClassifyLab")
 
 
 @pytest.fixture
@@ -70,11 +66,7 @@ def test_a_short_run_shows_accuracies_confusion_and_saves(lab, ctx, qtbot, sms):
     lab.show()
     use_data(lab, qtbot, sms)
     short_recipe(lab)
-    with qtbot.waitSignal(lab.saved, timeout=60_000) as saved:
-        with qtbot.waitSignal(lab.run_finished, timeout=60_000) as finished:
-            assert lab.start_training()
-            assert not lab.train_button.isEnabled() and lab.stop_button.isEnabled()
-    assert finished.args == ["completed"]
+    path = run_to_the_end(lab, qtbot)
     for row in range(3):
         before, after = lab.accuracy.cell_text(row, 1), lab.accuracy.cell_text(row, 2)
         assert before.endswith("%") and after.endswith("%")
@@ -87,7 +79,6 @@ def test_a_short_run_shows_accuracies_confusion_and_saves(lab, ctx, qtbot, sms):
     assert len(lab.loss_plot.train.y) == lab.done["step"] > 0 and lab.acc_plot.steps
     assert lab.done["examples_seen"] == 4 * lab.done["step"]
     assert "Finished" in lab.status.text()
-    path = saved.args[0]
     assert path.startswith(str(ctx.data_dir / "classifiers")) and path.endswith(".safetensors")
     assert [c.name for c in ctx.models.classifiers] == [lab.classifier.name]
     assert lab.classifier not in ctx.models.entries  # never a language model for the labs
@@ -109,13 +100,7 @@ def test_stop_mid_run_keeps_the_result(lab, qtbot, sms):
     use_data(lab, qtbot, sms)
     short_recipe(lab, epochs=200)
     with qtbot.waitSignal(lab.saved, timeout=60_000):  # a stopped run is saved too
-        with qtbot.waitSignal(lab.run_finished, timeout=60_000) as finished:
-            lab.start_training()
-            qtbot.waitUntil(lambda: lab._run is not None and lab._run.last_step is not None,
-                            timeout=30_000)
-            lab.stop_training()
-    assert finished.args == ["stopped"]
-    assert lab.done["reason"] == "stopped" and 0 < lab.done["step"] < lab.done["total_steps"]
+        stop_after_a_step(lab, qtbot)
     assert lab.accuracy.cell_text(2, 2).endswith("%")  # the accuracy after is still measured
     assert lab.results.confusion.values.sum() == len(lab.prepared.test)
     assert "Stopped" in lab.status.text() and lab.train_button.isEnabled()
@@ -131,9 +116,7 @@ def test_closing_mid_run_does_not_hang_and_saves_the_run(ctx, qtbot, sms):
     lab.show()
     use_data(lab, qtbot, sms)
     short_recipe(lab, epochs=200)
-    lab.start_training()
-    qtbot.waitUntil(lambda: lab._run is not None and lab._run.last_step is not None,
-                    timeout=30_000)
+    start_until_a_step(lab, qtbot)
     state = lab.save_state()  # the main window saves the state before closing the areas
     start = time.monotonic()
     lab.shutdown()

@@ -7,25 +7,11 @@ import json
 
 import pytest
 
+from ..model.ollama_stub import StubOllama, stub_ollama  # noqa: F401  (a fixture)
+from .labs import lab_fixture, run_to_the_end, start_until_a_step, stop_after_a_step
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on a shared machine: no OpenMP waiting
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def lab(ctx, qtbot):
-    from studyapp.areas.instruct.area import InstructLab
-
-    widget = InstructLab(ctx)
-    qtbot.addWidget(widget)
-    yield widget
-    widget.shutdown()
+pytestmark = pytest.mark.usefixtures("one_thread")
+lab = lab_fixture("studyapp.areas.instruct.area", "InstructLab")
 
 
 def shown(lab, qtbot):
@@ -93,11 +79,7 @@ def test_the_batch_view_marks_padding_and_ignored_targets(lab, qtbot):
 def test_a_short_run_answers_scores_and_saves(lab, ctx, qtbot):
     shown(lab, qtbot)
     short_recipe(lab)
-    with qtbot.waitSignal(lab.saved, timeout=60_000) as saved:
-        with qtbot.waitSignal(lab.run_finished, timeout=60_000) as finished:
-            assert lab.start_training()
-            assert not lab.train_button.isEnabled() and lab.stop_button.isEnabled()
-    assert finished.args == ["completed"]
+    folder = run_to_the_end(lab, qtbot)
     assert lab.done["step"] == 4 and "step limit" in lab.status.text()
     lab.loss_plot.refresh()
     assert len(lab.loss_plot.train.y) == 4 and lab.loss_plot.val.x[0] == 0
@@ -109,7 +91,6 @@ def test_a_short_run_answers_scores_and_saves(lab, ctx, qtbot):
         assert 0.0 <= row["rouge_after"] <= 1.0
     assert "after" in lab.responses.averages.text() and "book" in lab.responses.averages.text()
     # the run's files: the book's responses layout and a language-model checkpoint
-    folder = saved.args[0]
     written = json.loads((lab.run_dir / "instruction-data-with-response.json").read_text())
     assert folder == str(lab.run_dir) and len(written) == 3
     assert [w["model_response"] for w in written] == [r["after"] for r in rows]
@@ -126,13 +107,7 @@ def test_a_short_run_answers_scores_and_saves(lab, ctx, qtbot):
 def test_stop_mid_run_still_answers(lab, qtbot):
     shown(lab, qtbot)
     short_recipe(lab, max_steps=0, epochs=50, answer=2, answer_before=False)
-    with qtbot.waitSignal(lab.run_finished, timeout=60_000) as finished:
-        lab.start_training()
-        qtbot.waitUntil(lambda: lab._run is not None and lab._run.last_step is not None,
-                        timeout=30_000)
-        lab.stop_training()
-    assert finished.args == ["stopped"]
-    assert lab.done["reason"] == "stopped" and 0 < lab.done["step"] < lab.done["total_steps"]
+    stop_after_a_step(lab, qtbot)
     assert all(r["after"] is not None for r in lab.responses.rows)
     assert all(r["before"] is None for r in lab.responses.rows)
     assert "Stopped" in lab.status.text()
@@ -149,9 +124,7 @@ def test_closing_mid_run_does_not_hang(ctx, qtbot):
     qtbot.addWidget(lab)
     shown(lab, qtbot)
     short_recipe(lab, max_steps=0, epochs=50)
-    lab.start_training()
-    qtbot.waitUntil(lambda: lab._run is not None and lab._run.last_step is not None,
-                    timeout=30_000)
+    start_until_a_step(lab, qtbot)
     start = time.monotonic()
     lab.shutdown()
     assert time.monotonic() - start < 5
@@ -217,50 +190,26 @@ def test_the_lab_fits_the_smallest_window(lab):
     assert hint.width() <= 600 and hint.height() <= 470, hint
 
 
-def test_the_ollama_judge_is_opt_in_and_local_only(qtbot):
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
+def test_the_ollama_judge_is_opt_in_and_local_only(qtbot, stub_ollama):
     from studyapp.areas.instruct import core
     from studyapp.areas.instruct.responses_view import ResponsesView
 
-    asked = []
-
-    class Stub(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the http.server name
-            asked.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = json.dumps({"message": {"content": "Score: 70"}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Stub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        view = ResponsesView()
-        qtbot.addWidget(view)
-        rows = core.response_rows(entries(3), {})
-        rows[0]["after"], rows[2]["after"] = "The sum is 1.", "The sum is 5."
-        view.set_rows(rows)
-        assert not view.judge_button.isEnabled() and not view.start_judge()  # not opted in
-        view.use_judge.setChecked(True)
-        view.judge_url.setText("http://example.com:11434/api/chat")
-        with qtbot.waitSignal(view.judged, timeout=10_000) as refused:
-            assert view.start_judge()
-        assert "this computer only" in refused.args[0] and asked == []
-        assert "ROUGE-L scores stand" in view.judge_message.text()
-        view.judge_url.setText(f"http://127.0.0.1:{server.server_port}/api/chat")
-        with qtbot.waitSignal(view.judged, timeout=10_000) as done:
-            assert view.start_judge()
-        assert done.args == [""] and len(asked) == 2
-        assert [r["judge"] for r in view.rows] == [70, None, 70]
-        assert "Ollama judge 70.0 / 100" in view.averages.text()
-    finally:
-        server.shutdown()
-        server.server_close()
+    StubOllama.replies = ["Score: 70", "Score: 70"]  # one per answered row
+    view = ResponsesView()
+    qtbot.addWidget(view)
+    rows = core.response_rows(entries(3), {})
+    rows[0]["after"], rows[2]["after"] = "The sum is 1.", "The sum is 5."
+    view.set_rows(rows)
+    assert not view.judge_button.isEnabled() and not view.start_judge()  # not opted in
+    view.use_judge.setChecked(True)
+    view.judge_url.setText("http://example.com:11434/api/chat")
+    with qtbot.waitSignal(view.judged, timeout=10_000) as refused:
+        assert view.start_judge()
+    assert "this computer only" in refused.args[0] and StubOllama.requests == []
+    assert "ROUGE-L scores stand" in view.judge_message.text()
+    view.judge_url.setText(f"http://127.0.0.1:{stub_ollama}/api/chat")
+    with qtbot.waitSignal(view.judged, timeout=10_000) as done:
+        assert view.start_judge()
+    assert done.args == [""] and len(StubOllama.requests) == 2
+    assert [r["judge"] for r in view.rows] == [70, None, 70]
+    assert "Ollama judge 70.0 / 100" in view.averages.text()

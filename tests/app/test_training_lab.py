@@ -6,17 +6,13 @@ import pytest
 
 from studyapp.areas.training import core
 
+from .labs import lab_fixture
+
 SHORT_TEXT = ("Every effort moves you forward, and the model learns the next word. " * 30)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture
-def lab(make_widget):
-    from studyapp.areas.training.area import TrainingLab
-
-    return make_widget(TrainingLab)
+lab = lab_fixture("studyapp.areas.training.area", "TrainingLab")
 
 
 @pytest.fixture

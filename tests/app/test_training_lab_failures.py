@@ -12,17 +12,13 @@ import pytest
 from model.train.config import EVAL_MAX_WINDOWS
 from studyapp.areas.training import core
 
+from .labs import lab_fixture
+
 WORDS = "every effort moves you forward and the model learns the next word of a text".split()
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture
-def lab(make_widget):
-    from studyapp.areas.training.area import TrainingLab
-
-    return make_widget(TrainingLab)
+lab = lab_fixture("studyapp.areas.training.area", "TrainingLab")
 
 
 def write_corpus(path, n_chars: int):

@@ -1,8 +1,6 @@
 """Chapter 7's responses and scores: the book's file format, ROUGE-L, the local Ollama judge."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import torch
@@ -16,6 +14,8 @@ from model.instruct.respond import (
     with_responses,
 )
 from model.instruct.score import OllamaJudge, JudgeError, parse_score, rouge_l, score_responses
+
+from .ollama_stub import StubOllama, stub_ollama  # noqa: F401  (a fixture)
 
 
 def test_rouge_l_scores_overlap_offline():
@@ -107,63 +107,25 @@ def test_test_entries_answered_side_by_side_as_one_by_one_without_the_cache():
 
 # -- the opt-in judge, against a stub Ollama on 127.0.0.1 ----------------------------------------
 
-class _StubOllama(BaseHTTPRequestHandler):
-    replies: list = []
-    requests: list = []
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append((self.path, body))
-        text = type(self).replies.pop(0)
-        if self.path == "/api/chat":
-            payload = {"model": body["model"], "message": {"role": "assistant", "content": text},
-                       "done": True}
-        else:
-            payload = {"model": body["model"], "response": text, "done": True}
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def stub_ollama():
-    server = HTTPServer(("127.0.0.1", 0), _StubOllama)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _StubOllama.requests = []
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 def test_judge_scores_through_a_local_ollama(stub_ollama):
     entries = [{"instruction": "Name a colour.", "input": "", "output": "Blue.",
                 "model_response": "Red."},
                {"instruction": "Add 2 and 2.", "input": "", "output": "4",
                 "model_response": "4"}]
-    _StubOllama.replies = ["72", "I cannot grade this."]
+    StubOllama.replies = ["72", "I cannot grade this."]
     judge = OllamaJudge(model="llama3", url=f"http://127.0.0.1:{stub_ollama}/api/chat")
     report = judge.score_all(entries)
     assert report.scores == [72, None] and report.average == 72 and report.failed == 1
-    path, body = _StubOllama.requests[0]
+    path, body = StubOllama.requests[0]
     assert path == "/api/chat" and body["model"] == "llama3"
     assert body["options"]["seed"] == 123 and body["options"]["temperature"] == 0
     prompt = body["messages"][0]["content"]
     assert "Red." in prompt and "Blue." in prompt and "0 to 100" in prompt
 
-    _StubOllama.replies = ["Score: 85"]
+    StubOllama.replies = ["Score: 85"]
     generate = OllamaJudge(url=f"http://localhost:{stub_ollama}/api/generate")
     assert generate.score(entries[1]) == 85
-    assert "prompt" in _StubOllama.requests[-1][1]
+    assert "prompt" in StubOllama.requests[-1][1]
 
 
 @pytest.mark.parametrize("url", ["http://example.com:11434/api/chat",

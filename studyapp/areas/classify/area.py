@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QPushButton, QScrollArea, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from studyapp.areas.classify import core
 from studyapp.areas.classify.data_view import DataBox, PreparationView
@@ -28,12 +27,13 @@ from studyapp.areas.classify.files import ClassifierFiles
 from studyapp.areas.classify.recipe_view import RecipeBox
 from studyapp.areas.classify.results_view import AccuracyTable, ResultsView
 from studyapp.areas.classify.try_view import TryItView
-from studyapp.shell import style
 from studyapp.shell.area import AreaWidget
-from studyapp.shell.jobs import JobThread, LatestJob
-from studyapp.shell.runs import FAILED, TrainingRun
+from studyapp.shell.jobs import LatestJob
+from studyapp.shell.finetune_lab import FineTuneRuns
+from studyapp.shell.runs import TrainingRun
+from studyapp.shell.waiting import SideJob
 from studyapp.widgets.accuracy_plot import AccuracyPlot
-from studyapp.widgets.forms import fit_side_panel, run_status
+from studyapp.widgets.forms import column, push_button, splitter
 from studyapp.widgets.loss_plot import LossPlot
 
 TABS = ("data", "training", "results", "try")
@@ -44,7 +44,8 @@ def create_area(ctx) -> AreaWidget:
     return ClassifyLab(ctx)
 
 
-class ClassifyLab(ClassifierFiles, AreaWidget):
+class ClassifyLab(ClassifierFiles, FineTuneRuns, AreaWidget):
+    TABS = TABS
     data_ready = Signal()  # the active data was prepared
     data_failed = Signal(str)
     run_finished = Signal(str)  # completed / stopped / failed
@@ -58,7 +59,7 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.prepared = None  # its PreparedData
         self._pending: core.DataChoice | None = None
         self._prep_context: int | None = None
-        self._run: TrainingRun | None = None
+        self._run: TrainingRun | None = None  # see FineTuneRuns
         self._finetune = None  # the last run's FineTune
         self._run_path: Path | None = None  # where the running run will be saved
         self.classifier = None  # the ClassifierEntry shown (the last result)
@@ -66,10 +67,8 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.report: dict | None = None
         self.before: dict | None = None
         self.done: dict | None = None
-        self._side: JobThread | None = None
-        self._message = ("", "text")
+        self._side = SideJob(self, self._update_buttons)  # saving or opening a classifier
         self._status_dirty = False
-        self._shown = False
         self._closing = False
         self._build()
         self._prep = LatestJob(self, delay_ms=200, name="classify-data")
@@ -87,56 +86,22 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
 
     # =========================================================================================
     def _build(self) -> None:
-        self.data_box = DataBox()
-        self.data_box.chosen.connect(self.set_data)
-        self.recipe = RecipeBox()
-        self.recipe.changed.connect(self._recipe_changed)
-        self.recipe.preparation_changed.connect(lambda: self._prepare(self.choice))
-        self.train_button = QPushButton("Fine-tune")
-        self.train_button.setDefault(True)
-        self.train_button.setToolTip("Fine-tune a copy of the model in the labs with this data "
-                                     "and recipe (section 6.7's train_classifier_simple)")
-        self.train_button.clicked.connect(self.start_training)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current step; the accuracy after and the "
-                                    "test report are still measured")
-        self.stop_button.clicked.connect(self.stop_training)
-        self.save_button = QPushButton("Save classifier\u2026")
-        self.save_button.setToolTip("Save the classifier as safetensors with its labels, "
-                                    "padding length and recipe (LoRA merged in)")
-        self.save_button.clicked.connect(self.save_dialog)
-        self.open_button = QPushButton("Open classifier\u2026")
-        self.open_button.setToolTip("Open a classifier saved here, or the book's "
-                                    "review_classifier.pth (section 6.8)")
-        self.open_button.clicked.connect(self.open_dialog)
-
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(6, 6, 6, 6)
-        left_layout.addWidget(self.data_box)
-        left_layout.addWidget(self.recipe)
-        left_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 6)
-        side_layout.addWidget(scroll, 1)
-        self.recipe.count.setContentsMargins(6, 2, 6, 2)
-        side_layout.addWidget(self.recipe.count)
-        for pair in ((self.train_button, self.stop_button), (self.save_button, self.open_button)):
-            row = QHBoxLayout()
-            row.setContentsMargins(6, 0, 6, 0)
-            for button in pair:
-                row.addWidget(button)
-            side_layout.addLayout(row)
-        fit_side_panel(side, left, scroll, 280, 420)
-
-        self.status, self.progress, self.message = run_status("Preparing the data\u2026")
-        style.on_change(self.message, lambda c: self._style_message())
+        self.save_button = push_button("Save classifier\u2026", "Save the classifier as "
+                                       "safetensors with its labels, padding length and recipe "
+                                       "(LoRA merged in)", self.save_dialog)
+        self.open_button = push_button("Open classifier\u2026", "Open a classifier saved here, "
+                                       "or the book's review_classifier.pth (section 6.8)",
+                                       self.open_dialog)
+        recipe = RecipeBox()
+        recipe.count.setContentsMargins(6, 2, 6, 2)
+        side = self._build_side(
+            DataBox(), recipe, "Preparing the data\u2026",
+            "Fine-tune a copy of the model in the labs with this data and recipe (section 6.7's "
+            "train_classifier_simple)",
+            "Stop after the current step; the accuracy after and the test report are still "
+            "measured", (self.save_button, self.open_button), below=(recipe.count,),
+            widths=(280, 420))
+        recipe.preparation_changed.connect(lambda: self._read_data(self.choice))
 
         self.preparation = PreparationView()
         self.accuracy = AccuracyTable()
@@ -149,61 +114,31 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.acc_plot = AccuracyPlot()
         self.acc_plot.setToolTip("Accuracy on 5 batches of the training and validation splits "
                                  "at each evaluation (section 6.7, figure 6.17)")
-        plots = QSplitter(Qt.Orientation.Horizontal)
-        plots.addWidget(self.loss_plot)
-        plots.addWidget(self.acc_plot)
-        plots.setChildrenCollapsible(False)
         for plot in (self.loss_plot, self.acc_plot):
             plot.setMinimumSize(120, 120)
         training = QWidget()
-        training_layout = QVBoxLayout(training)
-        training_layout.setContentsMargins(4, 4, 4, 4)
-        training_layout.addWidget(self.accuracy)
-        training_layout.addWidget(plots, 1)
+        column(self.accuracy, (splitter(Qt.Orientation.Horizontal, (self.loss_plot, self.acc_plot),
+                                        (), collapsible=False), 1),
+               parent=training, margins=4)
         self.results = ResultsView()
         self.results.try_text.connect(self.try_text)
         self.try_it = TryItView(lambda: self.ctx.models.tokenizer)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.preparation, "Data")
-        self.tabs.addTab(training, "Fine-tuning")
-        self.tabs.addTab(self.results, "Results")
-        self.tabs.addTab(self.try_it, "Try it")
-        for i, tip in enumerate(("Sections 6.2 and 6.3: the data, balanced, split and padded",
-                                 "Sections 6.6 and 6.7: accuracy before, the training curves, "
-                                 "accuracy after",
-                                 "Section 6.7: what the classifier gets wrong on the test split",
-                                 "Section 6.8: classify your own text")):
-            self.tabs.setTabToolTip(i, tip)
-
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(6, 6, 6, 6)
-        right_layout.addWidget(self.status)
-        right_layout.addWidget(self.progress)
-        right_layout.addWidget(self.message)
-        right_layout.addWidget(self.tabs, 1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(side)
-        layout.addWidget(right, 1)
+        self._lay_out(side, (
+            (self.preparation, "Data", "Sections 6.2 and 6.3: the data, balanced, split and "
+                                       "padded"),
+            (training, "Fine-tuning", "Sections 6.6 and 6.7: accuracy before, the training "
+                                      "curves, accuracy after"),
+            (self.results, "Results", "Section 6.7: what the classifier gets wrong on the test "
+                                      "split"),
+            (self.try_it, "Try it", "Section 6.8: classify your own text")))
 
     # =========================================================================================
     # data
     # =========================================================================================
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        super().showEvent(event)
-        if not self._shown:
-            self._shown = True
-            if self.prepared is None and self._pending is None:
-                self._prepare(self.choice)
+    def _has_data(self) -> bool:
+        return self.prepared is not None
 
-    def set_data(self, choice: core.DataChoice) -> None:
-        """Prepare `choice`; it replaces the data in use once it is ready."""
-        if self.running:
-            return
-        self._prepare(choice)
-
-    def _prepare(self, choice: core.DataChoice) -> None:
+    def _read_data(self, choice: core.DataChoice) -> None:
         entry = self.ctx.models.current
         if entry is None or self._closing:
             self._pending = choice  # prepared when the model is there
@@ -260,10 +195,7 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         if entry is None:
             return
         self._update_count()
-        if self._pending is not None and not self._prep.is_busy():
-            self._prepare(self._pending)
-        elif self.prepared is not None and entry.config.context_length != self._prep_context:
-            self._prepare(self.choice)
+        self._reread_for(entry, self._prep.is_busy(), self._prep_context)
 
     def _recipe_changed(self) -> None:
         self._update_count()
@@ -287,13 +219,9 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
     # =========================================================================================
     # fine-tuning
     # =========================================================================================
-    @property
-    def running(self) -> bool:
-        return self._run is not None
-
     def start_training(self) -> bool:
         entry = self.ctx.models.current
-        if self.running or self._side is not None or entry is None or self.prepared is None \
+        if self.running or self._side.busy or entry is None or self.prepared is None \
                 or self._prep.is_busy():
             return False
         kwargs = core.recipe_kwargs(self.recipe.values())
@@ -321,21 +249,10 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
                             f"{len(prepared.labels)}-class head; measuring accuracy before\u2026")
         self.say("")
         self._run_path = core.classifier_path(self.ctx.data_dir, self.choice)
-        self._run = TrainingRun(job, name="classify", parent=self)
-        self._run.record.connect(self._on_record)
-        self._run.failed.connect(lambda m: self.say(f"Fine-tuning could not run: {m}",
-                                                    error=True))
-        self._run.finished.connect(self._on_finished)
-        self._run.start()
-        self.tabs.setCurrentIndex(TABS.index("training"))
-        self._update_buttons()
-        return True
+        return self._start_run(job, "classify")
 
     def stop_training(self) -> None:
-        if self._run is not None:
-            self._run.stop()
-            self.status.setText("Stopping after this step; then measuring the accuracy "
-                                "after\u2026")
+        self._stop_run("Stopping after this step; then measuring the accuracy after\u2026")
 
     def _on_record(self, record: dict) -> None:
         event = record.get("event")
@@ -380,20 +297,14 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         self.try_it.set_classifier(self.classifier)
 
     def _on_finished(self, reason: str) -> None:
-        run, self._run = self._run, None
         self.loss_plot.refresh()
         self.acc_plot.refresh()
-        done = self.done or run.done_record
-        self.progress.setRange(0, max(1, self.progress.maximum()))
-        if done is None or reason == FAILED:
-            self.status.setText("Not fine-tuned: see the message above." if reason == FAILED
-                                else "Stopped before the first step.")
-            self.progress.setValue(0)
-        else:
+        done, ended = self._end_run(reason)
+        if ended:
             self.progress.setValue(done.get("step", 0))
             self.status.setText(core.done_summary(done))
-            if done.get("reason") == "nan":
-                self.say(done["message"][0].upper() + done["message"][1:] + ".", error=True)
+        else:
+            self.progress.setValue(0)
         self._update_buttons()
         if (self.classifier is not None and self._finetune is not None and done
                 and done.get("step", 0) > 0 and not self._closing):
@@ -414,40 +325,21 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
             f"{core.human_duration(r.get('eta_s'))}")
 
     def _update_buttons(self) -> None:
-        running, side = self.running, self._side is not None
-        ready = (self.prepared is not None and self.ctx.models.current is not None
-                 and not self._prep.is_busy())
-        self.train_button.setEnabled(ready and not running and not side)
-        self.stop_button.setEnabled(running)
+        running, side = self.running, self._side.busy
+        self._update_run_buttons(self.prepared is not None and not self._prep.is_busy(), side)
         self.save_button.setEnabled(self.classifier is not None and not running and not side)
         self.open_button.setEnabled(not running and not side)
-        self.recipe.set_editable(not running)
-        for button in (self.data_box.default_button, self.data_box.file_button,
-                       self.data_box.texts_button):
-            button.setEnabled(not running)
 
     # =========================================================================================
     # messages, state, screenshot, shutdown
     # =========================================================================================
-    def say(self, text: str, error: bool = False, warning: bool = False) -> None:
-        self._message = (text, "error" if error else "warning" if warning else "text")
-        self._style_message()
-
-    def _style_message(self) -> None:
-        text, role = self._message
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-        self.message.setStyleSheet(style.css_color(role))
-
     def try_text(self, text: str) -> None:
         self.try_it.set_text(text)
         self.tabs.setCurrentIndex(TABS.index("try"))
 
     def save_state(self) -> dict:
         path = self._run_path if self.running else self.classifier_path
-        state = {"data": self.choice.to_state(), "recipe": self.recipe.values(),
-                 "tab": TABS[max(0, self.tabs.currentIndex())],
-                 "try_text": self.try_it.text.toPlainText(),
+        state = {**self._common_state(), "try_text": self.try_it.text.toPlainText(),
                  "padded": self.try_it.padded.isChecked()}
         if path is not None:
             state["classifier"] = str(path)
@@ -456,17 +348,12 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
     def apply_state(self, state: dict) -> None:
         if not isinstance(state, dict):
             return
-        if isinstance(state.get("recipe"), dict):
-            self.recipe.set_values(state["recipe"])
-        if state.get("tab") in TABS:
-            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        self._apply_common_state(state)
         if isinstance(state.get("try_text"), str):
             self.try_it.set_text(state["try_text"])
         if isinstance(state.get("padded"), bool):
             self.try_it.padded.setChecked(state["padded"])
-        choice = core.DataChoice.from_state(state.get("data"))
-        if choice is not None and choice != self.choice and not self.running:
-            self._prepare(choice)
+        self._apply_data_state(state)
         path = state.get("classifier")
         if isinstance(path, str) and Path(path).is_file() and self.classifier is None:
             self.open_path(path)
@@ -475,29 +362,18 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
         """A finished run of the default recipe on the bundled data, capped at
         SCREENSHOT_STEPS steps so the picture (and the test suite that renders it ten times)
         does not wait for a whole fine-tune; the lab says the step limit was reached."""
-        self._wait(lambda: self.prepared is not None or self.message.isVisible(), 60_000)
-        if self.prepared is not None and self.done is None:
+        def start() -> bool:
             self.recipe.set_values({**self.recipe.values(), "max_steps": SCREENSHOT_STEPS})
-        if self.prepared is not None and self.done is None and self.start_training():
-            QTimer.singleShot(120_000, self.stop_training)
-            self._wait(lambda: not self.running and self._side is None, 180_000)
-        self.tabs.setCurrentIndex(TABS.index("training"))
+            return self.start_training()
 
-    def _wait(self, ready, timeout_ms: int) -> None:
-        loop = QEventLoop()
-        timer = QTimer()
-        timer.setInterval(50)
-        timer.timeout.connect(lambda: loop.quit() if ready() else None)
-        QTimer.singleShot(timeout_ms, loop.quit)
-        timer.start()
-        if not ready():
-            loop.exec()
-        timer.stop()
+        self._screenshot_run(start, 120_000, 180_000, lambda: self._side.busy)
+        self.tabs.setCurrentIndex(TABS.index("training"))
 
     def shutdown(self) -> None:
         """Stop (the window is closing): a run is stopped at its step and, if it made any, its
         classifier is saved where `save_state` said it would be."""
         self._closing = True
+        self._side.close()
         self._ui_timer.stop()
         self.loss_plot.stop_timer()
         self.acc_plot.stop_timer()
@@ -514,6 +390,4 @@ class ClassifyLab(ClassifierFiles, AreaWidget):
                     finetune.save(self._run_path)
                 except (OSError, ValueError):
                     pass  # the window is going away; nothing can show the failure now
-        if self._side is not None:
-            self._side.request_stop()
-            self._side.wait(600_000)
+        self._side.shutdown()

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from studyapp import recipes
+from studyapp.models.loading import unique_name  # noqa: F401  (the lab names its results)
+from studyapp.recipes import Field
+
 DEFAULT_DATA = "verdict-vs-notes"  # model.classify.data.DEFAULT_DATA
 PAD_TOKEN_ID = 50256  # <|endoftext|>, the book's padding token
 TRAINED_SOURCE = "trained in the Classify lab"
@@ -86,19 +90,6 @@ class DataChoice:
 
 # -- the recipe as data ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Field:
-    key: str  # a ClassifyRecipe field
-    label: str
-    kind: type  # int or float
-    lo: float
-    hi: float
-    default: float
-    tip: str
-    step: float = 1
-    decimals: int = 0
-
-
 TRAINABLE_CHOICES = (
     ("head", "Head only",
      "Train only the new output head, Linear(emb_dim, classes); every block stays frozen "
@@ -138,8 +129,7 @@ RECIPE_FIELDS = (
     Field("eval_every", "Eval every", int, 1, 100000, 10,
           "Steps between evaluations of loss and accuracy on 5 batches of the training and "
           "validation splits (the book: 50 steps, section 6.7)"),
-    Field("max_steps", "Step limit", int, 0, 10_000_000, 0,
-          "Stop after this many steps (0: run every epoch)"),
+    recipes.STEP_LIMIT,
     Field("max_length", "Max length", int, 0, 100000, 0,
           "Pad (and cut) every text to this many tokens; 0 pads to the longest training text, "
           "as the book's SpamDataset does (section 6.3)"),
@@ -158,17 +148,9 @@ def default_values() -> dict[str, Any]:
 
 def clean_values(values: dict[str, Any]) -> dict[str, Any]:
     """The recipe fields of `values` that are valid (right type, in range); others dropped."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if key == "trainable" and value in TRAINABLE_KEYS:
-            out[key] = value
-        f = FIELDS_BY_KEY.get(key)
-        if f is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        if f.kind is int and not float(value).is_integer():
-            continue
-        if f.lo <= value <= f.hi:
-            out[key] = f.kind(value)
+    out = recipes.clean_values(values, FIELDS_BY_KEY)
+    if values.get("trainable") in TRAINABLE_KEYS:
+        out["trainable"] = values["trainable"]
     return out
 
 
@@ -347,11 +329,7 @@ def misclassified_rows(items: list[dict]) -> list[tuple[str, str, str, str]]:
 
 
 def done_summary(done: dict) -> str:
-    reason = {"completed": "Finished", "max_steps": "Reached the step limit",
-              "stopped": "Stopped", "nan": "Stopped: the loss is no longer a number",
-              "target_val_loss": "Reached the target loss"}.get(done.get("reason"), "Ended")
-    text = (f"{reason}: {done.get('step', 0):,} steps, {done.get('examples_seen', 0):,} "
-            f"examples seen in {human_duration(done.get('elapsed_s'))}")
+    text = recipes.run_line(done, human_duration)
     after = done.get("after")
     if after:
         text += f"; test accuracy {percent(after.get('test_acc'))}"
@@ -430,12 +408,3 @@ def classifier_entry(model, labels: Sequence[str], max_length: int | None, name:
 
     return ClassifierEntry(name=name, source=source, model=model, labels=list(labels),
                            max_length=max_length, meta=dict(meta or {}))
-
-
-def unique_name(name: str, taken: Sequence[str]) -> str:
-    if name not in taken:
-        return name
-    n = 2
-    while f"{name} ({n})" in taken:
-        n += 1
-    return f"{name} ({n})"

@@ -11,60 +11,47 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QPushButton, QSpinBox, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from studyapp.areas.classify import core
 from studyapp.shell import style
+from studyapp.shell.finetune_lab import DataSourceBox
+from studyapp.widgets.forms import push_button
 
 DATA_FILTER = ("Labelled texts (*.csv *.tsv SMSSpamCollection *.txt *.md);;CSV or TSV "
                "(*.csv *.tsv);;All files (*)")
 
 
-class DataBox(QGroupBox):
-    """The data source; emits `chosen(DataChoice)` when the learner picks one."""
-
-    chosen = Signal(object)
+class DataBox(DataSourceBox):
+    """The labelled texts: the bundled pair, a table, or one text file per class."""
 
     def __init__(self, parent=None):
-        super().__init__("Data", parent)
-        self.setToolTip("Labelled texts to classify (section 6.2)")
-        self.source = QLabel(core.DEFAULT_LABEL)
-        self.source.setWordWrap(True)
-        self.source.setToolTip(core.DEFAULT_DESCRIPTION)
-        self.default_button = QPushButton("Fiction or notes?")
-        self.default_button.setToolTip(core.DEFAULT_DESCRIPTION + ": ready at once")
-        self.default_button.clicked.connect(lambda: self.chosen.emit(core.DataChoice()))
-        self.file_button = QPushButton("CSV/TSV\u2026")
-        self.file_button.setToolTip("A table with a label column and a text column: the book's "
-                                    "SMSSpamCollection.tsv (ham<TAB>text), its train.csv "
-                                    "(Label,Text; validation.csv and test.csv beside it keep "
-                                    "the book's split) or your own (section 6.2)")
-        self.file_button.clicked.connect(self.open_table_dialog)
-        self.texts_button = QPushButton("Text files\u2026")
-        self.texts_button.setToolTip("Two or more plain-text files, one class each (named after "
-                                     "the file), cut into sentences (Markdown: into lines)")
-        self.texts_button.clicked.connect(self.open_texts_dialog)
+        super().__init__("Labelled texts to classify (section 6.2)", core.DEFAULT_LABEL,
+                         core.DEFAULT_DESCRIPTION, parent)
+        self.default_button = push_button("Fiction or notes?",
+                                          core.DEFAULT_DESCRIPTION + ": ready at once",
+                                          lambda: self.chosen.emit(core.DataChoice()))
+        self.file_button = push_button(
+            "CSV/TSV\u2026", "A table with a label column and a text column: the book's "
+            "SMSSpamCollection.tsv (ham<TAB>text), its train.csv (Label,Text; validation.csv "
+            "and test.csv beside it keep the book's split) or your own (section 6.2)",
+            self.open_table_dialog)
+        self.texts_button = push_button(
+            "Text files\u2026", "Two or more plain-text files, one class each (named after the "
+            "file), cut into sentences (Markdown: into lines)", self.open_texts_dialog)
         self.help = QLabel(core.SMS_HELP)
         self.help.setWordWrap(True)
         self.help.setTextFormat(Qt.TextFormat.RichText)
         self.help.setToolTip(core.SMS_DETAILS)
         style.on_change(self.help, lambda c: self.help.setStyleSheet(f"color: {c.muted};"))
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.default_button)
-        buttons.addWidget(self.file_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.source)
-        layout.addLayout(buttons)
-        layout.addWidget(self.texts_button)
-        layout.addWidget(self.help)
+        self.lay_out((self.default_button, self.file_button), self.texts_button, self.help)
 
     def show_choice(self, choice: core.DataChoice, pending: bool = False) -> None:
         text = choice.describe()
-        self.source.setText(f"Preparing {text}\u2026" if pending else text)
-        self.source.setToolTip(core.DEFAULT_DESCRIPTION if choice.is_default else text)
+        self.show_source(text, core.DEFAULT_DESCRIPTION if choice.is_default else text,
+                         "Preparing" if pending else "")
 
     def open_table_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open labelled texts", str(Path.home()),

@@ -1,8 +1,9 @@
 """Saving and opening classifiers in the Classify lab (chapter 6, section 6.8; appendix E).
 
-`ClassifierFiles` holds the lab's Save classifier / Open classifier dialogs and the side job
-that writes or reads the file off the GUI thread; `ClassifyLab` mixes it in and owns the
-signals (`saved`, `opened`) and the state these methods read and set.
+`ClassifierFiles` holds the lab's Save classifier / Open classifier dialogs and the side jobs
+(on the lab's `studyapp.shell.waiting.SideJob`) that write or read the file off the GUI thread;
+`ClassifyLab` mixes it in and owns the signals (`saved`, `opened`) and the state these methods
+read and set.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from studyapp.areas.classify import core
-from studyapp.shell.jobs import JobThread
+from studyapp.widgets.forms import save_path_dialog
 
 CLASSIFIER_FILTER = "Classifiers (*.safetensors *.pth);;All files (*)"
 
@@ -20,7 +21,8 @@ CLASSIFIER_FILTER = "Classifiers (*.safetensors *.pth);;All files (*)"
 class ClassifierFiles:
     """Save classifier / Open classifier for `ClassifyLab` (a mixin: the lab holds the state)."""
 
-    def _save(self, path: Path) -> None:
+    def _save(self, path: Path) -> bool:
+        """Write the classifier to `path` on the side job; False when another is going."""
         finetune, entry, report = self._finetune, self.classifier, self.report
         extra = {"report": _small_report(report)} if report else {}
 
@@ -33,21 +35,18 @@ class ClassifierFiles:
             yield str(save_classifier(entry.model, path, entry.labels, entry.max_length,
                                       entry.meta.get("recipe"), {**entry.meta, **extra}))
 
-        self._side_job(job, "saving", self._on_saved,
-                       lambda m: self._on_save_failed(path, m))
+        if not self._side.start(job, "saving", self._on_saved,
+                                lambda m: self._on_save_failed(path, m.rstrip("."))):
+            return False
         self.say(f"Saving the classifier to {path}\u2026")
+        return True
 
     def save_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save classifier", str(
-            core.classifier_path(self.ctx.data_dir, self.choice)), CLASSIFIER_FILTER)
-        if path:
-            self.save_to(path if path.endswith(".safetensors") else path + ".safetensors")
+        save_path_dialog(self, "Save classifier", core.classifier_path(
+            self.ctx.data_dir, self.choice), CLASSIFIER_FILTER, self.save_to, ".safetensors")
 
     def save_to(self, path) -> bool:
-        if self.classifier is None or self.running or self._side is not None:
-            return False
-        self._save(Path(path))
-        return True
+        return self.classifier is not None and not self.running and self._save(Path(path))
 
     def _on_saved(self, path: str) -> None:
         self.classifier_path = Path(path)
@@ -67,7 +66,7 @@ class ClassifierFiles:
             self.open_path(path)
 
     def open_path(self, path) -> bool:
-        if self.running or self._side is not None:
+        if self.running or self._side.busy:
             return False
         taken = [c.name for c in self.ctx.models.classifiers]
 
@@ -79,8 +78,8 @@ class ClassifierFiles:
             yield core.classifier_entry(loaded.model, loaded.labels, loaded.max_length, name,
                                         source=str(path), meta=loaded.meta)
 
-        self._side_job(job, "opening", self._on_opened,
-                       lambda m: self._on_open_failed(path, m))
+        self._side.start(job, "opening", self._on_opened,
+                         lambda m: self._on_open_failed(path, m.rstrip(".")))
         self.say(f"Opening {Path(path).name}\u2026")
         return True
 
@@ -111,26 +110,6 @@ class ClassifierFiles:
         keep = f" The lab keeps {self.classifier.name}." if self.classifier else ""
         self.say(f"Could not open {Path(path).name}: {message}.{keep}", error=True)
         self.opened.emit(False, message)
-
-    def _side_job(self, fn, name, on_result, on_error) -> None:
-        if self._closing:
-            return
-        job = JobThread(fn, name=name, parent=self)
-
-        def finished(_reason: str) -> None:
-            self._side = None
-            self._update_buttons()
-            if job.error is not None:
-                on_error(job.error.rstrip("."))
-            elif job.has_result:
-                on_result(job.result)
-            else:
-                on_error("it was interrupted")
-
-        job.finished.connect(finished)
-        self._side = job
-        self._update_buttons()
-        job.start()
 
 
 def _small_report(report: dict) -> dict:

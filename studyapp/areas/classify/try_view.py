@@ -11,13 +11,13 @@ spam" when it is trained and asked with different padding (section 6.3 and 6.6).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QProgressBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QPlainTextEdit, QProgressBar, QWidget
 
 import pyqtgraph as pg  # isort: skip  (after PySide6, so pyqtgraph binds to it)
 from studyapp.areas.classify import core
 from studyapp.shell import style
-from studyapp.shell.jobs import LatestJob
+from studyapp.shell.finetune_lab import TokenizerJobView
+from studyapp.widgets.forms import column, row
 
 EXAMPLE = "The transformer attends to every earlier token."
 
@@ -26,13 +26,11 @@ def class_colours(c: style.Colours) -> tuple[str, ...]:
     return (c.train_curve, c.val_curve, c.accent, c.success, c.warning, c.error)
 
 
-class TryItView(QWidget):
+class TryItView(TokenizerJobView):
     answered = Signal(object)  # the per-token result shown (tests wait on it)
 
     def __init__(self, tokenizer_source, parent=None):
-        """`tokenizer_source()` returns GPT-2's tokenizer (called on the worker)."""
-        super().__init__(parent)
-        self._tokenizer_source = tokenizer_source
+        super().__init__(tokenizer_source, "classify-try", 250, parent)
         self._entry = None
         self._result: dict | None = None
         self._effect_role = "text"
@@ -79,19 +77,9 @@ class TryItView(QWidget):
                               "text ended there")
         self.plot.scene().sigMouseMoved.connect(self._on_mouse)
 
-        top = QHBoxLayout()
-        top.addWidget(self.which, 1)
-        top.addWidget(self.padded)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.text)
-        layout.addLayout(top)
-        layout.addWidget(self.bars_box)
-        layout.addWidget(self.effect)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.hover)
+        column(self.text, row((self.which, 1), self.padded), self.bars_box, self.effect,
+               (self.plot, 1), self.hover, parent=self, margins=4)
 
-        self.job = LatestJob(self, delay_ms=250, name="classify-try")
         self.job.result.connect(self._on_result)
         self.job.failed.connect(self._on_failed)
         style.on_change(self, self._restyle)
@@ -231,6 +219,3 @@ class TryItView(QWidget):
             line.setPen(pg.mkPen(None))
         self.text_end.setPen(pg.mkPen(c.muted, width=1, style=Qt.PenStyle.DashLine))
         self.text_end.label.setColor(c.muted)
-
-    def shutdown(self) -> None:
-        self.job.shutdown()

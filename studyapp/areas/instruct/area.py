@@ -19,9 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QScrollArea, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import Signal
 
 from model.stopping import StopToken
 from studyapp.areas.instruct import core
@@ -32,11 +30,11 @@ from studyapp.areas.instruct.recipe_view import RecipeBox
 from studyapp.areas.instruct.responses_view import ResponsesView
 from studyapp.areas.instruct.training_view import TrainingView
 from studyapp.areas.instruct.try_view import TryItView
-from studyapp.shell import style
 from studyapp.shell.area import AreaWidget
 from studyapp.shell.jobs import LatestJob
-from studyapp.shell.runs import FAILED, TrainingRun
-from studyapp.widgets.forms import button_row, fit_side_panel, push_button, run_status
+from studyapp.shell.finetune_lab import FineTuneRuns
+from studyapp.shell.runs import TrainingRun
+from studyapp.widgets.forms import push_button, save_path_dialog
 
 TABS = ("data", "batch", "training", "responses", "try")
 MODEL_FILTER = "Models (*.safetensors);;All files (*)"
@@ -46,7 +44,8 @@ def create_area(ctx) -> AreaWidget:
     return InstructLab(ctx)
 
 
-class InstructLab(AreaWidget):
+class InstructLab(FineTuneRuns, AreaWidget):
+    TABS = TABS
     data_ready = Signal()
     data_failed = Signal(str)
     run_finished = Signal(str)  # completed / stopped / failed
@@ -58,7 +57,7 @@ class InstructLab(AreaWidget):
         self.choice = core.DataChoice()
         self.loaded: dict | None = None  # the `loaded` record of the data in use
         self._pending: core.DataChoice | None = None
-        self._run: TrainingRun | None = None
+        self._run: TrainingRun | None = None  # see FineTuneRuns
         self._finetune = None
         self._answer_stop = StopToken()
         self._phase = ""
@@ -72,8 +71,7 @@ class InstructLab(AreaWidget):
         self.files.saved.connect(self._on_saved)
         self.files.failed.connect(self._on_save_failed)
         self.files.busy_changed.connect(lambda _b: self._update_buttons())
-        self._message = ("", "text")
-        self._shown = self._closing = False
+        self._closing = False
         self._build()
         self._load = LatestJob(self, delay_ms=150, name="instruct-data")
         self._load.result.connect(self._on_loaded)
@@ -83,17 +81,6 @@ class InstructLab(AreaWidget):
         self._update_buttons()
 
     def _build(self) -> None:
-        self.data_box = DataBox()
-        self.data_box.chosen.connect(self.set_data)
-        self.recipe = RecipeBox()
-        self.recipe.changed.connect(self._recipe_changed)
-        self.train_button = push_button("Fine-tune", "Fine-tune a copy of the model in the labs "
-                                        "on the training entries, then answer the test "
-                                        "entries (sections 7.6 and 7.7)", self.start_training)
-        self.train_button.setDefault(True)
-        self.stop_button = push_button("Stop", "Stop after the current step (the test entries "
-                                       "are still answered); while answering, stop answering",
-                                       self.stop_training)
         self.save_button = push_button("Save model\u2026", "Save the fine-tuned model as a "
                                        "language-model checkpoint (LoRA merged in) that every "
                                        "lab and File \u2192 Open model can open",
@@ -101,29 +88,12 @@ class InstructLab(AreaWidget):
         self.use_button = push_button("Use in labs", "Make the fine-tuned model the one every "
                                       "lab uses: it is still a GPT that predicts the next "
                                       "token", self.use_in_labs)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(6, 6, 6, 6)
-        left_layout.addWidget(self.data_box)
-        left_layout.addWidget(self.recipe)
-        left_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 6)
-        side_layout.addWidget(scroll, 1)
-        for pair in ((self.train_button, self.stop_button), (self.save_button, self.use_button)):
-            row = button_row(*pair, stretch=False)
-            row.setContentsMargins(6, 0, 6, 0)
-            side_layout.addLayout(row)
-        fit_side_panel(side, left, scroll, 250, 380)
-
-        self.status, self.progress, self.message = run_status("Reading the instruction data\u2026")
-        style.on_change(self.message, lambda c: self._style_message())
+        side = self._build_side(
+            DataBox(), RecipeBox(), "Reading the instruction data\u2026",
+            "Fine-tune a copy of the model in the labs on the training entries, then answer the "
+            "test entries (sections 7.6 and 7.7)",
+            "Stop after the current step (the test entries are still answered); while "
+            "answering, stop answering", (self.save_button, self.use_button))
 
         self.data_view = DataView()
         self.batch_grid = BatchGrid(lambda: self.ctx.models.tokenizer)
@@ -132,42 +102,18 @@ class InstructLab(AreaWidget):
         self.responses = ResponsesView()
         self.responses.save_requested.connect(self.save_responses_dialog)
         self.try_it = TryItView(self._answering_model, lambda: self.ctx.models.tokenizer)
-        self.tabs = QTabWidget()
-        for widget, title, tip in (
-                (self.data_view, "Data", "Section 7.2: the entries, the split and the prompt"),
-                (self.batch_grid, "Batches", "Sections 7.3 and 7.4: a real batch as the loss "
-                                             "sees it"),
-                (training, "Fine-tuning", "Sections 7.5 and 7.6: the loss as the model learns"),
-                (self.responses, "Responses", "Sections 7.7 and 7.8: answers, and scoring them"),
-                (self.try_it, "Try it", "Section 7.7: an instruction of your own")):
-            self.tabs.addTab(widget, title)
-            self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
-
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(6, 6, 6, 6)
-        for widget in (self.status, self.progress, self.message):
-            right_layout.addWidget(widget)
-        right_layout.addWidget(self.tabs, 1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(side)
-        layout.addWidget(right, 1)
+        self._lay_out(side, (
+            (self.data_view, "Data", "Section 7.2: the entries, the split and the prompt"),
+            (self.batch_grid, "Batches", "Sections 7.3 and 7.4: a real batch as the loss sees it"),
+            (training, "Fine-tuning", "Sections 7.5 and 7.6: the loss as the model learns"),
+            (self.responses, "Responses", "Sections 7.7 and 7.8: answers, and scoring them"),
+            (self.try_it, "Try it", "Section 7.7: an instruction of your own")))
 
     # -- data ------------------------------------------------------------------------------------
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        super().showEvent(event)
-        if not self._shown:
-            self._shown = True
-            if self.loaded is None and self._pending is None:
-                self._read(self.choice)
+    def _has_data(self) -> bool:
+        return self.loaded is not None
 
-    def set_data(self, choice: core.DataChoice) -> None:
-        """Read `choice`; it replaces the data in use once it is read."""
-        if not self.running:
-            self._read(choice)
-
-    def _read(self, choice: core.DataChoice) -> None:
+    def _read_data(self, choice: core.DataChoice) -> None:
         self._pending = choice
         entry = self.ctx.models.current
         if entry is None or self._closing:
@@ -219,17 +165,14 @@ class InstructLab(AreaWidget):
         self.try_it.refresh_model()
         if entry is None or self.running:
             return
-        if self._pending is not None and not self._load.is_busy():
-            self._read(self._pending)
-        elif self.loaded is not None and entry.config.context_length != \
-                self.loaded["context_length"]:
-            self._read(self.choice)
+        context = self.loaded["context_length"] if self.loaded is not None else None
+        self._reread_for(entry, self._load.is_busy(), context)
 
     def _recipe_changed(self, key: str) -> None:
         if key == "batch_size":
             self.batch_grid.set_batch_size(self.recipe.values()["batch_size"])
         elif key == "drop_too_long" and self.loaded is not None:
-            self._read(self.choice)
+            self._read_data(self.choice)
         elif key == "mask_prompt":
             self.batch_grid.mask_prompt.setChecked(self.recipe.values()["mask_prompt"])
 
@@ -242,10 +185,6 @@ class InstructLab(AreaWidget):
         self.responses.set_rows(rows)
 
     # -- fine-tuning ---------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._run is not None
-
     def start_training(self) -> bool:
         entry = self.ctx.models.current
         if (self.running or self.files.busy or entry is None or self.loaded is None
@@ -269,26 +208,14 @@ class InstructLab(AreaWidget):
         self.status.setText(f"Preparing: copying {entry.name} and tokenizing the entries\u2026")
         self.say("")
         self.run_dir = core.run_dir(self.ctx.data_dir, self.choice)
-        self._run = TrainingRun(job, name="instruct", parent=self)
-        self._run.record.connect(self._on_record)
-        self._run.failed.connect(lambda m: self.say(f"Fine-tuning could not run: {m}",
-                                                    error=True))
-        self._run.finished.connect(self._on_finished)
-        self._run.start()
-        self.tabs.setCurrentIndex(TABS.index("training"))
-        self._update_buttons()
-        return True
+        return self._start_run(job, "instruct")
 
     def stop_training(self) -> None:
-        if self._run is None:
-            return
-        self._run.stop()
-        if self._phase == "after":
+        answering = self._phase == "after"
+        if self._stop_run("Stopping the answers\u2026" if answering else
+                          "Stopping after this step; then answering the test entries\u2026") \
+                and answering:
             self._answer_stop.stop()
-            self.status.setText("Stopping the answers\u2026")
-        else:
-            self.status.setText("Stopping after this step; then answering the test entries"
-                                "\u2026")
 
     def _on_record(self, record: dict) -> None:
         event = record.get("event")
@@ -338,21 +265,14 @@ class InstructLab(AreaWidget):
             self.try_it.refresh_model()
 
     def _on_finished(self, reason: str) -> None:
-        run, self._run = self._run, None
         self._phase = ""
         self.loss_plot.refresh()
         self.responses.refresh_averages()
-        done = self.done or run.done_record
-        self.progress.setRange(0, max(1, self.progress.maximum()))
-        if done is None or reason == FAILED:
-            self.status.setText("Not fine-tuned: see the message above." if reason == FAILED
-                                else "Stopped before the first step.")
-        else:
+        done, ended = self._end_run(reason)
+        if ended:
             self.progress.setValue(self.progress.maximum())
             self.status.setText(core.done_summary(done) + " "
                                 + core.averages_line(self.responses.rows) + ".")
-            if done.get("reason") == "nan":
-                self.say(done["message"][0].upper() + done["message"][1:] + ".", error=True)
         self._update_buttons()
         if self.finetuned is not None and done and done.get("step", 0) > 0 \
                 and not self._closing and self._finetune is not None:
@@ -372,10 +292,9 @@ class InstructLab(AreaWidget):
                             core.answered_entries(self._test, rows))
 
     def save_model_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save fine-tuned model", str(
-            (self.run_dir or Path(self.ctx.data_dir)) / "model.safetensors"), MODEL_FILTER)
-        if path:
-            self.save_model_to(path if path.endswith(".safetensors") else path + ".safetensors")
+        save_path_dialog(self, "Save fine-tuned model", (self.run_dir or Path(
+            self.ctx.data_dir)) / "model.safetensors", MODEL_FILTER, self.save_model_to,
+            ".safetensors")
 
     def save_model_to(self, path) -> bool:
         if self.finetuned is None or self.running:
@@ -383,11 +302,9 @@ class InstructLab(AreaWidget):
         return self.files.save_model(path, self.finetuned)
 
     def save_responses_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save responses", str(
-            (self.run_dir or Path(self.ctx.data_dir)) / core.RESPONSES_FILE),
-            "JSON (*.json);;All files (*)")
-        if path:
-            self.save_responses_to(path)
+        save_path_dialog(self, "Save responses", (self.run_dir or Path(
+            self.ctx.data_dir)) / core.RESPONSES_FILE, "JSON (*.json);;All files (*)",
+            self.save_responses_to)
 
     def save_responses_to(self, path) -> bool:
         answered = core.answered_entries(self._test, self.responses.rows)
@@ -414,32 +331,16 @@ class InstructLab(AreaWidget):
 
     def _update_buttons(self) -> None:
         running, side = self.running, self.files.busy
-        ready = (self.loaded is not None and self.ctx.models.current is not None
-                 and not self._load.is_busy())
-        self.train_button.setEnabled(ready and not running and not side)
-        self.stop_button.setEnabled(running)
+        self._update_run_buttons(self.loaded is not None and not self._load.is_busy(), side)
         have = self.finetuned is not None and not running and not side
         self.save_button.setEnabled(have)
         self.use_button.setEnabled(have and self.ctx.models.current is not self.finetuned)
-        self.recipe.set_editable(not running)
-        self.data_box.set_enabled(not running)
         self.responses.update_buttons(busy=running or side)
 
     # -- messages, state, screenshot, shutdown ----------------------------------------------
-    def say(self, text: str, error: bool = False, warning: bool = False) -> None:
-        self._message = (text, "error" if error else "warning" if warning else "text")
-        self._style_message()
-
-    def _style_message(self) -> None:
-        text, role = self._message
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-        self.message.setStyleSheet(style.css_color(role))
-
     def save_state(self) -> dict:
         part, index = self.data_view.selection()
-        return {"data": self.choice.to_state(), "recipe": self.recipe.values(),
-                "tab": TABS[max(0, self.tabs.currentIndex())], "entry": [part, index],
+        return {**self._common_state(), "entry": [part, index],
                 "batch": self.batch_grid.batch.value(),
                 "show_ids": self.batch_grid.show_ids.isChecked(),
                 "instruction": self.try_it.instruction.text(),
@@ -448,10 +349,7 @@ class InstructLab(AreaWidget):
     def apply_state(self, state: dict) -> None:
         if not isinstance(state, dict):
             return
-        if isinstance(state.get("recipe"), dict):
-            self.recipe.set_values(state["recipe"])
-        if state.get("tab") in TABS:
-            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        self._apply_common_state(state)
         entry = state.get("entry")
         if (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
                 and isinstance(entry[1], int) and not isinstance(entry[1], bool)):
@@ -462,33 +360,19 @@ class InstructLab(AreaWidget):
             self.batch_grid.show_ids.setChecked(state["show_ids"])
         if isinstance(state.get("instruction"), str) and isinstance(state.get("input", ""), str):
             self.try_it.set_texts(state["instruction"], state.get("input", ""))
-        choice = core.DataChoice.from_state(state.get("data"))
-        if choice is not None and choice != self.choice and not self.running:
-            self._read(choice)
+        self._apply_data_state(state)
 
     def prepare_screenshot(self) -> None:
         """A finished short run on the bundled data: 5 steps at a rate the small model learns
         at, 3 test entries answered before and after (about 15 s on one core; stopped, and
         labelled so, at 45 seconds)."""
-        self._wait(lambda: self.loaded is not None or self.message.isVisible(), 60_000)
-        if self.loaded is not None and self.done is None:
+        def start() -> bool:
             self.recipe.set_values({"max_steps": 5, "lr": 5e-4, "answer": 3})
             self._reset_rows()
-            if self.start_training():
-                QTimer.singleShot(45_000, self.stop_training)
-                self._wait(lambda: not self.running and not self.files.busy, 90_000)
-        self.tabs.setCurrentIndex(TABS.index("responses"))
+            return self.start_training()
 
-    def _wait(self, ready, timeout_ms: int) -> None:
-        loop = QEventLoop()
-        timer = QTimer()
-        timer.setInterval(50)
-        timer.timeout.connect(lambda: loop.quit() if ready() else None)
-        QTimer.singleShot(timeout_ms, loop.quit)
-        timer.start()
-        if not ready():
-            loop.exec()
-        timer.stop()
+        self._screenshot_run(start, 45_000, 90_000, lambda: self.files.busy)
+        self.tabs.setCurrentIndex(TABS.index("responses"))
 
     def shutdown(self) -> None:
         """Stop (the window is closing): a run ends at its step, answers stop at once."""

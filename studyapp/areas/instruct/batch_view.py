@@ -13,11 +13,11 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
-                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from studyapp.areas.instruct import core
 from studyapp.shell import style
-from studyapp.shell.jobs import LatestJob
+from studyapp.shell.finetune_lab import TokenizerJobView
 
 
 def cell_label(text: str) -> str:
@@ -25,14 +25,12 @@ def cell_label(text: str) -> str:
     return text.replace(" ", "\u00b7").replace("\n", "\u21b5").replace("\t", "\u2192") or "\u2205"
 
 
-class BatchGrid(QWidget):
+class BatchGrid(TokenizerJobView):
     shown = Signal(object)  # the BatchView drawn (tests wait on it)
     failed = Signal(str)
 
     def __init__(self, tokenizer_source, parent=None):
-        """`tokenizer_source()` returns GPT-2's tokenizer (called on the worker)."""
-        super().__init__(parent)
-        self._tokenizer_source = tokenizer_source
+        super().__init__(tokenizer_source, "instruct-batch", 150, parent)
         self._split = None
         self._context: int | None = None
         self._too_long = "truncate"
@@ -74,7 +72,6 @@ class BatchGrid(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.legend)
         layout.addWidget(self.table, 1)
-        self.job = LatestJob(self, delay_ms=150, name="instruct-batch")
         self.job.result.connect(self._on_view)
         self.job.failed.connect(self._on_failed)
         style.on_change(self, lambda c: self._draw())
@@ -173,6 +170,3 @@ class BatchGrid(QWidget):
                 self.table.setItem(2 * i + 1, cell.position, tgt)
         self.table.setVerticalHeaderLabels(labels)
         self.table.setUpdatesEnabled(True)
-
-    def shutdown(self) -> None:
-        self.job.shutdown()

@@ -11,12 +11,15 @@ Torch is imported only inside the functions that run on a worker, so the lab pai
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
+
+from studyapp import recipes
+from studyapp.models.loading import unique_name  # noqa: F401  (the lab names its results)
+from studyapp.recipes import Field, switch
 
 TRAINED_SOURCE = "fine-tuned in the Instruct lab"
 BUNDLED_LABEL = "The book's instruction data (bundled)"
@@ -76,19 +79,6 @@ class DataChoice:
 
 # -- the recipe as data ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Field:
-    key: str
-    label: str
-    kind: type  # int, float or bool
-    lo: float
-    hi: float
-    default: float
-    tip: str
-    step: float = 1
-    decimals: int = 0
-
-
 # The book's recipe (section 7.6): AdamW, lr 5e-5, weight decay 0.1, 2 epochs, batches of 8,
 # an evaluation every 5 steps on 5 batches. A test checks these agree with BOOK_RECIPE.
 RECIPE_FIELDS = (
@@ -105,8 +95,7 @@ RECIPE_FIELDS = (
     Field("eval_every", "Eval every", int, 1, 100000, 5,
           "Steps between evaluations of the training and validation loss, each over 5 batches "
           "(the book's eval_freq=5, eval_iter=5, section 7.6)"),
-    Field("max_steps", "Step limit", int, 0, 10_000_000, 0,
-          "Stop after this many steps (0: run every epoch)"),
+    recipes.STEP_LIMIT,
     Field("seed", "Seed", int, 0, 2**31 - 1, 123,
           "Seeds the batch order and LoRA's initial matrices (the book uses 123)"),
     Field("lora_rank", "LoRA rank", int, 0, 1024, 0,
@@ -117,15 +106,15 @@ RECIPE_FIELDS = (
     Field("answer", "Test entries", int, 0, 100000, 110,
           "How many test entries get a response after fine-tuning (0: every one; the book "
           "answers all 110, section 7.7)"),
-    Field("mask_prompt", "Mask the prompt", bool, 0, 1, 0,
-          "The loss ignores the targets that belong to the prompt, so only the response is "
-          "learned (exercise 7.2)"),
-    Field("drop_too_long", "Leave out long entries", bool, 0, 1, 0,
-          "Entries longer than the model's context are left out; off, they are cut to it "
-          "(the book's allowed_max_length, section 7.3)"),
-    Field("answer_before", "Answer before too", bool, 0, 1, 1,
-          "Also answer the test entries with the model as it was before fine-tuning, to "
-          "compare (section 7.5 shows one such answer)"),
+    switch("mask_prompt", "Mask the prompt", False,
+           "The loss ignores the targets that belong to the prompt, so only the response is "
+           "learned (exercise 7.2)"),
+    switch("drop_too_long", "Leave out long entries", False,
+           "Entries longer than the model's context are left out; off, they are cut to it "
+           "(the book's allowed_max_length, section 7.3)"),
+    switch("answer_before", "Answer before too", True,
+           "Also answer the test entries with the model as it was before fine-tuning, to "
+           "compare (section 7.5 shows one such answer)"),
 )
 FIELDS_BY_KEY = {f.key: f for f in RECIPE_FIELDS}
 
@@ -136,24 +125,7 @@ def default_values() -> dict[str, Any]:
 
 def clean_values(values: Any) -> dict[str, Any]:
     """The recipe fields of `values` that are valid (right type, in range); others dropped."""
-    out: dict[str, Any] = {}
-    if not isinstance(values, Mapping):
-        return out
-    for key, value in values.items():
-        f = FIELDS_BY_KEY.get(key)
-        if f is None:
-            continue
-        if f.kind is bool:
-            if isinstance(value, bool):
-                out[key] = value
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        if not math.isfinite(value) or (f.kind is int and not float(value).is_integer()):
-            continue
-        if f.lo <= value <= f.hi:
-            out[key] = f.kind(value)
-    return out
+    return recipes.clean_values(values, FIELDS_BY_KEY)
 
 
 def run_settings(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -386,11 +358,7 @@ def losses_line(first: Mapping[str, Any] | None, last: Mapping[str, Any] | None)
 
 
 def done_summary(done: Mapping[str, Any]) -> str:
-    reason = {"completed": "Finished", "max_steps": "Reached the step limit",
-              "stopped": "Stopped", "nan": "Stopped: the loss is no longer a number",
-              "target_val_loss": "Reached the target loss"}.get(done.get("reason"), "Ended")
-    text = (f"{reason}: {done.get('step', 0):,} steps, {done.get('examples_seen', 0):,} "
-            f"examples seen in {human_duration(done.get('elapsed_s'))}")
+    text = recipes.run_line(done, human_duration)
     if done.get("val_loss") is not None:
         text += f"; validation loss {done['val_loss']:.3f}"
     return text + "."
@@ -401,15 +369,6 @@ def run_dir(data_dir: Path, choice: DataChoice, when: float | None = None) -> Pa
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", choice.short_name()).strip("-") or "data"
     return Path(data_dir) / "instruct" / f"{stamp}-{name}"
-
-
-def unique_name(name: str, taken: Sequence[str]) -> str:
-    if name not in taken:
-        return name
-    n = 2
-    while f"{name} ({n})" in taken:
-        n += 1
-    return f"{name} ({n})"
 
 
 def model_entry(model, name: str, meta: Mapping[str, Any] | None = None):

@@ -10,51 +10,37 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from studyapp.areas.instruct import core
 from studyapp.shell import style
-from studyapp.widgets.forms import push_button
+from studyapp.shell.finetune_lab import DataSourceBox
+from studyapp.widgets.forms import push_button, wrapped_label
 
 JSON_FILTER = "Instruction data (*.json);;All files (*)"
 PARTS = (("train", "Training"), ("test", "Test"), ("val", "Validation"))
 
 
-class DataBox(QGroupBox):
-    """The data source; emits `chosen(DataChoice)` when the learner picks one."""
-
-    chosen = Signal(object)
+class DataBox(DataSourceBox):
+    """The entries: the book's bundled file or a JSON file of the learner's."""
 
     def __init__(self, parent=None):
-        super().__init__("Data", parent)
-        self.setToolTip("Instruction entries to fine-tune on (section 7.2)")
-        self.source = QLabel(core.BUNDLED_LABEL)
-        self.source.setWordWrap(True)
-        self.source.setToolTip(core.BUNDLED_DESCRIPTION)
+        super().__init__("Instruction entries to fine-tune on (section 7.2)", core.BUNDLED_LABEL,
+                         core.BUNDLED_DESCRIPTION, parent)
         self.default_button = push_button("Book's data", core.BUNDLED_DESCRIPTION,
                                           lambda: self.chosen.emit(core.DataChoice()))
         self.file_button = push_button(
             "Open JSON\u2026", "Any JSON list of entries with 'instruction', 'input' (may be "
             "empty) and 'output' text; a malformed entry is skipped and named",
             self.open_dialog)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.default_button)
-        buttons.addWidget(self.file_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.source)
-        layout.addLayout(buttons)
+        self.lay_out((self.default_button, self.file_button))
 
     def show_choice(self, choice: core.DataChoice, pending: bool = False) -> None:
         text = choice.describe() if choice.is_default else Path(choice.path).name
-        self.source.setText(f"Reading {text}\u2026" if pending else text)
-        self.source.setToolTip(core.BUNDLED_DESCRIPTION if choice.is_default else choice.path)
-
-    def set_enabled(self, on: bool) -> None:
-        self.default_button.setEnabled(on)
-        self.file_button.setEnabled(on)
+        self.show_source(text, core.BUNDLED_DESCRIPTION if choice.is_default else choice.path,
+                         "Reading" if pending else "")
 
     def open_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -71,18 +57,13 @@ class DataView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._split = None
-        self.sizes = QLabel("Reading the instruction data\u2026")
-        self.sizes.setWordWrap(True)
-        self.sizes.setToolTip("The book's split: the first 85% train, the next 10% test, the "
-                              "last 5% validate, without shuffling (section 7.2)")
-        self.fit = QLabel()
-        self.fit.setWordWrap(True)
-        self.fit.setToolTip("Entries longer than the model's context are cut to it or left out "
-                            "(the book's allowed_max_length, section 7.3)")
-        self.warnings = QLabel()
-        self.warnings.setWordWrap(True)
+        self.sizes = wrapped_label("Reading the instruction data\u2026",
+                                   "The book's split: the first 85% train, the next 10% test, "
+                                   "the last 5% validate, without shuffling (section 7.2)")
+        self.fit = wrapped_label(tip="Entries longer than the model's context are cut to it or "
+                                     "left out (the book's allowed_max_length, section 7.3)")
+        self.warnings = wrapped_label(selectable=True)
         self.warnings.setVisible(False)
-        self.warnings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         style.on_change(self.warnings,
                         lambda c: self.warnings.setStyleSheet(f"color: {c.warning};"))
 

@@ -2,7 +2,7 @@
 
 The fine-tuned model is saved as a language-model checkpoint (`model.checkpoint`), the answered
 test entries as the book's `instruction-data-with-response.json` (`model.instruct`), both
-atomically, on a `JobThread`, one save at a time. `saved(path)` says what was written,
+atomically, on a `SideJob`, one save at a time. `saved(path)` says what was written,
 `failed(message)` why nothing was.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from studyapp.areas.instruct import core
-from studyapp.shell.jobs import JobThread
+from studyapp.shell.waiting import SideJob
 
 
 class RunFiles(QObject):
@@ -23,12 +23,11 @@ class RunFiles(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._job: JobThread | None = None
-        self._closed = False
+        self._side = SideJob(self, lambda: self.busy_changed.emit(self.busy))
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self._side.busy
 
     def save_run(self, folder: Path, entry, meta: dict, answered: list[dict]) -> bool:
         """The model and (when any entry was answered) the responses file in `folder`; the
@@ -65,27 +64,12 @@ class RunFiles(QObject):
         return self._start(job, f"The responses could not be saved to {path}")
 
     def _start(self, fn, failure: str) -> bool:
-        if self._closed or self._job is not None:
-            return False
-        job = JobThread(fn, name="instruct-save", parent=self)
-
-        def finished(_reason: str) -> None:
-            self._job = None
-            self.busy_changed.emit(False)
-            if job.error is not None:
-                self.failed.emit(f"{failure}: {job.error.rstrip('.')}. Nothing else was lost.")
-            elif job.has_result:
-                self.saved.emit(job.result)
-
-        job.finished.connect(finished)
-        self._job = job
-        self.busy_changed.emit(True)
-        job.start()
-        return True
+        return self._side.start(
+            fn, "instruct-save", self.saved.emit,
+            lambda m: self.failed.emit(f"{failure}: {m.rstrip('.')}. Nothing else was lost."),
+            interrupted=None)
 
     def shutdown(self) -> None:
         """Let a save in progress finish (a half-written file is never left: writes are
         atomic), then say nothing more."""
-        self._closed = True
-        if self._job is not None:
-            self._job.wait(600_000)
+        self._side.shutdown(stop=False)

@@ -10,26 +10,23 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout
 
 from studyapp.shell import style
-from studyapp.shell.jobs import LatestJob
+from studyapp.shell.finetune_lab import TokenizerJobView
 from studyapp.widgets.forms import button_row, push_button
 
 EXAMPLE_INSTRUCTION = "Rewrite the sentence using a simile."
 EXAMPLE_INPUT = "The car is very fast."
 
 
-class TryItView(QWidget):
+class TryItView(TokenizerJobView):
     answered = Signal(object)  # the Response shown (tests wait on it)
 
     def __init__(self, model_source, tokenizer_source, parent=None):
-        """`model_source()` returns (name, model) or None; `tokenizer_source()` GPT-2's
-        tokenizer (called on the worker)."""
-        super().__init__(parent)
+        """`model_source()` returns (name, model) or None."""
+        super().__init__(tokenizer_source, "instruct-try", parent=parent)
         self._model_source = model_source
-        self._tokenizer_source = tokenizer_source
         self._role = "text"
         self.instruction = QLineEdit(EXAMPLE_INSTRUCTION)
         self.instruction.setToolTip("What the model should do (### Instruction:)")
@@ -61,7 +58,6 @@ class TryItView(QWidget):
                       context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.instruction.returnPressed.connect(self.request)
         self.input.returnPressed.connect(self.request)
-        self.job = LatestJob(self, name="instruct-try")
         self.job.result.connect(self._on_result)
         self.job.failed.connect(lambda m: self._say(f"No response: {m}.", "error"))
         self.job.busy_changed.connect(lambda busy: self.button.setText(
@@ -116,6 +112,3 @@ class TryItView(QWidget):
         self._role = role
         self.status.setText(text)
         self.status.setStyleSheet(style.css_color(role))
-
-    def shutdown(self) -> None:
-        self.job.shutdown()

@@ -18,18 +18,21 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QInputDialog, QLabel,
-                               QPlainTextEdit, QProgressBar, QScrollArea, QSizePolicy, QVBoxLayout,
+from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QPlainTextEdit, QSizePolicy,
                                QWidget)
 
 from model.config import GPTConfig
 from model.train.config import TrainingError, check_output_dir
 from studyapp.areas.training import core
 from studyapp.areas.training.form import SettingsForm
-from studyapp.widgets.forms import fit_side_panel, push_button, splitter
+from studyapp.models.loading import unique_name
+from studyapp.recipes import DONE_REASONS
+from studyapp.widgets.forms import (column, push_button, row, run_status, save_path_dialog,
+                                   side_and_main, side_panel, splitter)
 from studyapp.widgets.loss_plot import LossPlot
 from studyapp.shell import style
 from studyapp.shell.jobs import JobThread
+from studyapp.shell.waiting import SideJob
 from studyapp.shell.area import AreaWidget
 
 STOP_WAIT_MS = 1800
@@ -49,7 +52,7 @@ class TrainingLab(AreaWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._job: JobThread | None = None
-        self._side_job: JobThread | None = None  # saving or loading
+        self._side = SideJob(self, self._update_buttons)  # saving or loading
         self._trainer = None  # the run's Trainer; its model is only touched once the job ended
         self._result_entry = None  # a loaded checkpoint's ModelEntry
         self._in_labs = False
@@ -92,47 +95,20 @@ class TrainingLab(AreaWidget):
         self.load_button = push_button("Load checkpoint\u2026", "Open a checkpoint of this app "
                                        "(with its training curve) or a state dict saved by the "
                                        "book's code (.pth)", self.load_dialog)
-        rows = []
-        for buttons in ((self.train_button, self.pause_button, self.stop_button),
-                        (self.use_button, self.save_as_button, self.load_button)):
-            row = QHBoxLayout()
-            for button in buttons:
-                row.addWidget(button)
-            rows.append(row)
-        run_row, result_row = rows
 
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setVisible(False)
+        self.status, self.progress, self.message = run_status(
+            "Not started. Choose a corpus and settings, then Train.")
+        self.progress.setFormat("%p%")
         style.on_change(self.message, lambda c: self.message.setStyleSheet(  # an error stays red
             style.css_color("error", c) if self.message.styleSheet() else ""), now=False)
 
-        left = self.form
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # the settings scroll when the window is short; the buttons below them never do
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 6)
-        side_layout.addWidget(scroll, 1)
-        buttons = QVBoxLayout()
-        buttons.setContentsMargins(6, 0, 6, 0)
-        buttons.addLayout(run_row)
-        buttons.addLayout(result_row)
-        side_layout.addLayout(buttons)
-        fit_side_panel(side, left, scroll, 290, 440)
+        side = side_panel(self.form, [column(
+            row(self.train_button, self.pause_button, self.stop_button),
+            row(self.use_button, self.save_as_button, self.load_button), margins=(6, 0, 6, 0))],
+            290, 440)
 
         # -- right: progress, plot, samples --
-        self.status = QLabel("Not started. Choose a corpus and settings, then Train.")
-        self.status.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("%p%")
         self.plot = LossPlot()
         self.plot.setMinimumHeight(170)  # the smallest window still shows the samples below
         self.latest_sample = QLabel("The model's text appears here after each evaluation.")
@@ -145,31 +121,17 @@ class TrainingLab(AreaWidget):
         self.history.setReadOnly(True)
         self.history.setPlaceholderText("Samples from every evaluation, newest last")
         self.history.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        samples = QWidget()
-        samples_layout = QVBoxLayout(samples)
-        samples_layout.setContentsMargins(0, 0, 0, 0)
         latest_title = QLabel("<b>Latest sample</b> (greedy, from \u201cEvery effort moves "
                               "you\u201d)")
         latest_title.setWordWrap(True)
         latest_title.setToolTip("After each evaluation the model continues the book's prompt, "
                                 "always taking the most likely token (section 5.1.3)")
-        samples_layout.addWidget(latest_title)
-        samples_layout.addWidget(self.latest_sample)
-        samples_layout.addWidget(QLabel("<b>Samples so far</b>"))
-        samples_layout.addWidget(self.history, 1)
+        samples = QWidget()
+        column(latest_title, self.latest_sample, QLabel("<b>Samples so far</b>"),
+               (self.history, 1), parent=samples, margins=0)
         split = splitter(Qt.Orientation.Vertical, (self.plot, samples), (3, 2))
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(6, 6, 6, 6)
-        right_layout.addWidget(self.status)
-        right_layout.addWidget(self.progress)
-        right_layout.addWidget(self.message)  # always in view, whatever the left side shows
-        right_layout.addWidget(split, 1)
-
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(side)
-        layout.addWidget(right, 1)
+        # the message is always in view, whatever the left side shows
+        side_and_main(self, side, self.status, self.progress, self.message, (split, 1))
         self._update_buttons()
 
     # =========================================================================================
@@ -211,7 +173,7 @@ class TrainingLab(AreaWidget):
 
     def start_training(self) -> bool:
         """Start a run with the fields' settings; False (and a message) if it cannot start."""
-        if self.running or self._side_job is not None or self._closing:
+        if self.running or self._side.busy or self._closing:
             return False
         model_values, train_cfg = self.form.model_values(), self.form.train_config()
         problems = core.settings_problems(model_values, train_cfg)
@@ -345,9 +307,7 @@ class TrainingLab(AreaWidget):
             self.run_finished.emit("stopped" if reason == "stopped" else "failed")
             return
         self._update_status(force=True)
-        summary = {"completed": "Finished", "max_steps": "Reached the step limit",
-                   "target_val_loss": "Reached the target loss", "stopped": "Stopped",
-                   "nan": "Stopped: the loss is no longer a number"}[done["reason"]]
+        summary = DONE_REASONS[done["reason"]]
         text = (f"{summary}: {done['step']} steps, {done['tokens_seen']:,} tokens in "
                 f"{core.human_duration(done['elapsed_s'])}")
         if done.get("val_loss") is not None:
@@ -385,7 +345,7 @@ class TrainingLab(AreaWidget):
 
     def _update_buttons(self) -> None:
         running = self._job is not None
-        busy = self._side_job is not None
+        busy = self._side.busy
         self.train_button.setEnabled(not running and not busy)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
@@ -399,7 +359,8 @@ class TrainingLab(AreaWidget):
     # =========================================================================================
     # results: save, use, load
     # =========================================================================================
-    def _save(self, path: Path) -> None:
+    def _save(self, path: Path) -> bool:
+        """Write the checkpoint to `path` on the side job; False when another is going."""
         trainer = self._trainer
         corpus = self._run_corpus
 
@@ -408,21 +369,18 @@ class TrainingLab(AreaWidget):
                     "corpus_choice": corpus.kind if corpus else ""}
             yield str(trainer.save(path, **meta))
 
-        self._start_side_job(job, "saving", self._on_saved, self._on_save_failed)
+        if not self._side.start(job, "saving", self._on_saved, self._on_save_failed):
+            return False
         self.say(f"Saving the checkpoint to {path}\u2026")
+        return True
 
     def save_as_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", str(
-            core.checkpoint_path(self.ctx.data_dir, self._run_corpus or core.CorpusChoice(
-                core.VERDICT))), "Checkpoints (*.safetensors)")
-        if path:
-            self.save_to(path)
+        save_path_dialog(self, "Save checkpoint", core.checkpoint_path(
+            self.ctx.data_dir, self._run_corpus or core.CorpusChoice(core.VERDICT)),
+            "Checkpoints (*.safetensors)", self.save_to)
 
     def save_to(self, path) -> bool:
-        if self._trainer is None or self.running or self._side_job is not None:
-            return False
-        self._save(Path(path))
-        return True
+        return self._trainer is not None and not self.running and self._save(Path(path))
 
     def _on_saved(self, path: str) -> None:
         self._checkpoint = Path(path)
@@ -433,28 +391,6 @@ class TrainingLab(AreaWidget):
         self.say(f"The checkpoint could not be saved: {message}. The trained model is still "
                  "here: use it in the labs, or Save as\u2026 elsewhere.", error=True)
         self.saved.emit("")
-
-    def _start_side_job(self, fn, name, on_result, on_error) -> None:
-        """Run a short job (save or load); its outcome is handled once its thread has ended,
-        so the signals the lab emits mean "done, and ready for the next action"."""
-        if self._closing:
-            return
-        job = JobThread(fn, name=name, parent=self)
-
-        def finished(_reason: str) -> None:
-            self._side_job = None
-            self._update_buttons()
-            if job.error is not None:
-                on_error(job.error)
-            elif job.has_result:
-                on_result(job.result)
-            else:
-                on_error("it was interrupted")
-
-        job.finished.connect(finished)
-        self._side_job = job
-        self._update_buttons()
-        job.start()
 
     def use_in_labs(self) -> bool:
         """Make the trained (or loaded) model the one every lab uses."""
@@ -467,12 +403,7 @@ class TrainingLab(AreaWidget):
                 return False
             stamp = time.strftime("%H:%M")
             name = f"trained {stamp} on {self._run_corpus.short_name()}"
-            taken = [e.name for e in self.ctx.models.entries]
-            n = 2
-            base = name
-            while name in taken:
-                name = f"{base} ({n})"
-                n += 1
+            name = unique_name(name, [e.name for e in self.ctx.models.entries])
             meta = trainer.checkpoint_meta()
             if self._checkpoint is not None:
                 meta["checkpoint"] = str(self._checkpoint)
@@ -501,7 +432,7 @@ class TrainingLab(AreaWidget):
 
     def load_path(self, path, n_heads: int | None = None) -> bool:
         """Load a checkpoint in the background; its curve (if any) fills the plot."""
-        if self.running or self._side_job is not None:
+        if self.running or self._side.busy:
             return False
         taken = [e.name for e in self.ctx.models.entries]
 
@@ -510,7 +441,7 @@ class TrainingLab(AreaWidget):
 
             yield load_model_file(path, n_heads=n_heads, taken_names=taken)
 
-        self._start_side_job(job, "loading", self._on_loaded, self._on_load_failed)
+        self._side.start(job, "loading", self._on_loaded, self._on_load_failed)
         self.say(f"Loading {Path(path).name}\u2026")
         return True
 
@@ -544,7 +475,7 @@ class TrainingLab(AreaWidget):
         """Show the curve of the model in use (the bundled one carries its own) when nothing has
         been trained or loaded here yet, so the picture shows a real training run."""
         entry = self.ctx.models.current
-        if (not self.running and self._side_job is None and self._result_entry is None
+        if (not self.running and not self._side.busy and self._result_entry is None
                 and entry is not None and entry.meta.get("curve")):
             self._on_loaded(entry)
 
@@ -560,12 +491,14 @@ class TrainingLab(AreaWidget):
         new thread now.
         """
         self._closing = True
+        self._side.close()
         self._ui_timer.stop()
         self.plot.stop_timer()
-        for job in (self._job, self._side_job):
+        jobs = (self._job, self._side.job)
+        for job in jobs:
             if job is not None:
                 job.request_stop()
-        for job in (self._job, self._side_job):
+        for job in jobs:
             if job is not None and not job.wait(STOP_WAIT_MS):
                 # A very large model's single step can outlast 2 s; never leave the thread
                 # running behind a closing window (Qt would abort), wait for the step to end.
