@@ -28,7 +28,8 @@ SCRIPT = textwrap.dedent("""
         package = importlib.import_module(f"studyapp.areas.{area.key}")
         names += [f"studyapp.areas.{area.key}.core"
                   for m in pkgutil.iter_modules(package.__path__) if m.name == "core"]
-    names += ["studyapp.links", "studyapp.cli"]
+    names += ["studyapp.links", "studyapp.cli", "studyapp.recipes", "studyapp.tokens",
+              "studyapp.tensor_text", "studyapp.paths"]
     for name in names:
         importlib.import_module(name)
     print(len(names), "modules imported without Qt")

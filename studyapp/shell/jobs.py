@@ -6,7 +6,10 @@ checks `token.stopped`, and the worker stops pulling), never `QThread.terminate(
 touch widgets; views connect to the signals, which Qt delivers on the GUI thread.
 
 `JobThread` is one run; `LatestJob` is "the latest request wins" for work that inputs keep
-replacing; `LatestJobArea` is an area whose view is such a job's answer, asked only while shown.
+replacing; `SideJob` is one short job at a time beside a lab's long run (a save, a load), its
+outcome handed over once its thread has ended; `LatestJobArea` is an area whose view is a
+`LatestJob`'s answer, asked only while shown. (A fine-tuning run is `shell.runs.TrainingRun`,
+on a JobThread.)
 """
 
 from __future__ import annotations
@@ -258,6 +261,61 @@ class LatestJob(QObject):
                 self._start_pending()
         else:
             self.busy_changed.emit(False)
+
+
+class SideJob:
+    """One short job at a time beside a lab's long run. Its outcome is handled once its thread
+    has ended, so what the lab says then means "done, and ready for the next action".
+
+    `changed()` is called when a job starts and when it ends (before its outcome), for the
+    lab's buttons. After `close()` nothing more starts.
+    """
+
+    def __init__(self, parent: QObject, changed: Callable[[], None]):
+        self._parent = parent
+        self._changed = changed
+        self.job: JobThread | None = None
+        self.closed = False
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None
+
+    def start(self, fn, name: str, on_result: Callable, on_error: Callable[[str], None],
+              interrupted: str | None = "it was interrupted") -> bool:
+        """Run `fn` (a job yielding its one result); then `on_result(result)`, or
+        `on_error(message)`, with `interrupted` as the message when it ended without either
+        (None: say nothing then). False when closed or a job is already running."""
+        if self.closed or self.job is not None:
+            return False
+        job = JobThread(fn, name=name, parent=self._parent)
+
+        def finished(_reason: str) -> None:
+            self.job = None
+            self._changed()
+            if job.error is not None:
+                on_error(job.error)
+            elif job.has_result:
+                on_result(job.result)
+            elif interrupted is not None:
+                on_error(interrupted)
+
+        job.finished.connect(finished)
+        self.job = job
+        self._changed()
+        job.start()
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def shutdown(self, stop: bool = True, wait_ms: int = 600_000) -> None:
+        """Close; let a job in progress end (asked to stop first unless `stop` is False)."""
+        self.closed = True
+        if self.job is not None:
+            if stop:
+                self.job.request_stop()
+            self.job.wait(wait_ms)
 
 
 class LatestJobArea(AreaWidget):

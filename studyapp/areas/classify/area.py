@@ -28,10 +28,9 @@ from studyapp.areas.classify.recipe_view import RecipeBox
 from studyapp.areas.classify.results_view import AccuracyTable, ResultsView
 from studyapp.areas.classify.try_view import TryItView
 from studyapp.shell.area import AreaWidget
-from studyapp.shell.jobs import LatestJob
+from studyapp.shell.jobs import LatestJob, SideJob
 from studyapp.shell.finetune_lab import FineTuneRuns
 from studyapp.shell.runs import TrainingRun
-from studyapp.shell.waiting import SideJob
 from studyapp.widgets.accuracy_plot import AccuracyPlot
 from studyapp.widgets.forms import column, push_button, splitter
 from studyapp.widgets.loss_plot import LossPlot

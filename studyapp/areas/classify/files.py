@@ -1,7 +1,7 @@
 """Saving and opening classifiers in the Classify lab (chapter 6, section 6.8; appendix E).
 
 `ClassifierFiles` holds the lab's Save classifier / Open classifier dialogs and the side jobs
-(on the lab's `studyapp.shell.waiting.SideJob`) that write or read the file off the GUI thread;
+(on the lab's `studyapp.shell.jobs.SideJob`) that write or read the file off the GUI thread;
 `ClassifyLab` mixes it in and owns the signals (`saved`, `opened`) and the state these methods
 read and set.
 """

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from studyapp.areas.instruct import core
-from studyapp.shell.waiting import SideJob
+from studyapp.shell.jobs import SideJob
 
 
 class RunFiles(QObject):

@@ -31,8 +31,7 @@ from studyapp.widgets.forms import (column, push_button, row, run_status, save_p
                                    side_and_main, side_panel, splitter)
 from studyapp.widgets.loss_plot import LossPlot
 from studyapp.shell import style
-from studyapp.shell.jobs import JobThread
-from studyapp.shell.waiting import SideJob
+from studyapp.shell.jobs import JobThread, SideJob
 from studyapp.shell.area import AreaWidget
 
 STOP_WAIT_MS = 1800
