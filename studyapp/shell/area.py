@@ -32,8 +32,9 @@ class AreaWidget(QWidget):
     def apply_state(self, state: dict) -> None:
         """Show a saved state or a card's "Try it" payload; unknown keys are ignored."""
 
-    def prepare_screenshot(self) -> None:
-        """Bring the area into the state its README picture shows (`studyapp screenshot`)."""
+    def prepare_screenshot(self, runs: bool = True) -> None:
+        """Bring the area into the state its README picture shows (`studyapp screenshot`).
+        `runs=False` (`--quick`): leave out the short training runs some labs make for it."""
 
     def shutdown(self) -> None:
         """Stop background work and release files: the window is closing."""

@@ -183,12 +183,12 @@ class FineTuneRuns:
         if choice is not None and choice != self.choice and not self.running:
             self._read_data(choice)
 
-    def _screenshot_run(self, start: Callable[[], bool], stop_after_ms: int, timeout_ms: int,
-                        busy: Callable[[], bool]) -> None:
+    def _screenshot_run(self, start: Callable[[], bool] | None, stop_after_ms: int,
+                        timeout_ms: int, busy: Callable[[], bool]) -> None:
         """For `prepare_screenshot`: wait for the data (or a message saying why there is
-        none), then, when nothing has run yet, `start()` a run, stopped after `stop_after_ms`,
-        and wait until it and `busy()` (its saving) are over."""
+        none), then, when nothing has run yet, `start()` a run (None: no run), stopped after
+        `stop_after_ms`, and wait until it and `busy()` (its saving) are over."""
         wait_until(lambda: self._has_data() or self.message.isVisible(), 60_000)
-        if self._has_data() and self.done is None and start():
+        if start is not None and self._has_data() and self.done is None and start():
             QTimer.singleShot(stop_after_ms, self.stop_training)
             wait_until(lambda: not self.running and not busy(), timeout_ms)

@@ -1,23 +1,24 @@
-"""`studyapp screenshot DIR [--appearance light|dark]`: render every area offscreen to
-DIR/<area>.png.
+"""`studyapp screenshot DIR [--appearance light|dark] [--quick]`: render every area offscreen
+to DIR/<area>.png.
 
 The smoke test of the whole app, and the source of the README's pictures. Needs no display.
-`--appearance` renders in that mode without changing the learner's saved choice.
+`--appearance` renders in that mode without changing the learner's saved choice. `--quick`
+leaves out the short fine-tuning runs the Classify and Instruct pictures show (about half the
+time); those labs are pictured with their data and no run.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 
 def take_screenshots(out_dir: Path, data_dir: Path, notes_path: Path | None = None,
                      size=(1280, 820), model_timeout_s: float = 120.0,
-                     appearance: str | None = None) -> list[Path]:
+                     appearance: str | None = None, runs: bool = True) -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from studyapp.shell.app import build_context, build_window, ensure_qapplication, teardown
-    from studyapp.shell.waiting import spin
+    from studyapp.shell.waiting import spin, wait_until
 
     app = ensure_qapplication()
     from studyapp.areas import AREAS
@@ -32,15 +33,13 @@ def take_screenshots(out_dir: Path, data_dir: Path, notes_path: Path | None = No
     window.resize(*size)
     window.show()
     ctx.models.start_loading()
-    deadline = time.monotonic() + model_timeout_s
-    while ctx.models.current is None and time.monotonic() < deadline:
-        spin(50)
+    wait_until(lambda: ctx.models.current is not None, int(model_timeout_s * 1000))
     written = []
     try:
         for area in AREAS:
             window.open_area(area.key, {})
             widget = window.areas[area.key]
-            widget.prepare_screenshot()
+            widget.prepare_screenshot(runs=runs)
             spin(700)  # debounced views redraw on timers
             path = out_dir / f"{area.key}.png"
             if not window.grab().save(str(path)):
@@ -58,6 +57,8 @@ def register(subparsers) -> None:
     parser.add_argument("dir", type=Path)
     parser.add_argument("--appearance", choices=("light", "dark"), default=None,
                         help="render in this mode (default: the saved appearance)")
+    parser.add_argument("--quick", action="store_true",
+                        help="leave out the labs' short fine-tuning runs")
     parser.set_defaults(func=_run)
 
 
@@ -65,7 +66,7 @@ def _run(args) -> int:
     from studyapp.paths import resolve_data_dir
 
     paths = take_screenshots(args.dir, resolve_data_dir(args.data_dir), args.notes,
-                             appearance=args.appearance)
+                             appearance=args.appearance, runs=not args.quick)
     for path in paths:
         print(path)
     return 0

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 import pyqtgraph as pg  # isort: skip  (after PySide6, so pyqtgraph binds to it)
 from studyapp.shell import style
 from studyapp.widgets.plot_style import follow_palette
-from studyapp.widgets.step_plot import redraw_timer, steps_plot
+from studyapp.widgets.step_plot import empty_text, redraw_timer, steps_plot
 
 
 class AccuracyPlot(QWidget):
@@ -45,9 +45,7 @@ class AccuracyPlot(QWidget):
         item.addLegend(offset=(-10, -10))
         self.train_curve = item.plot([], [], name="training accuracy", symbol="o", symbolSize=5)
         self.val_curve = item.plot([], [], name="validation accuracy", symbol="o", symbolSize=5)
-        self.empty_text = pg.TextItem(empty_message, anchor=(0.5, 0.5))
-        self.empty_text.setPos(0.5, 50)
-        item.addItem(self.empty_text, ignoreBounds=True)
+        self.empty_text = empty_text(item, empty_message, 0.5, 50)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

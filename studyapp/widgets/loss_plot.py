@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayo
 import pyqtgraph as pg  # isort: skip  (after PySide6, so pyqtgraph binds to it)
 from studyapp.shell import style
 from studyapp.widgets.plot_style import follow_palette
-from studyapp.widgets.step_plot import redraw_timer, steps_plot
+from studyapp.widgets.step_plot import empty_text, redraw_timer, steps_plot
 
 
 def ema(values: list[float], weight: float) -> list[float]:
@@ -105,10 +105,7 @@ class LossPlot(QWidget):
         self.val_curve = item.plot([], [], name="validation loss", symbol="o", symbolSize=6,
                                    symbolPen=None)
 
-        # what an empty chart is waiting for (TensorBoard says "no scalar data" likewise)
-        self.empty_text = pg.TextItem(empty_message, anchor=(0.5, 0.5))
-        self.empty_text.setPos(0.5, 0.5)
-        item.addItem(self.empty_text, ignoreBounds=True)
+        self.empty_text = empty_text(item, empty_message, 0.5, 0.5)
 
         self.smooth_slider = QSlider(Qt.Orientation.Horizontal)
         self.smooth_slider.setRange(0, 99)

@@ -204,7 +204,7 @@ class ArchitectureArea(AreaWidget):
             state["component"] = component
         return state
 
-    def prepare_screenshot(self, timeout_s: float = 30.0) -> None:
+    def prepare_screenshot(self, runs: bool = True, timeout_s: float = 30.0) -> None:
         """The model map with attention selected, and every view computed, on the default text."""
         if not self.text().strip():
             self.set_text(DEFAULT_TEXT)

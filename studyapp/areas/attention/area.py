@@ -97,7 +97,7 @@ class AttentionArea(AreaWidget):
             "steps": self.steps_tab.save(),
         }
 
-    def prepare_screenshot(self, timeout_s: float = 10.0) -> None:
+    def prepare_screenshot(self, runs: bool = True, timeout_s: float = 10.0) -> None:
         """Show the default text's attention heatmap, drawn and ready."""
         self.tabs.setCurrentWidget(self.model_tab)
         self.model_tab.show_view("heatmap")

@@ -357,15 +357,15 @@ class ClassifyLab(ClassifierFiles, FineTuneRuns, AreaWidget):
         if isinstance(path, str) and Path(path).is_file() and self.classifier is None:
             self.open_path(path)
 
-    def prepare_screenshot(self) -> None:
+    def prepare_screenshot(self, runs: bool = True) -> None:
         """A finished run of the default recipe on the bundled data, capped at
-        SCREENSHOT_STEPS steps so the picture (and the test suite that renders it ten times)
-        does not wait for a whole fine-tune; the lab says the step limit was reached."""
+        SCREENSHOT_STEPS steps so the picture does not wait for a whole fine-tune; the lab says
+        the step limit was reached. Without `runs`, the prepared data and no run."""
         def start() -> bool:
             self.recipe.set_values({**self.recipe.values(), "max_steps": SCREENSHOT_STEPS})
             return self.start_training()
 
-        self._screenshot_run(start, 120_000, 180_000, lambda: self._side.busy)
+        self._screenshot_run(start if runs else None, 120_000, 180_000, lambda: self._side.busy)
         self.tabs.setCurrentIndex(TABS.index("training"))
 
     def shutdown(self) -> None:

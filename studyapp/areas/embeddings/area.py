@@ -231,7 +231,7 @@ class EmbeddingsLab(DemoControls, TextTabs, SpaceTabs, LatestJobArea):
         self.editor.setPlainText(text)
         return True
 
-    def prepare_screenshot(self) -> None:
+    def prepare_screenshot(self, runs: bool = True) -> None:
         self.apply_state({"text": DEFAULT_TEXT, "book_demo": False, "view": "embeddings"})
         self.job.wait_idle()
 

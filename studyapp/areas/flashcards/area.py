@@ -590,7 +590,7 @@ class FlashcardsArea(ViewState, AreaWidget):
         if self.isVisible() and self.tabs.currentWidget() is self.review:
             self.review.card.setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def prepare_screenshot(self) -> None:
+    def prepare_screenshot(self, runs: bool = True) -> None:
         self.tabs.setCurrentWidget(self.review)
         self._focus_card()
 

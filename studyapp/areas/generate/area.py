@@ -147,7 +147,7 @@ class GenerateArea(AreaWidget):
             "models": self.models.inputs(),
         }
 
-    def prepare_screenshot(self) -> None:
+    def prepare_screenshot(self, runs: bool = True) -> None:
         self.show_tab("generate")
         self.generate.prompt.setPlainText(DEFAULT_PROMPT)
         self.generate.controls.set_values(greedy=True, top_k=10, max_new_tokens=20)

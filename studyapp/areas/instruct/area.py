@@ -362,16 +362,16 @@ class InstructLab(FineTuneRuns, AreaWidget):
             self.try_it.set_texts(state["instruction"], state.get("input", ""))
         self._apply_data_state(state)
 
-    def prepare_screenshot(self) -> None:
+    def prepare_screenshot(self, runs: bool = True) -> None:
         """A finished short run on the bundled data: 5 steps at a rate the small model learns
         at, 3 test entries answered before and after (about 15 s on one core; stopped, and
-        labelled so, at 45 seconds)."""
+        labelled so, at 45 seconds). Without `runs`, the data read and no run."""
         def start() -> bool:
             self.recipe.set_values({"max_steps": 5, "lr": 5e-4, "answer": 3})
             self._reset_rows()
             return self.start_training()
 
-        self._screenshot_run(start, 45_000, 90_000, lambda: self.files.busy)
+        self._screenshot_run(start if runs else None, 45_000, 90_000, lambda: self.files.busy)
         self.tabs.setCurrentIndex(TABS.index("responses"))
 
     def shutdown(self) -> None:

@@ -225,7 +225,7 @@ class TokenizerLab(BpeTab, Chapter2Tab, WindowTabs, LatestJobArea):
         return {"max_length": self.max_length, "stride": self.stride,
                 "batch_size": self.batch_size, "decode": self.decode_input}
 
-    def prepare_screenshot(self) -> None:
+    def prepare_screenshot(self, runs: bool = True) -> None:
         self.apply_state({"text": "Akwirw ier: Hello, do you like tea? <|endoftext|> In the "
                                   "sunlit terraces of someunknownPlace. Caf\u00e9 \U0001F600\n",
                           "select_word": "Akwirw ier"})

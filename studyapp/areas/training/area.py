@@ -470,7 +470,7 @@ class TrainingLab(AreaWidget):
         self._update_buttons()
         self.loaded.emit(True, entry.name)
 
-    def prepare_screenshot(self) -> None:
+    def prepare_screenshot(self, runs: bool = True) -> None:
         """Show the curve of the model in use (the bundled one carries its own) when nothing has
         been trained or loaded here yet, so the picture shows a real training run."""
         entry = self.ctx.models.current
