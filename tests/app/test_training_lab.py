@@ -251,3 +251,26 @@ def test_sample_preview_keeps_a_few_lines_and_says_where_it_cut():
     assert core.sample_preview(many) == "line 0\n\nline 1\u2026"  # 4 lines, blank runs as one
     assert core.sample_preview("x" * 1000) == "x" * 400 + "\u2026"
     assert core.sample_preview("  short\n\n") == "short"
+
+
+@pytest.mark.parametrize("which", ["loss", "accuracy"])
+def test_an_empty_plot_shows_its_whole_sentence_when_narrow(qtbot, which):
+    # Classify's loss and accuracy plots stand side by side: in a small window each is about
+    # 350 px wide, narrower than the sentence on one line.
+    from studyapp.widgets.accuracy_plot import AccuracyPlot
+    from studyapp.widgets.loss_plot import LossPlot
+
+    plot = LossPlot() if which == "loss" else AccuracyPlot()
+    qtbot.addWidget(plot)
+    plot.resize(350, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    text = plot.empty_text
+    view = plot.plot.getPlotItem().getViewBox()
+    assert text.isVisible() and len(text.textItem.toPlainText()) > 60
+
+    def fits() -> bool:  # the text is placed once the view has its range (a paint or two)
+        shown = text.mapRectToScene(text.boundingRect())
+        return view.mapRectToScene(view.boundingRect()).contains(shown)
+
+    qtbot.waitUntil(fits, timeout=3000)
