@@ -17,9 +17,7 @@ changes) in a `LatestJob`, debounced while typing. `apply_state` understands {"v
 from __future__ import annotations
 
 import html
-import time
 
-from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QTabWidget
 
 from studyapp.areas.architecture import core
@@ -30,6 +28,7 @@ from studyapp.areas.architecture.model_map import ModelMapTab
 from studyapp.shell import style
 from studyapp.shell.area import AreaWidget
 from studyapp.shell.jobs import LatestJob
+from studyapp.shell.waiting import wait_until
 from studyapp.widgets.forms import add_tabs, column
 
 # A line of The Verdict: the bundled model has read it, so its later blocks know what comes next.
@@ -204,16 +203,13 @@ class ArchitectureArea(AreaWidget):
             state["component"] = component
         return state
 
-    def prepare_screenshot(self, runs: bool = True, timeout_s: float = 30.0) -> None:
+    def prepare_screenshot(self, runs: bool = True) -> None:
         """The model map with attention selected, and every view computed, on the default text."""
         if not self.text().strip():
             self.set_text(DEFAULT_TEXT)
         self.show_view("map")
         self.map_tab.select_key("att")
-        deadline = time.monotonic() + timeout_s
-        while (self.is_busy() or self.run is None) and time.monotonic() < deadline:
-            QCoreApplication.processEvents()
-            time.sleep(0.01)
+        wait_until(lambda: not self.is_busy() and self.run is not None, 30_000)
 
     def shutdown(self) -> None:
         self.job.shutdown()

@@ -16,9 +16,7 @@ The area offers `apply_state(payload)` for cross-links ({"step": 3}, {"text": ".
 
 from __future__ import annotations
 
-import time
 
-from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QSizePolicy, QTabWidget
 
 from studyapp.areas.attention import core
@@ -27,6 +25,7 @@ from studyapp.areas.attention.model_tab import (DEFAULT_TEXT, LOADING,  # noqa: 
 from studyapp.areas.attention.steps_tab import StepByStepTab
 from studyapp.areas.attention.tips import AREA_TAB_TIPS
 from studyapp.shell.area import MAX_SAVED_CHARS, AreaWidget
+from studyapp.shell.waiting import wait_until
 from studyapp.widgets.forms import add_tabs, column
 
 
@@ -97,16 +96,13 @@ class AttentionArea(AreaWidget):
             "steps": self.steps_tab.save(),
         }
 
-    def prepare_screenshot(self, runs: bool = True, timeout_s: float = 10.0) -> None:
+    def prepare_screenshot(self, runs: bool = True) -> None:
         """Show the default text's attention heatmap, drawn and ready."""
         self.tabs.setCurrentWidget(self.model_tab)
         self.model_tab.show_view("heatmap")
         if self.model_tab.text_edit.toPlainText().strip() == "":
             self.model_tab.set_text(DEFAULT_TEXT)
-        deadline = time.monotonic() + timeout_s
-        while self.model_tab.is_busy() and time.monotonic() < deadline:
-            QCoreApplication.processEvents()
-            time.sleep(0.01)
+        wait_until(lambda: not self.model_tab.is_busy(), 10_000)
         if self.model_tab.run is not None:
             self.model_tab.select(*core.most_focused_head(self.model_tab.run))
         self.model_tab.render_all()
