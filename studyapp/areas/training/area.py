@@ -27,10 +27,9 @@ from studyapp.areas.training import core
 from studyapp.areas.training.form import SettingsForm
 from studyapp.models.loading import unique_name
 from studyapp.recipes import DONE_REASONS
-from studyapp.widgets.forms import (column, push_button, row, run_status, save_path_dialog,
-                                   side_and_main, side_panel, splitter)
+from studyapp.widgets.forms import (column, message_sayer, push_button, row, run_status,
+                                   save_path_dialog, side_and_main, side_panel, splitter)
 from studyapp.widgets.loss_plot import LossPlot
-from studyapp.shell import style
 from studyapp.shell.jobs import JobThread, SideJob
 from studyapp.shell.area import AreaWidget
 
@@ -98,8 +97,7 @@ class TrainingLab(AreaWidget):
         self.status, self.progress, self.message = run_status(
             "Not started. Choose a corpus and settings, then Train.")
         self.progress.setFormat("%p%")
-        style.on_change(self.message, lambda c: self.message.setStyleSheet(  # an error stays red
-            style.css_color("error", c) if self.message.styleSheet() else ""), now=False)
+        self.say = message_sayer(self.message)  # an error stays red when the appearance changes
 
         # the settings scroll when the window is short; the buttons below them never do
         side = side_panel(self.form, [column(
@@ -164,11 +162,6 @@ class TrainingLab(AreaWidget):
     @property
     def running(self) -> bool:
         return self._job is not None
-
-    def say(self, text: str, error: bool = False) -> None:
-        self.message.setText(text)
-        self.message.setStyleSheet(style.css_color("error") if error else "")
-        self.message.setVisible(bool(text))
 
     def start_training(self) -> bool:
         """Start a run with the fields' settings; False (and a message) if it cannot start."""
