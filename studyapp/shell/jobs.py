@@ -54,6 +54,9 @@ class _Worker(QObject):
                 message = f"{type(exc).__name__}: {message}\n" + traceback.format_exc(limit=3)
             self.failed.emit(message)
         self.finished.emit(reason)
+        # Ending the thread's loop from here, not from a slot of the JobThread, lets the thread
+        # end even if its owner was deleted while the job ran.
+        QThread.currentThread().quit()
 
 
 class JobThread(QObject):
@@ -85,6 +88,9 @@ class JobThread(QObject):
         # emitted only once the thread has really stopped (see _on_thread_finished).
         self._worker.finished.connect(self._remember_reason, Qt.ConnectionType.DirectConnection)
         self._thread.started.connect(self._worker.run)
+        # The worker lives in the thread: it is deleted there, as the thread ends (Qt runs the
+        # deferred deletes posted by QThread.finished), not later from the GUI thread.
+        self._thread.finished.connect(self._worker.deleteLater)
         self._thread.finished.connect(self._on_thread_finished)
         self._reason = COMPLETED
         self._started = False
@@ -109,7 +115,6 @@ class JobThread(QObject):
 
     def _remember_reason(self, reason: str) -> None:  # runs in the worker thread
         self._reason = reason
-        self._thread.quit()
 
     def _on_thread_finished(self) -> None:
         # Qt emits QThread.finished from the worker thread just before the thread ends; wait
