@@ -19,6 +19,9 @@ def ensure_qapplication(argv: list[str] | None = None):
         from studyapp import __version__
 
         app.setApplicationVersion(__version__)
+        from studyapp.shell.gui_gc import collect_on_gui_thread
+
+        collect_on_gui_thread(app)  # no Qt object may be freed on a worker thread
     return app
 
 

@@ -2,6 +2,7 @@
 
 import threading
 import time
+import weakref
 
 from studyapp.shell.jobs import LatestJob
 
@@ -150,3 +151,43 @@ def test_an_area_on_a_latest_job_asks_only_while_it_is_shown(qtbot):
         area.schedule()
     assert area.shown == [1, 2] and not area.is_busy()
     area.shutdown()
+
+
+def test_a_job_ends_its_thread_even_when_its_owner_was_deleted_while_it_ran(qtbot):
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    from studyapp.shell.jobs import JobThread
+
+    owner = QObject()
+    gate = threading.Event()
+    job = JobThread(_answer("late", gate), name="orphan", parent=owner)
+    thread = job._thread
+    job.start()
+    shiboken6.delete(owner)  # the owner's window closed without stopping the job
+    assert not shiboken6.isValid(job)
+    gate.set()
+    assert thread.wait(5000), "the thread never ended"
+    qtbot.wait(10)
+
+
+def test_cycles_holding_qt_objects_are_freed_on_the_gui_thread(qtbot):
+    # A worker that allocates must not run the cycle collector: it would delete the Qt objects
+    # in the garbage on its own thread.
+    from PySide6.QtCore import QObject
+
+    freed_on = []
+
+    class Holder:
+        pass
+
+    holder = Holder()
+    holder.itself, holder.obj = holder, QObject()  # a cycle through a Qt object
+    weakref.finalize(holder, lambda: freed_on.append(threading.current_thread()))
+    del holder
+    kept = []
+    worker = threading.Thread(target=lambda: kept.append([[] for _ in range(50_000)]))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: bool(freed_on), timeout=5000)
+    assert freed_on == [threading.main_thread()]
