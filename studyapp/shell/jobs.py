@@ -88,9 +88,9 @@ class JobThread(QObject):
         # emitted only once the thread has really stopped (see _on_thread_finished).
         self._worker.finished.connect(self._remember_reason, Qt.ConnectionType.DirectConnection)
         self._thread.started.connect(self._worker.run)
-        # The worker lives in the thread: it is deleted there, as the thread ends (Qt runs the
-        # deferred deletes posted by QThread.finished), not later from the GUI thread.
-        self._thread.finished.connect(self._worker.deleteLater)
+        # Not Qt's usual finished -> worker.deleteLater: a Python-made QObject's destructor takes
+        # the GIL while Qt holds a connection lock, so deleting the worker in its own thread can
+        # deadlock with the GUI thread connecting a signal. It goes with this object instead.
         self._thread.finished.connect(self._on_thread_finished)
         self._reason = COMPLETED
         self._started = False

@@ -178,6 +178,17 @@ def test_version_and_bad_arguments():
     assert result.returncode == 2 and "no such notes file" in result.stderr
 
 
+def test_the_app_collects_cycles_on_its_gui_thread_only():
+    # The interpreter's own collector would run in a training worker that allocates, deleting
+    # Qt objects there; the app's QApplication takes collection over.
+    code = ("import gc; from studyapp.shell.app import ensure_qapplication; "
+            "app = ensure_qapplication(); print(gc.isenabled())")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 0 and result.stdout.split() == ["False"], result.stderr
+
+
 @pytest.mark.timeout(1200)  # ten whole runs, the first two with the fine-tuning labs' short runs
 def test_screenshot_writes_every_area_and_exits_zero_every_time(tmp_path):
     # PySide6 + pyqtgraph can segfault at exit when widgets outlive the QApplication: run the
