@@ -6,7 +6,8 @@ Qt object (a closed plot, a replaced curve, a dialog's Python half) can be colle
 C++ object is then deleted off the GUI thread while the GUI thread uses Qt's bookkeeping of it,
 and the app crashes later, far from the cause. So the automatic collector is switched off, and a
 GUI-thread timer collects instead, generation by generation, with the thresholds the interpreter
-would have used.
+would have used. (pyqtgraph's `util.GarbageCollector` does the same; it is not used because the
+app imports pyqtgraph only after the first paint, and it cannot hand collection back.)
 """
 
 from __future__ import annotations
