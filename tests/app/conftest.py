@@ -1,4 +1,5 @@
-"""GUI tests: each test must leave no running worker threads and no visible top-level widget;
+"""GUI tests: each test must leave no running worker threads and no visible top-level widget,
+and its objects are deleted within it, with cycles collected on the GUI thread as in the app;
 factories for the labs, the model manager and the Flashcards area that shut them down after."""
 
 from __future__ import annotations
