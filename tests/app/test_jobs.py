@@ -168,7 +168,6 @@ def test_a_job_ends_its_thread_even_when_its_owner_was_deleted_while_it_ran(qtbo
     assert not shiboken6.isValid(job)
     gate.set()
     assert thread.wait(5000), "the thread never ended"
-    qtbot.wait(10)
 
 
 def test_cycles_holding_qt_objects_are_freed_on_the_gui_thread(qtbot):

@@ -163,10 +163,15 @@ def test_job_thread_streams_records_and_stops_cooperatively(qtbot):
     assert messages == ["corpus is empty"] and blocker.args == ["failed"]
 
 
-def _studyapp(*args, cwd=None, timeout=240):
+def _python(*args, cwd=None, timeout=240):
+    """This interpreter run offscreen with `args`, its output captured."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    return subprocess.run([sys.executable, "-m", "studyapp", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=cwd)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=cwd)
+
+
+def _studyapp(*args, cwd=None, timeout=240):
+    return _python("-m", "studyapp", *args, cwd=cwd, timeout=timeout)
 
 
 def test_version_and_bad_arguments():
@@ -183,9 +188,7 @@ def test_the_app_collects_cycles_on_its_gui_thread_only():
     # Qt objects there; the app's QApplication takes collection over.
     code = ("import gc; from studyapp.shell.app import ensure_qapplication; "
             "app = ensure_qapplication(); print(gc.isenabled())")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120, env=env)
+    result = _python("-c", code, timeout=120)
     assert result.returncode == 0 and result.stdout.split() == ["False"], result.stderr
 
 
